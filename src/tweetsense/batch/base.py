@@ -1,0 +1,51 @@
+"""The batch engine interface: staged pages + sentiment files in, two output tables out.
+
+An engine only reads the files into the flat input tables of ``batch.job`` and writes the
+results; the merge and aggregation logic is the one Ibis expression in ``batch.job``, so every
+engine computes the same tables.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from tweetsense.staging.base import Store
+
+
+@dataclass(frozen=True)
+class BatchInputs:
+    query: str
+    slug: str
+    freq_seconds: int
+    staging_uris: list[str]
+    sentiment_uris: list[str]
+
+
+@dataclass(frozen=True)
+class BatchOutputs:
+    """Store keys of the outputs; Parquet is what the warehouse loads, CSV is for people."""
+
+    tweets_parquet: str
+    windows_parquet: str
+    tweets_csv: str | None
+    windows_csv: str | None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    tweets: int
+    windows: int
+    label_counts: dict[str, int]
+
+
+class Engine(ABC):
+    name: ClassVar[str]
+    Settings: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def run(self, inputs: BatchInputs, outputs: BatchOutputs, store: Store) -> BatchResult:
+        """Compute both outputs and write them atomically through ``store``."""

@@ -1,0 +1,186 @@
+"""The embedded batch engine: DuckDB reads the window files and runs the job in-process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tweetsense.batch import job
+from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine
+from tweetsense.errors import BadInputError
+from tweetsense.staging.base import Store
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from tweetsense.registry import Context
+
+_USER = "STRUCT(id VARCHAR, username VARCHAR, name VARCHAR, verified BOOLEAN, location VARCHAR)"
+_TWEET = (
+    "STRUCT(id VARCHAR, text VARCHAR, created_at VARCHAR, author_id VARCHAR, lang VARCHAR, "
+    "conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[])"
+)
+_PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[]))"
+_SCORE = (
+    "STRUCT(tweet_id VARCHAR, label VARCHAR, positive DOUBLE, negative DOUBLE, "
+    "neutral DOUBLE, mixed DOUBLE)"
+)
+_STAGING_COLUMNS = f"{{window_start: 'VARCHAR', pages: '{_PAGE}[]'}}"
+_SENTIMENT_COLUMNS = f"{{window_start: 'VARCHAR', analyzer: 'VARCHAR', scores: '{_SCORE}[]'}}"
+# ISO 8601 in UTC, as the X API writes times; CSV readers parse it without a zone table.
+_CSV_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
+
+
+def _read_json(param: str, columns: str) -> str:
+    return (
+        f"read_json({param}, format='unstructured', columns={columns}, "
+        "maximum_object_size=536870912)"
+    )
+
+
+_INPUTS_SQL = f"""
+CREATE TABLE _pages AS
+SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order,
+       UNNEST(pages) AS page, generate_subscripts(pages, 1) AS page_no
+FROM {_read_json("$staging", _STAGING_COLUMNS)};
+
+CREATE TABLE in_windows AS SELECT DISTINCT file_order AS window_epoch FROM _pages;
+
+CREATE TABLE in_tweets AS
+WITH t AS (
+    SELECT file_order, page_no, UNNEST(page.data) AS tw,
+           generate_subscripts(page.data, 1) AS pos
+    FROM _pages
+)
+SELECT tw.id AS tweet_id,
+       CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
+       tw.text AS text,
+       tw.author_id AS author_id,
+       tw.lang AS lang,
+       tw.conversation_id AS conversation_id,
+       CAST(to_json(tw.referenced_tweets) AS VARCHAR) AS referenced_tweets,
+       file_order,
+       page_no * 1000000 + pos AS position
+FROM t;
+
+CREATE TABLE in_users AS
+WITH u AS (
+    SELECT file_order, page_no, UNNEST(page.includes.users) AS us,
+           generate_subscripts(page.includes.users, 1) AS pos
+    FROM _pages
+)
+SELECT us.id AS user_id, us.username AS username, us.name AS name, us.verified AS verified,
+       us.location AS location, file_order, page_no * 1000000 + pos AS position
+FROM u;
+
+DROP TABLE _pages;
+
+CREATE TABLE in_scores AS
+WITH f AS (
+    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, analyzer, scores
+    FROM {_read_json("$sentiment", _SENTIMENT_COLUMNS)}
+), s AS (
+    SELECT file_order, analyzer, UNNEST(scores) AS sc, generate_subscripts(scores, 1) AS pos
+    FROM f
+)
+SELECT sc.tweet_id AS tweet_id, sc.label AS label, sc.positive AS positive,
+       sc.negative AS negative, sc.neutral AS neutral, sc.mixed AS mixed, analyzer,
+       file_order, pos AS position
+FROM s;
+"""
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        threads: int | None = Field(default=None, ge=1)
+        memory_limit: str | None = Field(default=None, description="e.g. '2GB'; default 80% RAM")
+        temp_directory: str | None = Field(default=None, description="default <data_dir>/.tmp")
+        csv: bool = True
+
+    def __init__(self, settings: DuckDBEngine.Settings, context: Context):
+        self.settings = settings
+        self.temp_directory = Path(settings.temp_directory or context.data_dir / ".tmp")
+
+    def run(self, inputs: BatchInputs, outputs: BatchOutputs, store: Store) -> BatchResult:
+        import duckdb
+        import ibis
+
+        self.temp_directory.mkdir(parents=True, exist_ok=True)
+        # A file-backed scratch database lets DuckDB spill to disk, so memory stays bounded.
+        scratch = self.temp_directory / f"batch-{os.getpid()}.duckdb"
+        scratch.unlink(missing_ok=True)
+        config: dict[str, str | int] = {
+            "TimeZone": "UTC",
+            "temp_directory": str(self.temp_directory),
+        }
+        if self.settings.threads:
+            config["threads"] = self.settings.threads
+        if self.settings.memory_limit:
+            config["memory_limit"] = self.settings.memory_limit
+        raw = duckdb.connect(str(scratch), config=config)
+        try:
+            try:
+                raw.execute(
+                    _INPUTS_SQL,
+                    {"staging": inputs.staging_uris, "sentiment": inputs.sentiment_uris},
+                )
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise BadInputError(
+                    f"batch: cannot read the window files ({first}); rerun ingest/consume "
+                    "for the windows it names"
+                ) from None
+            con = ibis.duckdb.from_connection(raw)
+            tables = job.build(
+                con.table("in_tweets"),
+                con.table("in_users"),
+                con.table("in_scores"),
+                con.table("in_windows"),
+                query=inputs.query,
+                freq_seconds=inputs.freq_seconds,
+            )
+            tweets_sql = str(con.compile(tables.tweets))
+            windows_sql = str(con.compile(tables.windows))
+            labels = self._write(raw, tweets_sql, outputs.tweets_parquet, outputs.tweets_csv, store)
+            n_windows = sum(
+                self._write(raw, windows_sql, outputs.windows_parquet, outputs.windows_csv, store)
+                .values()
+            )
+        finally:
+            raw.close()
+            scratch.unlink(missing_ok=True)
+            Path(f"{scratch}.wal").unlink(missing_ok=True)
+        return BatchResult(tweets=sum(labels.values()), windows=n_windows, label_counts=labels)
+
+    def _write(
+        self,
+        raw: duckdb.DuckDBPyConnection,
+        sql: str,
+        parquet_key: str,
+        csv_key: str | None,
+        store: Store,
+    ) -> dict[str, int]:
+        """Write one output; returns its row count per label (or under '' if it has none)."""
+        with store.writing(parquet_key) as parquet:
+            raw.execute(f"COPY ({sql}) TO '{_quote(parquet)}' (FORMAT parquet, COMPRESSION zstd)")
+            source = f"read_parquet('{_quote(parquet)}')"
+            if csv_key and self.settings.csv:
+                with store.writing(csv_key) as csv:
+                    raw.execute(
+                        f"COPY (SELECT * FROM {source}) TO '{_quote(csv)}' "
+                        f"(HEADER, DELIMITER ',', TIMESTAMPFORMAT '{_CSV_TIME}')"
+                    )
+            columns = [r[0] for r in raw.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            group = "label" if "label" in columns else "''"
+            rows = raw.execute(f"SELECT {group}, count(*) FROM {source} GROUP BY ALL").fetchall()
+        return {str(k): int(v) for k, v in rows}
+
+
+def _quote(path: str) -> str:
+    return path.replace("'", "''")

@@ -1,0 +1,153 @@
+"""The data contracts between stages: staging files, stream records, sentiment files.
+
+Each is plain JSON with a ``schema`` tag so a reader can refuse a file it does not understand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from tweetsense.errors import BadInputError
+from tweetsense.timeutil import Window, format_utc, parse_utc
+
+STAGING_SCHEMA = "tweetsense.staging/1"
+SENTIMENT_SCHEMA = "tweetsense.sentiment/1"
+RECORD_SCHEMA = "tweetsense.record/1"
+LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+
+
+def _loads(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadInputError(f"{what}: malformed JSON ({exc}); delete it and rerun the stage") from None
+    if not isinstance(doc, dict):
+        raise BadInputError(f"{what}: expected a JSON object at the top level")
+    return doc
+
+
+@dataclass
+class StagingDoc:
+    """Raw X API v2 search response pages for one window, exactly as the source returned them."""
+
+    query: str
+    window: Window
+    source: str
+    pages: list[dict[str, Any]]
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "schema": STAGING_SCHEMA,
+                "query": self.query,
+                "window_start": format_utc(self.window.start),
+                "window_end": format_utc(self.window.end),
+                "source": self.source,
+                "pages": self.pages,
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes, what: str = "staging file") -> StagingDoc:
+        doc = _loads(data, what)
+        if doc.get("schema") != STAGING_SCHEMA:
+            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {STAGING_SCHEMA}")
+        try:
+            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+            pages = doc["pages"]
+            if not isinstance(pages, list):
+                raise TypeError("pages")
+            return cls(doc["query"], window, doc.get("source", ""), pages)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
+
+    def tweet_texts(self) -> list[tuple[str, str]]:
+        """(tweet_id, text) of every post in the pages' ``data``; each post keeps its own text."""
+        pairs = []
+        for page in self.pages:
+            for tweet in page.get("data") or ():
+                pairs.append((str(tweet["id"]), tweet.get("text") or ""))
+        return pairs
+
+    @property
+    def tweet_count(self) -> int:
+        return sum(len(page.get("data") or ()) for page in self.pages)
+
+
+@dataclass
+class WindowRecord:
+    """One stream record: a window's posts to score."""
+
+    query: str
+    slug: str
+    window: Window
+    staging_key: str
+    tweets: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """Partition key: one window always lands on the same shard/partition."""
+        return f"{self.slug}/{self.window.id}"
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "schema": RECORD_SCHEMA,
+                "query": self.query,
+                "slug": self.slug,
+                "window_start": format_utc(self.window.start),
+                "window_end": format_utc(self.window.end),
+                "staging_key": self.staging_key,
+                "tweets": self.tweets,
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes, what: str = "stream record") -> WindowRecord:
+        doc = _loads(data, what)
+        if doc.get("schema") != RECORD_SCHEMA:
+            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {RECORD_SCHEMA}")
+        try:
+            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+            tweets = [(str(i), str(t)) for i, t in doc["tweets"]]
+            return cls(doc["query"], doc["slug"], window, doc["staging_key"], tweets)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
+
+
+@dataclass
+class SentimentDoc:
+    """Scores for every post of one window, 1:1 with its staging file."""
+
+    query: str
+    window: Window
+    analyzer: str
+    staging_key: str
+    scores: list[dict[str, Any]]
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "schema": SENTIMENT_SCHEMA,
+                "query": self.query,
+                "window_start": format_utc(self.window.start),
+                "window_end": format_utc(self.window.end),
+                "analyzer": self.analyzer,
+                "staging_key": self.staging_key,
+                "scores": self.scores,
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes, what: str = "sentiment file") -> SentimentDoc:
+        doc = _loads(data, what)
+        if doc.get("schema") != SENTIMENT_SCHEMA:
+            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {SENTIMENT_SCHEMA}")
+        try:
+            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+            return cls(doc["query"], window, doc["analyzer"], doc["staging_key"], doc["scores"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None

@@ -1,0 +1,31 @@
+"""The source interface: raw X API v2 search pages for one time window."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from tweetsense.timeutil import Window
+
+Page = dict[str, Any]
+
+
+class Source(ABC):
+    """Fetches posts matching a query in a window, as X API v2 ``search`` response pages.
+
+    Every source speaks the X API v2 page shape (``data``, ``includes.users``, ``meta``), so the
+    later stages read one format whatever the origin. ``fetch_window`` must be safe to call from
+    several threads at once for different windows.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[BaseModel]]
+
+    @abstractmethod
+    def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:
+        """Pages for ``window`` holding at most ``max_posts`` posts (None: every post)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default source holds none."""
