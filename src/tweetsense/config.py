@@ -67,6 +67,11 @@ class BackendSection(BaseModel):
         return dict(self.model_extra or {})
 
 
+class SourceSection(BackendSection):
+    type: str = "synthetic"
+    concurrency: int = Field(default=4, ge=1, le=64, description="windows fetched at once")
+
+
 class SentimentSection(BackendSection):
     type: str = "vader"
     batch_size: int = Field(default=2000, ge=1)
@@ -76,7 +81,7 @@ class SentimentSection(BackendSection):
 class Config(_Strict):
     data_dir: Path = DEFAULT_DATA_DIR
     search: SearchConfig
-    source: BackendSection = BackendSection(type="synthetic")
+    source: SourceSection = SourceSection()
     storage: BackendSection = BackendSection(type="local")
     stream: BackendSection = BackendSection(type="sqlite")
     sentiment: SentimentSection = SentimentSection()

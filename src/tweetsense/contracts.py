@@ -5,6 +5,7 @@ Each is plain JSON with a ``schema`` tag so a reader can refuse a file it does n
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,9 @@ def _loads(data: bytes, what: str) -> dict[str, Any]:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise BadInputError(f"{what}: malformed JSON ({exc}); delete it and rerun the stage") from None
+        raise BadInputError(
+            f"{what}: malformed JSON ({exc}); delete it and rerun the stage"
+        ) from None
     if not isinstance(doc, dict):
         raise BadInputError(f"{what}: expected a JSON object at the top level")
     return doc
@@ -105,6 +108,9 @@ class WindowRecord:
             }
         )
 
+    def digest(self) -> str:
+        return hashlib.sha256(orjson.dumps(self.tweets)).hexdigest()
+
     @classmethod
     def decode(cls, data: bytes, what: str = "stream record") -> WindowRecord:
         doc = _loads(data, what)
@@ -126,12 +132,14 @@ class SentimentDoc:
     window: Window
     analyzer: str
     staging_key: str
+    input_digest: str  # of the scored (id, text) pairs: a rerun on the same input is skipped
     scores: list[dict[str, Any]]
 
     def encode(self) -> bytes:
         return orjson.dumps(
             {
                 "schema": SENTIMENT_SCHEMA,
+                "input_digest": self.input_digest,
                 "query": self.query,
                 "window_start": format_utc(self.window.start),
                 "window_end": format_utc(self.window.end),
@@ -148,6 +156,13 @@ class SentimentDoc:
             raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {SENTIMENT_SCHEMA}")
         try:
             window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
-            return cls(doc["query"], window, doc["analyzer"], doc["staging_key"], doc["scores"])
+            return cls(
+                doc["query"],
+                window,
+                doc["analyzer"],
+                doc["staging_key"],
+                doc.get("input_digest", ""),
+                doc["scores"],
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadInputError(f"{what}: field {exc} is missing or malformed") from None

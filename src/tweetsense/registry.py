@@ -81,8 +81,6 @@ class Context:
 def settings_for(stage: str, section: BackendSection) -> BaseModel:
     cls = backend_class(stage, section.type)
     options = section.options()
-    if stage == "sentiment":
-        options = {k: v for k, v in options.items() if k not in ("batch_size", "workers")}
     try:
         return cls.Settings.model_validate(options)
     except ValidationError as exc:

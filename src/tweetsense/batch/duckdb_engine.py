@@ -149,8 +149,9 @@ class DuckDBEngine(Engine):
             windows_sql = str(con.compile(tables.windows))
             labels = self._write(raw, tweets_sql, outputs.tweets_parquet, outputs.tweets_csv, store)
             n_windows = sum(
-                self._write(raw, windows_sql, outputs.windows_parquet, outputs.windows_csv, store)
-                .values()
+                self._write(
+                    raw, windows_sql, outputs.windows_parquet, outputs.windows_csv, store
+                ).values()
             )
         finally:
             raw.close()

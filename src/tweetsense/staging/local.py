@@ -24,7 +24,9 @@ class LocalStore(Store):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         root: str | None = None
-        fsync: bool = False  # rename alone survives a killed process; fsync also survives power loss
+        fsync: bool = (
+            False  # rename alone survives a killed process; fsync also survives power loss
+        )
 
     def __init__(self, settings: LocalStore.Settings, context: Context):
         self.root = Path(settings.root) if settings.root else Path(context.data_dir)
@@ -33,7 +35,7 @@ class LocalStore(Store):
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
-                f"storage.root: cannot create {self.root} ({exc.strerror}); choose a writable folder"
+                f"storage.root: cannot create {self.root} ({exc.strerror}); pick a writable folder"
             ) from None
 
     def _path(self, key: str) -> Path:

@@ -104,7 +104,9 @@ class SQLiteConsumer(Consumer):
             ).fetchall()
             if rows or time.monotonic() >= deadline:
                 break
-            time.sleep(min(self._stream.settings.poll_interval, max(0.0, deadline - time.monotonic())))
+            time.sleep(
+                min(self._stream.settings.poll_interval, max(0.0, deadline - time.monotonic()))
+            )
         if rows:
             self._polled = rows[-1][0]
         return [Message(key, payload, str(seq)) for seq, key, payload in rows]

@@ -1,0 +1,88 @@
+"""Stage 3: merge staged posts with their scores and aggregate per window, on the batch engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from tweetsense import layout
+from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
+from tweetsense.errors import BadInputError, StageError
+from tweetsense.pipeline.core import Pipeline
+from tweetsense.timeutil import format_utc
+
+MANIFEST = "_batch.json"
+
+
+def outputs_for(slug: str) -> BatchOutputs:
+    return BatchOutputs(
+        tweets_parquet=layout.output_key(slug, "tweets.parquet"),
+        windows_parquet=layout.output_key(slug, "windows.parquet"),
+        tweets_csv=layout.output_key(slug, "tweets.csv"),
+        windows_csv=layout.output_key(slug, "windows.csv"),
+    )
+
+
+@dataclass
+class BatchReport:
+    result: BatchResult
+    windows_in: int
+    outputs: BatchOutputs
+
+
+def read_manifest(p: Pipeline) -> dict | None:
+    key = layout.output_key(p.slug, MANIFEST)
+    try:
+        data = p.store.get(key)
+    except KeyError:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise BadInputError(
+            f"batch manifest {p.store.uri(key)} is not valid JSON; rerun `tweetsense batch`"
+        ) from None
+
+
+def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
+    staged = p.keys(layout.STAGING)
+    scored = p.keys(layout.SENTIMENT)
+    pairs = [(w, layout.staging_key(p.slug, w), layout.sentiment_key(p.slug, w)) for w in p.windows]
+    pairs = [pair for pair in pairs if pair[1] in staged]
+    if not pairs:
+        raise StageError(
+            f"batch: nothing is staged for query {p.query!r} in the configured time range; "
+            "run `tweetsense ingest` first"
+        )
+    unscored = [w for w, _, sk in pairs if sk not in scored]
+    if unscored and not allow_partial:
+        raise StageError(
+            f"batch: {len(unscored)} of {len(pairs)} staged windows have no sentiment file yet "
+            f"(first: {format_utc(unscored[0].start)}); run `tweetsense consume`, "
+            "or pass --allow-partial to aggregate only the scored ones"
+        )
+    pairs = [pair for pair in pairs if pair[2] in scored]
+    p.progress.start("batch", None)
+    inputs = BatchInputs(
+        query=p.query,
+        slug=p.slug,
+        freq_seconds=p.config.search.freq,
+        staging_uris=[p.store.uri(k) for _, k, _ in pairs],
+        sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
+    )
+    outputs = outputs_for(p.slug)
+    result = p.engine.run(inputs, outputs, p.store)
+    manifest = {
+        "query": p.query,
+        "freq_seconds": p.config.search.freq,
+        "engine": p.config.batch.type,
+        "tweets": result.tweets,
+        "windows": result.windows,
+        "label_counts": result.label_counts,
+        "window_ids": [w.id for w, _, _ in pairs],
+    }
+    p.store.put(layout.output_key(p.slug, MANIFEST), orjson.dumps(manifest))
+    p.progress.advance(len(pairs), result.tweets)
+    p.progress.finish()
+    return BatchReport(result, len(pairs), outputs)

@@ -1,0 +1,27 @@
+"""How stages report progress; the CLI draws bars, tests and libraries stay silent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+log = logging.getLogger("tweetsense")
+
+
+class Progress(Protocol):
+    def start(self, stage: str, total: int | None, unit: str = "windows") -> None: ...
+
+    def advance(self, windows: int = 1, tweets: int = 0) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SilentProgress:
+    def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
+        log.debug("stage %s started (%s %s)", stage, total, unit)
+
+    def advance(self, windows: int = 1, tweets: int = 0) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass

@@ -1,0 +1,52 @@
+"""The whole pipeline: ingest, consume, batch, load, and a summary of what it produced."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from tweetsense.errors import StageError
+from tweetsense.pipeline.batch import BatchReport, batch
+from tweetsense.pipeline.consume import ConsumeReport, consume
+from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.ingest import IngestReport, ingest
+from tweetsense.pipeline.load import load
+from tweetsense.timeutil import format_utc
+from tweetsense.warehouse.base import LoadResult
+
+
+@dataclass
+class RunReport:
+    ingest: IngestReport
+    consume: ConsumeReport
+    batch: BatchReport
+    load: LoadResult
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_all(p: Pipeline) -> RunReport:
+    seconds: dict[str, float] = {}
+
+    def timed(name, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[name] = time.perf_counter() - start
+
+    ing = timed("ingest", ingest, p)
+    con = timed("consume", consume, p)
+    if ing.failed:
+        window, reason = ing.failed[0]
+        raise StageError(
+            f"ingest: {len(ing.failed)} windows failed (first {format_utc(window.start)}: "
+            f"{reason}); run again to retry them"
+        )
+    if con.failed:
+        raise StageError(
+            f"consume: {len(con.failed)} windows could not be scored (first {con.failed[0]}); "
+            "run again to retry them"
+        )
+    bat = timed("batch", batch, p)
+    lod = timed("load", load, p)
+    return RunReport(ing, con, bat, lod, seconds)

@@ -1,0 +1,74 @@
+"""Runs the configured analyzer over many texts: in-process, or one copy per worker process
+for CPU-bound local models (VADER is pure Python, so processes are what use the cores)."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from tweetsense import registry
+from tweetsense.config import Config
+from tweetsense.sentiment.base import Analyzer, Score
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _init_worker(config: dict[str, Any]) -> None:
+    global _worker_analyzer
+    _worker_analyzer = registry.create("sentiment", registry.Context(Config.model_validate(config)))
+
+
+def _score_in_worker(texts: list[str]) -> list[Score]:
+    assert _worker_analyzer is not None
+    return _worker_analyzer.analyze(texts)
+
+
+class Scorer:
+    def __init__(self, config: Config, context: registry.Context):
+        section = config.sentiment
+        self.batch_size = section.batch_size
+        cls = registry.backend_class("sentiment", section.type)
+        self.name: str = cls.name
+        self.workers = section.workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._analyzer: Analyzer | None = None
+        if cls.cpu_bound and self.workers > 1:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                # spawn: forking a process that holds SQLite/DuckDB handles is not safe.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(config.model_dump(mode="json"),),
+            )
+        else:
+            self._analyzer = registry.create("sentiment", context)
+
+    def score(self, groups: Sequence[Sequence[str]]) -> list[list[Score]]:
+        """Scores for each group of texts, grouped the same way."""
+        texts = [t for group in groups for t in group]
+        if not texts:
+            return [[] for _ in groups]
+        if self._pool is not None:
+            size = max(1, min(self.batch_size, math.ceil(len(texts) / self.workers)))
+            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            flat = [s for part in self._pool.map(_score_in_worker, chunks) for s in part]
+        else:
+            assert self._analyzer is not None
+            flat = []
+            for i in range(0, len(texts), self.batch_size):
+                flat.extend(self._analyzer.analyze(texts[i : i + self.batch_size]))
+        out, start = [], 0
+        for group in groups:
+            out.append(flat[start : start + len(group)])
+            start += len(group)
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        if self._analyzer is not None:
+            self._analyzer.close()
