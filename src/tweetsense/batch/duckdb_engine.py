@@ -115,21 +115,20 @@ class DuckDBEngine(Engine):
         # A file-backed scratch database lets DuckDB spill to disk, so memory stays bounded.
         scratch = self.temp_directory / f"batch-{os.getpid()}.duckdb"
         scratch.unlink(missing_ok=True)
-        config: dict[str, str | int] = {
-            "TimeZone": "UTC",
-            "temp_directory": str(self.temp_directory),
-        }
+        config: dict[str, str | int] = {"temp_directory": str(self.temp_directory)}
         if self.settings.threads:
             config["threads"] = self.settings.threads
         if self.settings.memory_limit:
             config["memory_limit"] = self.settings.memory_limit
         raw = duckdb.connect(str(scratch), config=config)
+        # TimeZone needs the ICU extension, which loads with the connection, not before it.
+        raw.execute("SET TimeZone = 'UTC'")
         try:
             try:
-                raw.execute(
-                    _INPUTS_SQL,
-                    {"staging": inputs.staging_uris, "sentiment": inputs.sentiment_uris},
-                )
+                params = {"staging": inputs.staging_uris, "sentiment": inputs.sentiment_uris}
+                for statement in filter(str.strip, _INPUTS_SQL.split(";")):
+                    used = {k: v for k, v in params.items() if f"${k}" in statement}
+                    raw.execute(statement, used or None)
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise BadInputError(

@@ -38,17 +38,19 @@ class DuckDBWarehouse(Warehouse):
         import duckdb
 
         if read_only and not self.path.exists():
-            con = duckdb.connect(config={"TimeZone": "UTC"})
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")
             self._create(con)
             return con
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path), read_only=read_only, config={"TimeZone": "UTC"})
+            con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise BackendUnavailableError(
                 f"warehouse.path: cannot open {self.path} ({first}); is another process using it?"
             ) from None
+        con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             self._create(con)
         return con

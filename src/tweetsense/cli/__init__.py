@@ -1,0 +1,1 @@
+"""The `tweetsense` command line."""
