@@ -193,7 +193,7 @@ def load_config(
 ) -> Config:
     """The config from a file, the demo defaults, or (with neither) the environment alone."""
     if demo:
-        return build_config(DEMO, origin="demo config", environ=environ or {}, data_dir=data_dir)
+        return build_config(DEMO, origin="demo config", environ=environ, data_dir=data_dir)
     data = read_yaml(path) if path is not None else {}
     return build_config(data, origin=str(path or "config"), environ=environ, data_dir=data_dir)
 

@@ -99,6 +99,8 @@ def build(
         user_id=_.author_id,
         window_epoch=(_.created_at.epoch_seconds() // freq_seconds) * freq_seconds,
     )
+    # Only posts inside the staged windows count: a replayed file may hold more than the range.
+    tweet_rows = tweet_rows.semi_join(windows, "window_epoch")
     tweet_rows = tweet_rows.mutate(time_window=_window_start(tweet_rows.window_epoch))
 
     per_window = tweet_rows.group_by("window_epoch").aggregate(
@@ -113,8 +115,7 @@ def build(
         perc_tweet_mixed=(_.label == "MIXED").cast("float64").mean(),
     )
     # Every staged window gets a row, an empty one included, so a time series has no holes.
-    spine = windows.select("window_epoch").union(per_window.select("window_epoch")).distinct()
-    spine = spine.rename(spine_epoch="window_epoch")
+    spine = windows.select(spine_epoch=windows.window_epoch).distinct()
     full = spine.left_join(per_window, spine.spine_epoch == per_window.window_epoch)
     window_rows = full.select(
         query=ibis.literal(query),

@@ -18,6 +18,7 @@ from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import RetryableError
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.progress import log
+from tweetsense.sources.base import Source
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
@@ -38,11 +39,13 @@ def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
     return record.key, record.encode()
 
 
-def _fetch_and_stage(p: Pipeline, window: Window) -> tuple[tuple[str, bytes], int] | str:
+def _fetch_and_stage(
+    p: Pipeline, source: Source, window: Window
+) -> tuple[tuple[str, bytes], int] | str:
     """Stage one window; returns its stream message and post count, or the reason it failed."""
     search = p.config.search
     try:
-        pages = p.source.fetch_window(search.query, window, search.max_per_window)
+        pages = source.fetch_window(search.query, window, search.max_per_window)
     except RetryableError as exc:
         return str(exc)
     doc = StagingDoc(search.query, window, p.config.source.type, pages)
@@ -82,6 +85,7 @@ def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
         p.progress.advance(1, doc.tweet_count)
         flush()
 
+    source, store = p.source, p.store  # built once, before threads share them
     concurrency = p.config.source.concurrency
     # Chunks bound how many fetched windows wait in memory for their in-order publish.
     chunk = concurrency * 16
@@ -89,13 +93,13 @@ def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
         for i in range(0, len(to_fetch), chunk):
             part = to_fetch[i : i + chunk]
             for window, result in zip(
-                part, pool.map(lambda w: _fetch_and_stage(p, w), part), strict=True
+                part, pool.map(lambda w: _fetch_and_stage(p, source, w), part), strict=True
             ):
                 error_key = layout.error_key("ingest", p.slug, window)
                 if isinstance(result, str):
                     report.failed.append((window, result))
                     log.warning("ingest of window %s failed: %s", window.id, result)
-                    p.store.put(error_key, _error_doc(window, result))
+                    store.put(error_key, _error_doc(window, result))
                     p.progress.advance(1, 0)
                     continue
                 message, count = result
@@ -103,7 +107,7 @@ def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
                 report.fetched += 1
                 report.tweets += count
                 if error_key in errors:
-                    p.store.delete(error_key)
+                    store.delete(error_key)
                 p.progress.advance(1, count)
                 flush()
     flush(force=True)

@@ -1,0 +1,157 @@
+"""The whole pipeline on the embedded backends: stages, resume, idempotence, crash safety."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import make_config
+from tweetsense import layout
+from tweetsense.errors import StageError
+from tweetsense.pipeline import Pipeline, run_all
+from tweetsense.pipeline.batch import batch
+from tweetsense.pipeline.consume import consume
+from tweetsense.pipeline.ingest import ingest
+from tweetsense.pipeline.load import load
+from tweetsense.pipeline.status import status
+
+SMALL = {"search__end_time": "2024-03-01T06:00:00Z", "search__max_per_window": "30",
+         "sentiment__workers": "1"}
+
+
+def snapshot(db: Path) -> tuple[list[tuple], tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        windows = con.execute(
+            "SELECT query, time_window, count_tweets, avg_positive, avg_negative, avg_neutral, "
+            "avg_mixed, perc_tweet_positive, perc_tweet_negative, perc_tweet_neutral, "
+            "perc_tweet_mixed FROM sentiment ORDER BY query, time_window"
+        ).fetchall()
+        tweets = con.execute(
+            "SELECT count(*), count(DISTINCT (query, tweet_id)), sum(positive), "
+            "sum(hash(tweet_id, text, label, username)) FROM tweet"
+        ).fetchone()
+    finally:
+        con.close()
+    return windows, tweets
+
+
+def assert_same(a: tuple[list[tuple], tuple], b: tuple[list[tuple], tuple]) -> None:
+    assert len(a[0]) == len(b[0])
+    for ra, rb in zip(a[0], b[0], strict=True):
+        for x, y in zip(ra, rb, strict=True):
+            if isinstance(x, float):
+                assert math.isclose(x, y, abs_tol=1e-9)
+            else:
+                assert x == y
+    assert a[1][:2] == b[1][:2] and a[1][3] == b[1][3]
+    assert math.isclose(a[1][2], b[1][2], rel_tol=1e-12)
+
+
+def test_stages_one_by_one_then_rerun_changes_nothing(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **SMALL))
+    with pytest.raises(StageError, match="run `tweetsense ingest` first"):
+        batch(p)
+    report = ingest(p)
+    assert (report.fetched, report.tweets, report.failed) == (24, 24 * 30, [])
+    assert status(p).counts()["consume"]["pending"] == 24
+    with pytest.raises(StageError, match="24 of 24 staged windows have no sentiment file"):
+        batch(p)
+    with pytest.raises(StageError, match="run `tweetsense batch` first"):
+        load(p)
+    assert consume(p).scored_windows == 24
+    result = batch(p).result
+    assert result.windows == 24 and 0 < result.tweets <= 720
+    loaded = load(p)
+    assert (loaded.tweets, loaded.windows) == (result.tweets, 24)
+    counts = status(p).counts()
+    assert all(counts[s]["done"] == 24 for s in ("ingest", "consume", "batch", "load"))
+    first = snapshot(tmp_path / "data" / "warehouse.duckdb")
+
+    p2 = Pipeline(make_config(tmp_path, **SMALL))
+    again = run_all(p2)
+    assert again.ingest.skipped == 24 and again.ingest.fetched == 0
+    assert again.consume.scored_windows == 0
+    assert_same(first, snapshot(tmp_path / "data" / "warehouse.duckdb"))
+
+
+def test_lost_publish_is_republished_and_duplicates_are_skipped(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **SMALL))
+    ingest(p)
+    # The same windows published twice (as after a crash between staging and checkpoint).
+    again = ingest(p)
+    assert again.republished == 24
+    report = consume(p)
+    assert report.scored_windows == 24 and report.skipped_windows == 24
+
+
+def test_changed_window_content_is_scored_again(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **SMALL))
+    run_all(p)
+    key = layout.sentiment_key(p.slug, p.windows[0])
+    before = p.store.get(key)
+    p.store.delete(key)
+    p2 = Pipeline(make_config(tmp_path, **SMALL))
+    r = run_all(p2)
+    assert r.ingest.republished == 1 and r.consume.scored_windows == 1
+    assert p2.store.get(key) == before
+
+
+def test_poison_record_goes_to_dead_letter_without_blocking(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **SMALL))
+    ingest(p)
+    p.stream.publish([("bad/key", b"{not json")])
+    report = consume(p)
+    assert report.dead_letters == 1 and report.scored_windows == 24
+    dead = list(p.store.list("errors/consume/dead-letter"))
+    assert len(dead) == 1 and b"malformed JSON" in p.store.get(dead[0])
+
+
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tweetsense.cli.app", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_during_consume_then_rerun_equals_uninterrupted_run(tmp_path: Path) -> None:
+    env = {"TWEETSENSE_SENTIMENT__WORKERS": "1"}
+    clean = _cli("run", "--demo", "--data-dir", "clean", cwd=tmp_path, env=env)
+    assert clean.wait(timeout=300) == 0, clean.stderr.read()
+
+    crashed = tmp_path / "crashed"
+    proc = _cli("run", "--demo", "--data-dir", "crashed", cwd=tmp_path, env=env)
+    sentiment_dir = crashed / "sentiment"
+    deadline = time.monotonic() + 120
+    scored = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        scored = sum(1 for _ in sentiment_dir.rglob("*.json")) if sentiment_dir.exists() else 0
+        if scored >= 40:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 40 <= scored < 384, "the kill must land during consume"
+    assert not (crashed / "warehouse.duckdb").exists()
+
+    rerun = _cli("run", "--demo", "--data-dir", "crashed", cwd=tmp_path, env=env)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert "posts (unique)" in out
+    assert_same(snapshot(tmp_path / "clean" / "warehouse.duckdb"),
+                snapshot(crashed / "warehouse.duckdb"))
+    # No temp files left behind by the killed writer are visible as windows.
+    assert sum(1 for _ in sentiment_dir.rglob("*.json")) == 384
