@@ -6,6 +6,7 @@ bucket (``epoch_seconds // freq_seconds``), whatever the start time or the local
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ def format_utc(dt: datetime) -> str:
 
 
 def epoch_seconds(dt: datetime) -> int:
-    return int(dt.timestamp())
+    return math.floor(dt.timestamp())  # floor, not int(): correct before 1970 too
 
 
 def from_epoch(seconds: float) -> datetime:

@@ -185,7 +185,7 @@ class ReplaySource(Source):
             cleanup()
             raise
         log.info(
-            "replay: indexed %d posts from %d files in %.1fs",
+            "replay: read %d posts from %d files into the window index in %.1fs",
             indexer.seq,
             len(self.files),
             time.monotonic() - began,
@@ -241,8 +241,6 @@ class _Indexer:
         self.users: list[tuple[str, bytes]] = []
 
     def flush(self) -> None:
-        # Users go first so that a batch never refers to a user that is still only in memory;
-        # the order has no effect on the result, only on what a partial index would hold.
         if self.users:
             self.conn.executemany(_INSERT_USER, self.users)
             self.users.clear()
