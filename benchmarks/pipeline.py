@@ -86,13 +86,17 @@ def main() -> None:
 
     base = baseline()
     print(f"baseline: VADER alone, 1 core: {base:,.0f} posts/s")
-    header = (f"{'posts':>10} {'wall s':>8} {'e2e/s':>9} {'x VADER':>8} {'ingest/s':>10} "
-              f"{'consume/s':>10} {'batch/s':>10} {'load/s':>10} {'RSS MB':>8} {'workers MB':>10}")
+    header = (
+        f"{'posts':>10} {'wall s':>8} {'e2e/s':>9} {'x VADER':>8} {'ingest/s':>10} "
+        f"{'consume/s':>10} {'batch/s':>10} {'load/s':>10} {'RSS MB':>8} {'workers MB':>10}"
+    )
     print(header)
     for n in args.tweets:
         proc = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--data-dir", str(args.data_dir)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["baseline_vader_per_s"] = base
@@ -101,9 +105,11 @@ def main() -> None:
             continue
         rate = {k: r["tweets"] / v for k, v in r["stage_s"].items()}
         e2e = r["tweets"] / r["wall_s"]
-        print(f"{r['tweets']:>10,} {r['wall_s']:>8.1f} {e2e:>9,.0f} {e2e / base:>8.2f} "
-              f"{rate['ingest']:>10,.0f} {rate['consume']:>10,.0f} {rate['batch']:>10,.0f} "
-              f"{rate['load']:>10,.0f} {r['rss_main_mb']:>8.0f} {r['rss_workers_mb']:>10.0f}")
+        print(
+            f"{r['tweets']:>10,} {r['wall_s']:>8.1f} {e2e:>9,.0f} {e2e / base:>8.2f} "
+            f"{rate['ingest']:>10,.0f} {rate['consume']:>10,.0f} {rate['batch']:>10,.0f} "
+            f"{rate['load']:>10,.0f} {r['rss_main_mb']:>8.0f} {r['rss_workers_mb']:>10.0f}"
+        )
         shutil.rmtree(args.data_dir / str(n), ignore_errors=True)
 
 

@@ -111,3 +111,8 @@ def test_secrets_come_from_env_then_file_and_are_not_echoed(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as bad:
         Secrets(file, environ={}).get("X_BEARER_TOKEN")
     assert "s3cr3t" not in str(bad.value)
+
+
+def test_overrides_never_leak_into_the_demo_defaults(tmp_path: Path) -> None:
+    load_config(None, demo=True, environ={"TWEETSENSE_SEARCH__MAX_PER_WINDOW": "3"})
+    assert load_config(None, demo=True, environ={}).search.max_per_window == 100

@@ -23,8 +23,11 @@ from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.load import load
 from tweetsense.pipeline.status import status
 
-SMALL = {"search__end_time": "2024-03-01T06:00:00Z", "search__max_per_window": "30",
-         "sentiment__workers": "1"}
+SMALL = {
+    "search__end_time": "2024-03-01T06:00:00Z",
+    "search__max_per_window": "30",
+    "sentiment__workers": "1",
+}
 
 
 def snapshot(db: Path) -> tuple[list[tuple], tuple]:
@@ -151,7 +154,8 @@ def test_sigkill_during_consume_then_rerun_equals_uninterrupted_run(tmp_path: Pa
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert "posts (unique)" in out
-    assert_same(snapshot(tmp_path / "clean" / "warehouse.duckdb"),
-                snapshot(crashed / "warehouse.duckdb"))
+    assert_same(
+        snapshot(tmp_path / "clean" / "warehouse.duckdb"), snapshot(crashed / "warehouse.duckdb")
+    )
     # No temp files left behind by the killed writer are visible as windows.
     assert sum(1 for _ in sentiment_dir.rglob("*.json")) == 384

@@ -8,6 +8,7 @@ as YAML scalars, so ``TWEETSENSE_SEARCH__MAX_PER_WINDOW=50`` is a number.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -150,7 +151,7 @@ def build_config(
     data_dir: Path | None = None,
 ) -> Config:
     """Validate a config mapping after applying environment overrides and a data dir."""
-    tree: dict[str, Any] = dict(data or {})
+    tree: dict[str, Any] = copy.deepcopy(dict(data or {}))
     for path, value in env_overrides(os.environ if environ is None else environ):
         _set_path(tree, path, value)
     if data_dir is not None:

@@ -27,6 +27,8 @@ _UNIT_SECONDS = {
 
 def parse_duration(value: str | int | timedelta) -> int:
     """Seconds in '15min', '1h', '900s', 900 or a timedelta."""
+    if isinstance(value, bool):
+        raise ValueError("write a duration such as '15min', not a boolean")
     if isinstance(value, timedelta):
         seconds = int(value.total_seconds())
     elif isinstance(value, int):

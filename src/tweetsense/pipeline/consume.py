@@ -95,7 +95,8 @@ def consume(
 def _process(
     p: Pipeline, scorer: Scorer, messages: list[Message], existing: set[str], report: ConsumeReport
 ) -> None:
-    jobs: list[tuple[WindowRecord, str, str]] = []
+    # Keyed by sentiment file: a window delivered twice in one batch is scored once, latest wins.
+    queued: dict[str, tuple[WindowRecord, str, str]] = {}
     for message in messages:
         report.records += 1
         try:
@@ -106,11 +107,13 @@ def _process(
             continue
         key = layout.sentiment_key(record.slug, record.window)
         digest = record.digest()
-        if _already_done(p, key, existing, scorer.name, digest):
+        if key in queued or _already_done(p, key, existing, scorer.name, digest):
             report.skipped_windows += 1
             p.progress.advance(1, 0)
-            continue
-        jobs.append((record, key, digest))
+            if key not in queued:
+                continue
+        queued[key] = (record, key, digest)
+    jobs = list(queued.values())
     if not jobs:
         return
     started = time.perf_counter()

@@ -1,0 +1,74 @@
+"""The command line as a person uses it: exit codes, one-line errors, init, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tweetsense.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env or {}, catch_exceptions=False)
+
+
+def test_init_writes_a_template_that_runs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert invoke("init").exit_code == 0
+    assert "search:" in (tmp_path / "tweetsense.yaml").read_text()
+    again = invoke("init")
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_missing_config_is_one_line_with_the_fix(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("ingest")
+    assert result.exit_code == 2
+    assert "tweetsense init" in result.output and "Traceback" not in result.output
+
+
+def test_bad_config_value_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "c.yaml"
+    bad.write_text(
+        "search:\n  query: x\n  start_time: 2024-01-01T00:00:00Z\n"
+        "  end_time: 2024-01-02T00:00:00Z\n  max_per_window: -3\n"
+    )
+    result = invoke("status", "--config", str(bad))
+    assert result.exit_code == 2
+    assert "search.max_per_window" in result.output and "Traceback" not in result.output
+
+
+def test_unknown_backend_from_environment(tmp_path: Path) -> None:
+    result = invoke(
+        "run", "--demo", "--data-dir", str(tmp_path), env={"TWEETSENSE_WAREHOUSE__TYPE": "oracle"}
+    )
+    assert result.exit_code == 2
+    assert "warehouse.type: unknown backend 'oracle'" in result.output
+
+
+def test_stage_out_of_order_exits_non_zero(tmp_path: Path) -> None:
+    result = invoke("load", "--demo", "--data-dir", str(tmp_path))
+    assert result.exit_code == 1 and "run `tweetsense batch` first" in result.output
+
+
+@pytest.mark.slow
+def test_stage_commands_and_status(tmp_path: Path) -> None:
+    env = {
+        "TWEETSENSE_SEARCH__END_TIME": "2024-03-01T02:00:00Z",
+        "TWEETSENSE_SENTIMENT__WORKERS": "1",
+    }
+    d = str(tmp_path)
+    assert invoke("ingest", "--demo", "-d", d, env=env).exit_code == 0
+    pending = invoke("status", "--demo", "-d", d, "--windows", env=env)
+    assert pending.exit_code == 0 and "8 records waiting" in pending.output
+    for stage in ("consume", "batch", "load"):
+        result = invoke(stage, "--demo", "-d", d, env=env)
+        assert result.exit_code == 0, result.output
+    done = invoke("status", "--demo", "-d", d, env=env)
+    assert "0 records waiting" in done.output
+    row = next(line for line in done.output.splitlines() if "load" in line)
+    assert row.split("│")[2].strip() == "8"
