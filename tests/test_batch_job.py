@@ -74,10 +74,14 @@ def kathmandu() -> Iterator[None]:
 
 def run_job(context, store) -> tuple[list[dict], list[dict]]:
     engine = create("batch", context, BackendSection(type="duckdb"))
-    keys = [(layout.staging_key(SLUG, w), layout.sentiment_key(SLUG, w)) for w in W]
-    keys = [k for k in keys if store.exists(k[0])]
+    windows = [w for w in W if store.exists(layout.staging_key(SLUG, w))]
     inputs = BatchInputs(
-        "ev", SLUG, 900, [store.uri(a) for a, _ in keys], [store.uri(b) for _, b in keys]
+        "ev",
+        SLUG,
+        900,
+        [store.uri(layout.staging_key(SLUG, w)) for w in windows],
+        [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
+        [int(w.start.timestamp()) for w in windows],
     )
     outputs = outputs_for(SLUG)
     engine.run(inputs, outputs, store)

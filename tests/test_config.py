@@ -116,3 +116,8 @@ def test_secrets_come_from_env_then_file_and_are_not_echoed(tmp_path: Path) -> N
 def test_overrides_never_leak_into_the_demo_defaults(tmp_path: Path) -> None:
     load_config(None, demo=True, environ={"TWEETSENSE_SEARCH__MAX_PER_WINDOW": "3"})
     assert load_config(None, demo=True, environ={}).search.max_per_window == 100
+
+
+def test_a_backend_setting_alone_keeps_the_default_backend(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, BASE), environ={"TWEETSENSE_BATCH__MEMORY_LIMIT": "1GB"})
+    assert cfg.batch.type == "duckdb" and cfg.batch.options() == {"memory_limit": "1GB"}

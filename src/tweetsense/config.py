@@ -73,6 +73,22 @@ class SourceSection(BackendSection):
     concurrency: int = Field(default=4, ge=1, le=64, description="windows fetched at once")
 
 
+class StorageSection(BackendSection):
+    type: str = "local"
+
+
+class StreamSection(BackendSection):
+    type: str = "sqlite"
+
+
+class BatchSection(BackendSection):
+    type: str = "duckdb"
+
+
+class WarehouseSection(BackendSection):
+    type: str = "duckdb"
+
+
 class SentimentSection(BackendSection):
     type: str = "vader"
     batch_size: int = Field(default=2000, ge=1)
@@ -83,11 +99,11 @@ class Config(_Strict):
     data_dir: Path = DEFAULT_DATA_DIR
     search: SearchConfig
     source: SourceSection = SourceSection()
-    storage: BackendSection = BackendSection(type="local")
-    stream: BackendSection = BackendSection(type="sqlite")
+    storage: StorageSection = StorageSection()
+    stream: StreamSection = StreamSection()
     sentiment: SentimentSection = SentimentSection()
-    batch: BackendSection = BackendSection(type="duckdb")
-    warehouse: BackendSection = BackendSection(type="duckdb")
+    batch: BatchSection = BatchSection()
+    warehouse: WarehouseSection = WarehouseSection()
 
 
 DEMO = {

@@ -23,6 +23,7 @@ class BatchInputs:
     freq_seconds: int
     staging_uris: list[str]
     sentiment_uris: list[str]
+    window_starts: list[int]  # epoch seconds of every window included, empty ones too
 
 
 @dataclass(frozen=True)

@@ -37,23 +37,26 @@ _CSV_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
 def _read_json(param: str, columns: str) -> str:
     return (
         f"read_json({param}, format='unstructured', columns={columns}, "
-        "maximum_object_size=536870912)"
+        "maximum_object_size=$max_object_size)"
     )
 
 
-_INPUTS_SQL = f"""
-CREATE TABLE _pages AS
-SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order,
-       UNNEST(pages) AS page, generate_subscripts(pages, 1) AS page_no
-FROM {_read_json("$staging", _STAGING_COLUMNS)};
+_PAGES = f"""
+    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order,
+           UNNEST(pages) AS page, generate_subscripts(pages, 1) AS page_no
+    FROM {_read_json("$staging", _STAGING_COLUMNS)}
+"""
 
-CREATE TABLE in_windows AS SELECT DISTINCT file_order AS window_epoch FROM _pages;
+# Tweets and users are read in two passes over the files: materialising the nested pages once
+# would hold every post as a nested struct in memory, several times the flat tables' size.
+_INPUTS_SQL = f"""
+CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch;
 
 CREATE TABLE in_tweets AS
-WITH t AS (
+WITH p AS ({_PAGES}), t AS (
     SELECT file_order, page_no, UNNEST(page.data) AS tw,
            generate_subscripts(page.data, 1) AS pos
-    FROM _pages
+    FROM p
 )
 SELECT tw.id AS tweet_id,
        CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
@@ -67,16 +70,14 @@ SELECT tw.id AS tweet_id,
 FROM t;
 
 CREATE TABLE in_users AS
-WITH u AS (
+WITH p AS ({_PAGES}), u AS (
     SELECT file_order, page_no, UNNEST(page.includes.users) AS us,
            generate_subscripts(page.includes.users, 1) AS pos
-    FROM _pages
+    FROM p
 )
 SELECT us.id AS user_id, us.username AS username, us.name AS name, us.verified AS verified,
        us.location AS location, file_order, page_no * 1000000 + pos AS position
 FROM u;
-
-DROP TABLE _pages;
 
 CREATE TABLE in_scores AS
 WITH f AS (
@@ -99,7 +100,8 @@ class DuckDBEngine(Engine):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         threads: int | None = Field(default=None, ge=1)
-        memory_limit: str | None = Field(default=None, description="e.g. '2GB'; default 80% RAM")
+        # A fixed cap keeps peak memory flat as inputs grow: DuckDB spills to temp_directory.
+        memory_limit: str = "512MB"
         temp_directory: str | None = Field(default=None, description="default <data_dir>/.tmp")
         csv: bool = True
 
@@ -118,14 +120,19 @@ class DuckDBEngine(Engine):
         config: dict[str, str | int] = {"temp_directory": str(self.temp_directory)}
         if self.settings.threads:
             config["threads"] = self.settings.threads
-        if self.settings.memory_limit:
-            config["memory_limit"] = self.settings.memory_limit
+        config["memory_limit"] = self.settings.memory_limit
+        config["preserve_insertion_order"] = "false"  # outputs are ordered by ORDER BY anyway
         raw = duckdb.connect(str(scratch), config=config)
         # TimeZone needs the ICU extension, which loads with the connection, not before it.
         raw.execute("SET TimeZone = 'UTC'")
         try:
             try:
-                params = {"staging": inputs.staging_uris, "sentiment": inputs.sentiment_uris}
+                params = {
+                    "staging": inputs.staging_uris,
+                    "sentiment": inputs.sentiment_uris,
+                    "max_object_size": _largest_file(inputs) + 1024,
+                    "windows": inputs.window_starts,
+                }
                 for statement in filter(str.strip, _INPUTS_SQL.split(";")):
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
@@ -180,6 +187,17 @@ class DuckDBEngine(Engine):
             group = "label" if "label" in columns else "''"
             rows = raw.execute(f"SELECT {group}, count(*) FROM {source} GROUP BY ALL").fetchall()
         return {str(k): int(v) for k, v in rows}
+
+
+def _largest_file(inputs: BatchInputs) -> int:
+    """DuckDB sizes its JSON read buffers by this, so a tight bound keeps memory small."""
+    largest = 16 * 1024 * 1024
+    for uri in (*inputs.staging_uris, *inputs.sentiment_uris):
+        try:
+            largest = max(largest, os.stat(uri).st_size)
+        except OSError:
+            return 512 * 1024 * 1024  # not a local file: assume a generous bound
+    return largest
 
 
 def _quote(path: str) -> str:

@@ -10,7 +10,7 @@ from tweetsense import layout
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.core import Pipeline
-from tweetsense.timeutil import format_utc
+from tweetsense.timeutil import epoch_seconds, format_utc
 
 MANIFEST = "_batch.json"
 
@@ -70,6 +70,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         freq_seconds=p.config.search.freq,
         staging_uris=[p.store.uri(k) for _, k, _ in pairs],
         sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
+        window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
     )
     outputs = outputs_for(p.slug)
     result = p.engine.run(inputs, outputs, p.store)

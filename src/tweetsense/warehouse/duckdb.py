@@ -30,9 +30,11 @@ class DuckDBWarehouse(Warehouse):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         path: str | None = Field(default=None, description="default: <data_dir>/warehouse.duckdb")
+        memory_limit: str = "512MB"  # loads spill beyond this instead of growing with the data
 
     def __init__(self, settings: DuckDBWarehouse.Settings, context: Context):
         self.path = Path(settings.path) if settings.path else context.data_dir / "warehouse.duckdb"
+        self.settings = settings
 
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -51,6 +53,7 @@ class DuckDBWarehouse(Warehouse):
                 f"warehouse.path: cannot open {self.path} ({first}); is another process using it?"
             ) from None
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET memory_limit = ?", [self.settings.memory_limit])
         if not read_only:
             self._create(con)
         return con
