@@ -11,6 +11,9 @@ import pytest
 from tweetsense.config import BackendSection, Config, load_config
 from tweetsense.registry import Context, create
 
+# Real servers the suites use, one module each (see tests/servers/__init__.py).
+pytest_plugins: list[str] = []
+
 
 def make_config(tmp_path: Path, **env: str) -> Config:
     environ = {f"TWEETSENSE_{k.upper()}": v for k, v in env.items()}
