@@ -159,3 +159,23 @@ def test_sigkill_during_consume_then_rerun_equals_uninterrupted_run(tmp_path: Pa
     )
     # No temp files left behind by the killed writer are visible as windows.
     assert sum(1 for _ in sentiment_dir.rglob("*.json")) == 384
+
+
+def test_until_drained_waits_for_ingest_to_complete(tmp_path: Path) -> None:
+    import threading
+
+    from tweetsense.pipeline.markers import mark_ingest_complete
+
+    p = Pipeline(make_config(tmp_path, **SMALL))
+    ingest(p)
+    result: dict[str, object] = {}
+    worker = threading.Thread(
+        target=lambda: result.update(r=consume(p, until_drained=True, poll_timeout=0.05))
+    )
+    worker.start()
+    worker.join(timeout=3)
+    assert worker.is_alive(), "the consumer stopped before ingestion was complete"
+    mark_ingest_complete(p)
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert result["r"].scored_windows == 24  # type: ignore[attr-defined]

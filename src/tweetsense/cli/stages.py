@@ -24,6 +24,7 @@ from tweetsense.cli.common import (
 from tweetsense.config import template_path
 from tweetsense.errors import ConfigError
 from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.markers import mark_ingest_complete
 
 
 @app.command()
@@ -73,6 +74,7 @@ def ingest(
         )
         if r.failed:
             raise typer.Exit(1)
+        mark_ingest_complete(p)
 
     guarded(body)
 
@@ -87,6 +89,10 @@ def consume(
     follow: Annotated[
         bool, typer.Option(help="Keep waiting for new records instead of stopping when drained.")
     ] = False,
+    until_drained: Annotated[
+        bool,
+        typer.Option(help="Wait until ingestion is complete, then stop once the stream is empty."),
+    ] = False,
 ) -> None:
     """Score the posts of every window record in the stream; write one sentiment file each."""
     from tweetsense.pipeline.consume import consume as run_consume
@@ -95,7 +101,7 @@ def consume(
         p = make_pipeline(config, data_dir, demo, secrets, verbose)
         with graceful_stop() as stop:
             try:
-                r = run_consume(p, follow=follow, stop=stop)
+                r = run_consume(p, follow=follow, until_drained=until_drained, stop=stop)
             finally:
                 p.close()
         out.print(

@@ -18,6 +18,7 @@ from tweetsense import layout
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, RetryableError
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
 from tweetsense.stream.base import Message
@@ -66,10 +67,13 @@ def consume(
     p: Pipeline,
     *,
     follow: bool = False,
+    until_drained: bool = False,
     stop: threading.Event | None = None,
     poll_timeout: float = 1.0,
 ) -> ConsumeReport:
-    """Process records until the stream is drained (or, with ``follow``, until ``stop`` is set)."""
+    """Process records until the stream is drained. With ``until_drained``, an empty stream only
+    ends the run once ingestion has marked itself complete (ingest may run on another machine);
+    with ``follow``, only ``stop`` (SIGTERM) ends it."""
     stop = stop or threading.Event()
     report = ConsumeReport()
     consumer = p.stream.consumer(CONSUMER_GROUP)
@@ -78,9 +82,10 @@ def consume(
     try:
         p.progress.start("consume", consumer.lag())
         while not stop.is_set():
-            messages = consumer.poll(POLL_BATCH, timeout=poll_timeout if follow else 0.0)
+            waiting = follow or until_drained
+            messages = consumer.poll(POLL_BATCH, timeout=poll_timeout if waiting else 0.0)
             if not messages:
-                if follow:
+                if follow or (until_drained and not ingest_complete(p)):
                     continue
                 break
             _process(p, scorer, messages, existing, report)

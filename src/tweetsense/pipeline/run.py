@@ -11,6 +11,7 @@ from tweetsense.pipeline.consume import ConsumeReport, consume
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ingest import IngestReport, ingest
 from tweetsense.pipeline.load import load
+from tweetsense.pipeline.markers import mark_ingest_complete
 from tweetsense.timeutil import format_utc
 from tweetsense.warehouse.base import LoadResult
 
@@ -35,6 +36,8 @@ def run_all(p: Pipeline) -> RunReport:
             seconds[name] = time.perf_counter() - start
 
     ing = timed("ingest", ingest, p)
+    if not ing.failed:
+        mark_ingest_complete(p)
     con = timed("consume", consume, p)
     if ing.failed:
         window, reason = ing.failed[0]

@@ -1,0 +1,33 @@
+"""Markers in the store that let stages on different machines coordinate without a server."""
+
+from __future__ import annotations
+
+import orjson
+
+from tweetsense import layout
+from tweetsense.pipeline.core import Pipeline
+from tweetsense.timeutil import format_utc
+
+
+def _complete_key(p: Pipeline) -> str:
+    return f"{layout.STAGING}/{p.slug}/_ingest_complete.json"
+
+
+def mark_ingest_complete(p: Pipeline) -> None:
+    """Every window of the search is staged and published: consumers may stop once drained."""
+    s = p.config.search
+    p.store.put(
+        _complete_key(p),
+        orjson.dumps(
+            {
+                "query": p.query,
+                "start_time": format_utc(s.start_time),
+                "end_time": format_utc(s.end_time),
+                "windows": len(p.windows),
+            }
+        ),
+    )
+
+
+def ingest_complete(p: Pipeline) -> bool:
+    return p.store.exists(_complete_key(p))
