@@ -6,6 +6,8 @@ Each is plain JSON with a ``schema`` tag so a reader can refuse a file it does n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,30 @@ def _loads(data: bytes, what: str) -> dict[str, Any]:
     return doc
 
 
+def _envelope(schema: str, query: str, window: Window, fields: dict[str, Any]) -> bytes:
+    return orjson.dumps(
+        {
+            "schema": schema,
+            "query": query,
+            "window_start": format_utc(window.start),
+            "window_end": format_utc(window.end),
+            **fields,
+        }
+    )
+
+
+@contextmanager
+def _opened(data: bytes, what: str, schema: str) -> Iterator[tuple[dict[str, Any], Window]]:
+    """The document and its window; a missing or malformed field becomes one BadInputError."""
+    doc = _loads(data, what)
+    if doc.get("schema") != schema:
+        raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {schema}")
+    try:
+        yield doc, Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
+
+
 @dataclass
 class StagingDoc:
     """Raw X API v2 search response pages for one window, exactly as the source returned them."""
@@ -42,30 +68,15 @@ class StagingDoc:
     pages: list[dict[str, Any]]
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "schema": STAGING_SCHEMA,
-                "query": self.query,
-                "window_start": format_utc(self.window.start),
-                "window_end": format_utc(self.window.end),
-                "source": self.source,
-                "pages": self.pages,
-            }
-        )
+        fields = {"source": self.source, "pages": self.pages}
+        return _envelope(STAGING_SCHEMA, self.query, self.window, fields)
 
     @classmethod
     def decode(cls, data: bytes, what: str = "staging file") -> StagingDoc:
-        doc = _loads(data, what)
-        if doc.get("schema") != STAGING_SCHEMA:
-            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {STAGING_SCHEMA}")
-        try:
-            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
-            pages = doc["pages"]
-            if not isinstance(pages, list):
-                raise TypeError("pages")
-            return cls(doc["query"], window, doc.get("source", ""), pages)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
+        with _opened(data, what, STAGING_SCHEMA) as (doc, window):
+            if not isinstance(doc["pages"], list):
+                raise KeyError("pages")  # reported like a missing field
+            return cls(doc["query"], window, doc.get("source", ""), doc["pages"])
 
     def tweet_texts(self) -> list[tuple[str, str]]:
         """(tweet_id, text) of every post in the pages' ``data``; each post keeps its own text."""
@@ -96,32 +107,17 @@ class WindowRecord:
         return f"{self.slug}/{self.window.id}"
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "schema": RECORD_SCHEMA,
-                "query": self.query,
-                "slug": self.slug,
-                "window_start": format_utc(self.window.start),
-                "window_end": format_utc(self.window.end),
-                "staging_key": self.staging_key,
-                "tweets": self.tweets,
-            }
-        )
+        fields = {"slug": self.slug, "staging_key": self.staging_key, "tweets": self.tweets}
+        return _envelope(RECORD_SCHEMA, self.query, self.window, fields)
 
     def digest(self) -> str:
         return hashlib.sha256(orjson.dumps(self.tweets)).hexdigest()
 
     @classmethod
     def decode(cls, data: bytes, what: str = "stream record") -> WindowRecord:
-        doc = _loads(data, what)
-        if doc.get("schema") != RECORD_SCHEMA:
-            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {RECORD_SCHEMA}")
-        try:
-            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+        with _opened(data, what, RECORD_SCHEMA) as (doc, window):
             tweets = [(str(i), str(t)) for i, t in doc["tweets"]]
             return cls(doc["query"], doc["slug"], window, doc["staging_key"], tweets)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
 
 
 @dataclass
@@ -136,26 +132,17 @@ class SentimentDoc:
     scores: list[dict[str, Any]]
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "schema": SENTIMENT_SCHEMA,
-                "input_digest": self.input_digest,
-                "query": self.query,
-                "window_start": format_utc(self.window.start),
-                "window_end": format_utc(self.window.end),
-                "analyzer": self.analyzer,
-                "staging_key": self.staging_key,
-                "scores": self.scores,
-            }
-        )
+        fields = {
+            "input_digest": self.input_digest,
+            "analyzer": self.analyzer,
+            "staging_key": self.staging_key,
+            "scores": self.scores,
+        }
+        return _envelope(SENTIMENT_SCHEMA, self.query, self.window, fields)
 
     @classmethod
     def decode(cls, data: bytes, what: str = "sentiment file") -> SentimentDoc:
-        doc = _loads(data, what)
-        if doc.get("schema") != SENTIMENT_SCHEMA:
-            raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {SENTIMENT_SCHEMA}")
-        try:
-            window = Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
+        with _opened(data, what, SENTIMENT_SCHEMA) as (doc, window):
             return cls(
                 doc["query"],
                 window,
@@ -164,5 +151,3 @@ class SentimentDoc:
                 doc.get("input_digest", ""),
                 doc["scores"],
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
