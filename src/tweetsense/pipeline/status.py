@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tweetsense import layout
 from tweetsense.pipeline.batch import read_manifest
-from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.timeutil import Window
 
 STAGES = ("ingest", "consume", "batch", "load")
@@ -36,39 +36,31 @@ class StatusReport:
 
 
 def status(p: Pipeline) -> StatusReport:
-    staged = p.keys(layout.STAGING)
-    scored = p.keys(layout.SENTIMENT)
-    failed = {s: p.keys(f"{layout.ERRORS}/{s}") for s in ("ingest", "consume")}
-    manifest = read_manifest(p) or {}
-    batched = set(manifest.get("window_ids", ()))
+    done = {
+        "ingest": p.keys(layout.STAGING),
+        "consume": p.keys(layout.SENTIMENT),
+    }
+    failed = {s: p.keys(f"{layout.ERRORS}/{s}") for s in done}
+    output_key = {"ingest": layout.staging_key, "consume": layout.sentiment_key}
+
+    def state(stage: str, w: Window) -> str:
+        if output_key[stage](p.slug, w) in done[stage]:
+            return DONE
+        return FAILED if layout.error_key(stage, p.slug, w) in failed[stage] else PENDING
+
+    batched = set((read_manifest(p) or {}).get("window_ids", ()))
     loaded = p.warehouse.loaded_windows(p.query)
-    rows = []
-    for w in p.windows:
-        sk, rk = layout.staging_key(p.slug, w), layout.sentiment_key(p.slug, w)
-        ingest = (
-            DONE
-            if sk in staged
-            else FAILED
-            if layout.error_key("ingest", p.slug, w) in failed["ingest"]
-            else PENDING
+    rows = [
+        WindowStatus(
+            w,
+            state("ingest", w),
+            state("consume", w),
+            DONE if w.id in batched else PENDING,
+            DONE if w.start in loaded else PENDING,
         )
-        consume = (
-            DONE
-            if rk in scored
-            else FAILED
-            if layout.error_key("consume", p.slug, w) in failed["consume"]
-            else PENDING
-        )
-        rows.append(
-            WindowStatus(
-                w,
-                ingest,
-                consume,
-                DONE if w.id in batched else PENDING,
-                DONE if w.start in loaded else PENDING,
-            )
-        )
-    consumer = p.stream.consumer("tweetsense-sentiment")
+        for w in p.windows
+    ]
+    consumer = p.stream.consumer(CONSUMER_GROUP)
     try:
         lag = consumer.lag()
     finally:
