@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from tweetsense.warehouse.schema import SENTIMENT, TWEET
 
@@ -83,3 +84,140 @@ def test_queries_do_not_touch_each_other(warehouse, tmp_path: Path) -> None:
     assert (other.tweets, other.windows) == (3, 1)
     assert warehouse.loaded_windows("ev") == {T0}
     assert warehouse.loaded_windows("nothing") == set()
+
+
+def _write(path: Path, table, rows: list[dict]) -> str:
+    from tweetsense.warehouse.dialects import arrow_schema
+
+    schema = arrow_schema(table)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    return str(path)
+
+
+def _tweet(query: str, i: int, window: datetime, label: str, **extra) -> dict:
+    row = dict.fromkeys(TWEET.column_names)
+    row.update(
+        query=query,
+        tweet_id=f"{i:04d}",
+        created_at=window + timedelta(seconds=i),
+        time_window=window,
+        text=f"post {i}",
+        label=label,
+        positive=0.7 if label == "POSITIVE" else 0.1,
+        negative=0.7 if label == "NEGATIVE" else 0.1,
+        neutral=0.1,
+        mixed=0.1,
+        verified=i % 2 == 0,
+        analyzer="vader",
+    )
+    row.update(extra)
+    return row
+
+
+def _window(query: str, window: datetime, labels: list[str]) -> dict:
+    n = len(labels)
+    row = {
+        "query": query,
+        "time_window": window,
+        "count_tweets": n,
+        "avg_positive": None if not n else 0.4,
+        "avg_negative": None if not n else 0.4,
+        "avg_neutral": None if not n else 0.1,
+        "avg_mixed": None if not n else 0.1,
+    }
+    for label in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"):
+        row[f"perc_tweet_{label.lower()}"] = labels.count(label) / n if n else 0.0
+    return row
+
+
+def _load_days(warehouse, tmp_path: Path, query: str, plan: list[list[str]]) -> None:
+    """Loads one window per entry of ``plan`` (15 minutes apart), one post per label listed."""
+    tweets, windows, i = [], [], 0
+    for w, labels in enumerate(plan):
+        start = T0 + timedelta(minutes=15 * w)
+        windows.append(_window(query, start, labels))
+        for label in labels:
+            tweets.append(_tweet(query, i, start, label))
+            i += 1
+    tag = f"{query}-{len(plan)}".replace(" ", "_")
+    warehouse.load(
+        query,
+        _write(tmp_path / f"{tag}-t.parquet", TWEET, tweets),
+        _write(tmp_path / f"{tag}-w.parquet", SENTIMENT, windows),
+    )
+
+
+def test_values_round_trip_exactly(warehouse, tmp_path: Path) -> None:
+    odd = [
+        _tweet("ev", 0, T0, "POSITIVE", text="", location=None, name='say "hi", then\nleave'),
+        _tweet("ev", 1, T0, "NEGATIVE", text="café 🚗 \\N ,;\t|", lang="", verified=None),
+        _tweet("ev", 2, T0, "NEUTRAL", text=None, referenced_tweets='[{"type": "quoted"}]'),
+    ]
+    odd[0]["positive"] = 0.1 + 0.2  # not exactly representable: must survive bit for bit
+    odd[1]["created_at"] = T0 + timedelta(microseconds=123456)
+    warehouse.load(
+        "ev",
+        _write(tmp_path / "t.parquet", TWEET, odd),
+        _write(tmp_path / "w.parquet", SENTIMENT, [_window("ev", T0, ["POSITIVE"] * 3)]),
+    )
+    back = {r["tweet_id"]: r for r in warehouse.tweets("ev", T0, limit=10)}
+    assert list(back) == ["0000", "0001", "0002"]
+    for row in odd:
+        assert back[row["tweet_id"]] == row
+
+
+def test_reads_before_any_load_are_empty(warehouse) -> None:
+    assert warehouse.queries() == []
+    assert warehouse.windows("ev") == []
+    assert warehouse.tweets("ev", T0) == []
+    summary = warehouse.summary("ev")
+    assert (summary["windows"], summary["tweets"], summary["first_window"]) == (0, 0, None)
+    assert set(summary["shares"].values()) == {0.0}
+
+
+def test_read_api(warehouse, tmp_path: Path) -> None:
+    plan = [
+        ["POSITIVE", "POSITIVE", "NEGATIVE"],
+        [],
+        ["NEUTRAL", "NEGATIVE", "NEGATIVE", "MIXED"],
+        ["POSITIVE"],
+    ]
+    _load_days(warehouse, tmp_path, "ev", plan)
+    _load_days(warehouse, tmp_path, "heat pumps", [["NEUTRAL"]])
+    assert warehouse.queries() == ["ev", "heat pumps"]
+
+    windows = warehouse.windows("ev")
+    starts = [T0 + timedelta(minutes=15 * w) for w in range(4)]
+    assert [w["time_window"] for w in windows] == starts
+    assert all(w["time_window"].utcoffset() == timedelta(0) for w in windows)
+    assert [w["count_tweets"] for w in windows] == [3, 0, 4, 1]
+    assert windows[1]["avg_positive"] is None and windows[1]["perc_tweet_positive"] == 0.0
+    assert windows[0]["perc_tweet_positive"] == pytest.approx(2 / 3)
+    middle = warehouse.windows("ev", start=starts[1], end=starts[3])
+    assert [w["time_window"] for w in middle] == starts[1:3]
+
+    third = warehouse.tweets("ev", starts[2])
+    assert [t["label"] for t in third] == ["NEUTRAL", "NEGATIVE", "NEGATIVE", "MIXED"]
+    assert [t["created_at"] for t in third] == sorted(t["created_at"] for t in third)
+    assert len(warehouse.tweets("ev", starts[2], limit=2)) == 2
+    negatives = warehouse.tweets("ev", starts[2], label="NEGATIVE")
+    assert len(negatives) == 2 and {t["label"] for t in negatives} == {"NEGATIVE"}
+    assert warehouse.tweets("ev", starts[1]) == []
+
+    whole = warehouse.summary("ev")
+    assert (whole["windows"], whole["tweets"]) == (4, 8)
+    assert (whole["first_window"], whole["last_window"]) == (starts[0], starts[3])
+    assert whole["shares"] == pytest.approx(
+        {"POSITIVE": 3 / 8, "NEGATIVE": 3 / 8, "NEUTRAL": 1 / 8, "MIXED": 1 / 8}
+    )
+    part = warehouse.summary("ev", start=starts[2])
+    assert (part["windows"], part["tweets"]) == (2, 5)
+    assert part["shares"]["POSITIVE"] == pytest.approx(1 / 5)
+
+
+def test_hostile_query_text_is_data(warehouse, tmp_path: Path) -> None:
+    query = "ev'; DROP TABLE tweet; --"
+    _load_days(warehouse, tmp_path, query, [["POSITIVE"]])
+    assert warehouse.queries() == [query]
+    assert warehouse.summary(query)["tweets"] == 1
+    assert len(warehouse.tweets(query, T0)) == 1

@@ -1,13 +1,16 @@
-"""The warehouse interface: idempotent loads of the outputs into ``tweet`` and ``sentiment``."""
+"""The warehouse interface: idempotent loads of the outputs into ``tweet`` and ``sentiment``,
+and the small read API that dashboards and exports use instead of their own SQL."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
+
+LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,13 @@ class LoadResult:
 
 
 class Warehouse(ABC):
+    """Loads and reads the tables of ``schema``.
+
+    Reads never fail because nothing was loaded yet: they return no rows. Times go in and come
+    out as timezone-aware UTC datetimes; ranges are ``[start, end)`` on ``time_window``, and a
+    bound left as ``None`` is open.
+    """
+
     Settings: ClassVar[type[BaseModel]]
 
     @abstractmethod
@@ -29,5 +39,33 @@ class Warehouse(ABC):
     def loaded_windows(self, query: str) -> set[datetime]:
         """Window starts of ``query`` present in ``sentiment``."""
 
+    @abstractmethod
+    def queries(self) -> list[str]:
+        """Every query with rows in ``sentiment``, sorted."""
+
+    @abstractmethod
+    def windows(
+        self, query: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """``sentiment`` rows of ``query`` in time order, one dict per window, keyed by column."""
+
+    @abstractmethod
+    def tweets(
+        self, query: str, window_start: datetime, limit: int = 20, label: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` ``tweet`` rows of one window (oldest first), optionally of one label."""
+
+    @abstractmethod
+    def summary(
+        self, query: str, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, Any]:
+        """Totals over a range: ``windows``, ``tweets``, ``first_window``, ``last_window`` and
+        ``shares``, the fraction of posts per label (keys of ``LABELS``; all 0 without posts)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def check(self) -> str:
+        """One line saying the warehouse opens; raises a TweetsenseError saying why not."""
+        self.loaded_windows("tweetsense doctor")
+        return "ok: opens"

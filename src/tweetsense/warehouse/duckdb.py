@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.errors import BackendUnavailableError
-from tweetsense.warehouse.base import LoadResult, Warehouse
-from tweetsense.warehouse.schema import SCHEMA_VERSION, TABLES, create_table_sql
+from tweetsense.staging import filesystems
+from tweetsense.warehouse.base import LoadResult
+from tweetsense.warehouse.dialects import DUCKDB, check_version, record_version_sql
+from tweetsense.warehouse.reads import SqlReads
+from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
     import duckdb
 
     from tweetsense.registry import Context
 
-TYPES = {
-    "text": "VARCHAR",
-    "timestamptz": "TIMESTAMPTZ",
-    "double": "DOUBLE",
-    "bigint": "BIGINT",
-    "boolean": "BOOLEAN",
-}
 
+class DuckDBWarehouse(SqlReads):
+    mark = "?"
 
-class DuckDBWarehouse(Warehouse):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         path: str | None = Field(default=None, description="default: <data_dir>/warehouse.duckdb")
@@ -35,6 +32,7 @@ class DuckDBWarehouse(Warehouse):
     def __init__(self, settings: DuckDBWarehouse.Settings, context: Context):
         self.path = Path(settings.path) if settings.path else context.data_dir / "warehouse.duckdb"
         self.settings = settings
+        self.context = context
 
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -58,19 +56,16 @@ class DuckDBWarehouse(Warehouse):
             self._create(con)
         return con
 
-    @staticmethod
-    def _create(con: duckdb.DuckDBPyConnection) -> None:
-        for table in TABLES:
-            con.execute(create_table_sql(table, TYPES))
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS tweetsense_schema (version INTEGER NOT NULL, "
-            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        if not con.execute("SELECT count(*) FROM tweetsense_schema").fetchone()[0]:  # type: ignore[index]
-            con.execute("INSERT INTO tweetsense_schema (version) VALUES (?)", [SCHEMA_VERSION])
+    def _create(self, con: duckdb.DuckDBPyConnection) -> None:
+        for statement in DUCKDB.ddl():
+            con.execute(statement)
+        con.execute(record_version_sql(self.mark), [SCHEMA_VERSION, datetime.now(UTC)])
+        found = con.execute(f'SELECT max("version") FROM "{SCHEMA_TABLE.name}"').fetchone()
+        check_version(found[0] if found else None, str(self.path))
 
     def load(self, query: str, tweets_uri: str, windows_uri: str) -> LoadResult:
         con = self._connect()
+        filesystems.register_for_uris(con, (tweets_uri, windows_uri), self.context)
         try:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -97,12 +92,11 @@ class DuckDBWarehouse(Warehouse):
         tweets, windows = (int(c[0]) if c else 0 for c in counts)
         return LoadResult(tweets, windows, str(self.path))
 
-    def loaded_windows(self, query: str) -> set[datetime]:
+    def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         con = self._connect(read_only=True)
         try:
-            rows = con.execute(
-                "SELECT time_window FROM sentiment WHERE query = ?", [query]
-            ).fetchall()
+            cur = con.execute(sql, params)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         finally:
             con.close()
-        return {r[0] for r in rows}

@@ -71,6 +71,28 @@ SENTIMENT = Table(
 
 TABLES = (TWEET, SENTIMENT)
 
+# One row per schema version applied; a later column change adds a migration for version 2.
+SCHEMA_TABLE = Table(
+    "tweetsense_schema",
+    (Column("version", "bigint", False), Column("applied_at", "timestamptz", False)),
+    key=("version",),
+)
+
+
+@dataclass(frozen=True)
+class Index:
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_{'_'.join(self.columns)}_idx"
+
+
+# What the dashboard filters and sorts by, besides the primary keys (sentiment's key already
+# serves (query, time_window) ranges).
+INDEXES = (Index("tweet", ("query", "time_window")), Index("tweet", ("query", "created_at")))
+
 
 def create_table_sql(table: Table, types: dict[str, str]) -> str:
     cols = [f'"{c.name}" {types[c.type]}{"" if c.nullable else " NOT NULL"}' for c in table.columns]

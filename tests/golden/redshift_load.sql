@@ -1,0 +1,56 @@
+CREATE TABLE IF NOT EXISTS "tweet" (
+  "query" VARCHAR(65535) NOT NULL,
+  "tweet_id" VARCHAR(65535) NOT NULL,
+  "created_at" TIMESTAMPTZ NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "text" VARCHAR(65535),
+  "referenced_tweets" VARCHAR(65535),
+  "user_id" VARCHAR(65535),
+  "username" VARCHAR(65535),
+  "name" VARCHAR(65535),
+  "verified" BOOLEAN,
+  "location" VARCHAR(65535),
+  "lang" VARCHAR(65535),
+  "conversation_id" VARCHAR(65535),
+  "label" VARCHAR(65535),
+  "positive" DOUBLE PRECISION,
+  "negative" DOUBLE PRECISION,
+  "neutral" DOUBLE PRECISION,
+  "mixed" DOUBLE PRECISION,
+  "analyzer" VARCHAR(65535),
+  PRIMARY KEY ("query", "tweet_id")
+);
+CREATE TABLE IF NOT EXISTS "sentiment" (
+  "query" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "count_tweets" BIGINT NOT NULL,
+  "avg_positive" DOUBLE PRECISION,
+  "avg_negative" DOUBLE PRECISION,
+  "avg_neutral" DOUBLE PRECISION,
+  "avg_mixed" DOUBLE PRECISION,
+  "perc_tweet_positive" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_negative" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_neutral" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY ("query", "time_window")
+);
+CREATE TABLE IF NOT EXISTS "tweetsense_schema" (
+  "version" BIGINT NOT NULL,
+  "applied_at" TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY ("version")
+);
+INSERT INTO "tweetsense_schema" ("version", "applied_at") SELECT %s, %s FROM (SELECT COUNT(*) AS n FROM "tweetsense_schema") AS c WHERE c.n = 0;  -- params: 1, datetime.datetime(2024, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+DROP TABLE IF EXISTS "tweetsense_stage_tweet";
+CREATE TEMP TABLE "tweetsense_stage_tweet" (LIKE "tweet");
+COPY "tweetsense_stage_tweet" FROM 's3://ts-bucket/tweetsense/loads/ev-1/tweet.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "tweet" USING "tweetsense_stage_tweet" WHERE "tweet"."query" = "tweetsense_stage_tweet"."query" AND "tweet"."tweet_id" = "tweetsense_stage_tweet"."tweet_id";
+INSERT INTO "tweet" ("query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer") SELECT "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer" FROM "tweetsense_stage_tweet";
+DROP TABLE "tweetsense_stage_tweet";
+DROP TABLE IF EXISTS "tweetsense_stage_sentiment";
+CREATE TEMP TABLE "tweetsense_stage_sentiment" (LIKE "sentiment");
+COPY "tweetsense_stage_sentiment" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "sentiment" USING "tweetsense_stage_sentiment" WHERE "sentiment"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment"."time_window" = "tweetsense_stage_sentiment"."time_window";
+INSERT INTO "sentiment" ("query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment";
+DROP TABLE "tweetsense_stage_sentiment";
+SELECT count(*) FROM "tweet" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "sentiment" WHERE "query" = %s;  -- params: 'ev'
