@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -22,9 +23,29 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(params=["vader"])
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model folder as `tweetsense train` writes it, holding the shipped weights: a model
+    trained in seconds on a few hundred tweets cannot be held to the labels asserted below
+    (tests/test_sentiment_model.py trains one and scores with it)."""
+    from tweetsense.sentiment.linear import LinearModel
+    from tweetsense.sentiment.model import default_model_dir
+
+    out = tmp_path_factory.mktemp("model")
+    LinearModel.load(default_model_dir()).save(out)
+    return out
+
+
+@pytest.fixture(params=["vader", "comprehend", "default", "model", "http"])
 def analyzer(request: pytest.FixtureRequest, context):
-    a = create("sentiment", context, BackendSection(type=request.param))
+    options = {}
+    if request.param == "http":  # `tweetsense serve-model` serving VADER
+        options = {"url": request.getfixturevalue("model_url"), "batch_size": 3}
+    if request.param == "comprehend":  # the fake speaks Comprehend's JSON protocol
+        options = {"endpoint_url": request.getfixturevalue("fake_comprehend").url}
+    if request.param == "model":
+        options = {"path": str(request.getfixturevalue("trained_model_dir"))}
+    a = create("sentiment", context, BackendSection(type=request.param, **options))
     yield a
     a.close()
 
