@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from tweetsense.warehouse.schema import SENTIMENT
+
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 
 
@@ -60,7 +62,19 @@ class Warehouse(ABC):
         self, query: str, start: datetime | None = None, end: datetime | None = None
     ) -> dict[str, Any]:
         """Totals over a range: ``windows``, ``tweets``, ``first_window``, ``last_window`` and
-        ``shares``, the fraction of posts per label (keys of ``LABELS``; all 0 without posts)."""
+        ``shares``, the fraction of posts per label (keys of ``LABELS``; all 0 without posts),
+        and ``averages``, the mean score per label over the posts (weighted by window counts)."""
+
+    def window_series(
+        self, query: str, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, list[Any]]:
+        """``windows`` by column, for charts of many windows: ``time`` (epoch seconds) and one
+        list per ``sentiment`` column other than ``query`` and ``time_window``."""
+        rows = self.windows(query, start, end)
+        names = [c for c in SENTIMENT.column_names if c not in ("query", "time_window")]
+        series: dict[str, list[Any]] = {"time": [int(r["time_window"].timestamp()) for r in rows]}
+        series.update({k: [r[k] for r in rows] for k in names})
+        return series
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

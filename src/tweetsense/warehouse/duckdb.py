@@ -92,6 +92,17 @@ class DuckDBWarehouse(SqlReads):
         tweets, windows = (int(c[0]) if c else 0 for c in counts)
         return LoadResult(tweets, windows, str(self.path))
 
+    def _columns(self, sql: str, params: list[Any], names: list[str]) -> dict[str, list[Any]]:
+        con = self._connect(read_only=True)
+        try:
+            # Arrow's columns skip a Python tuple per row. DuckDB 1.4 renamed arrow() to
+            # to_arrow_table().
+            rel = con.sql(sql, params=params)
+            table = (getattr(rel, "to_arrow_table", None) or rel.arrow)()
+        finally:
+            con.close()
+        return {n: table.column(i).to_pylist() for i, n in enumerate(names)}
+
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         con = self._connect(read_only=True)
         try:

@@ -81,10 +81,14 @@ class SqlReads(Warehouse):
             f"SUM({quote('perc_tweet_' + label.lower())} * {count}) AS {quote(label.lower())}"
             for label in LABELS
         )
+        scores = ", ".join(
+            f"SUM({quote('avg_' + label.lower())} * {count}) AS {quote('avg_' + label.lower())}"
+            for label in LABELS
+        )
         rows = self._read(
             f"SELECT COUNT(*) AS {quote('windows')}, SUM({count}) AS {quote('tweets')}, "
             f"MIN({_W}) AS {quote('first_window')}, MAX({_W}) AS {quote('last_window')}, "
-            f"{shares} FROM {_S} WHERE {where}",
+            f"{shares}, {scores} FROM {_S} WHERE {where}",
             params,
         )
         row = rows[0] if rows else {}
@@ -101,7 +105,26 @@ class SqlReads(Warehouse):
                 label: (float(row.get(label.lower()) or 0) / tweets if tweets else 0.0)
                 for label in LABELS
             },
+            "averages": {
+                label: (float(row.get("avg_" + label.lower()) or 0) / tweets if tweets else 0.0)
+                for label in LABELS
+            },
         }
+
+    def window_series(
+        self, query: str, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, list[Any]]:
+        where, params = self._range(query, start, end)
+        names = [c for c in SENTIMENT.column_names if c not in ("query", "time_window")]
+        epoch = f"CAST(EXTRACT(EPOCH FROM {_W}) AS BIGINT) AS {quote('time')}"
+        cols = ", ".join(map(quote, names))
+        sql = f"SELECT {epoch}, {cols} FROM {_S} WHERE {where} ORDER BY {_W}"
+        return self._columns(sql, params, ["time", *names])
+
+    def _columns(self, sql: str, params: list[Any], names: list[str]) -> dict[str, list[Any]]:
+        """One list per selected column; drivers with a columnar fetch override this."""
+        rows = self._rows(sql, params)
+        return {n: [r[n] for r in rows] for n in names}
 
     def loaded_windows(self, query: str) -> set[datetime]:
         rows = self._read(f"SELECT {_W} FROM {_S} WHERE {_Q} = {self.mark}", [query])

@@ -1,0 +1,1 @@
+"""The built-in web dashboard (``tweetsense dashboard``) and the Grafana export."""

@@ -1,0 +1,310 @@
+"""A Grafana dashboard with the built-in dashboard's panels, as SQL on ``tweet``/``sentiment``,
+and the provisioning file of the data source it reads.
+
+Redshift speaks PostgreSQL's protocol, so both targets use Grafana's PostgreSQL data source and
+the same SQL; only the connection settings differ. Passwords are references to environment
+variables that Grafana expands when it provisions the data source, never values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+DATASOURCE_TYPE = "grafana-postgresql-datasource"
+DATASOURCE_UID = "tweetsense"
+DASHBOARD_UID = "tweetsense-sentiment"
+LABELS = ("positive", "neutral", "negative", "mixed")
+COLORS = {"positive": "green", "neutral": "blue", "negative": "red", "mixed": "orange"}
+
+# The topic variable, quoted and escaped by Grafana, and the dashboard's time range.
+TOPIC = "query = ${query:sqlstring}"
+RANGE = "$__timeFilter(time_window)"
+WHERE = f"WHERE {TOPIC} AND {RANGE}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the provisioned data source connects; every value an environment reference."""
+
+    name: str
+    url: str
+    user: str
+    database: str
+    password_env: str
+    sslmode: str
+
+
+TARGETS = {
+    "postgres": Target(
+        "tweetsense PostgreSQL",
+        "${PGHOST}:${PGPORT}",
+        "${PGUSER}",
+        "${PGDATABASE}",
+        "PGPASSWORD",
+        "prefer",
+    ),
+    "redshift": Target(
+        "tweetsense Redshift",
+        "${REDSHIFT_HOST}:5439",
+        "${REDSHIFT_USER}",
+        "${REDSHIFT_DATABASE}",
+        "REDSHIFT_PASSWORD",
+        "require",
+    ),
+}
+
+DATASOURCE = {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
+
+
+def share_sql(label: str) -> str:
+    return (
+        f"SELECT COALESCE(SUM(perc_tweet_{label} * count_tweets) / NULLIF(SUM(count_tweets), 0), 0)"
+        f' AS "{label}" FROM sentiment {WHERE}'
+    )
+
+
+TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "tweets" FROM sentiment {WHERE}'
+COUNT_SQL = (
+    f'SELECT time_window AS "time", count_tweets AS "tweets" FROM sentiment {WHERE} ORDER BY 1'
+)
+AVERAGES_SQL = (
+    "SELECT "
+    + ", ".join(
+        f'SUM(avg_{label} * count_tweets) / NULLIF(SUM(count_tweets), 0) AS "{label}"'
+        for label in LABELS
+    )
+    + f" FROM sentiment {WHERE}"
+)
+TIMELINE_SQL = (
+    'SELECT time_window AS "time", '
+    + ", ".join(f'avg_{label} AS "{label}"' for label in LABELS)
+    + f" FROM sentiment {WHERE} ORDER BY 1"
+)
+TWEETS_SQL = (
+    'SELECT created_at AS "time", username, label, positive, neutral, negative, mixed, text '
+    f"FROM tweet {WHERE} ORDER BY created_at DESC LIMIT 100"
+)
+QUERIES_SQL = "SELECT DISTINCT query FROM sentiment ORDER BY 1"
+
+
+def _target(sql: str, fmt: str) -> dict[str, Any]:
+    return {
+        "refId": "A",
+        "datasource": DATASOURCE,
+        "editorMode": "code",
+        "rawQuery": True,
+        "format": fmt,
+        "rawSql": sql,
+    }
+
+
+def _panel(
+    pid: int,
+    kind: str,
+    title: str,
+    grid: tuple[int, int, int, int],
+    sql: str,
+    fmt: str = "table",
+    **extra: Any,
+) -> dict[str, Any]:
+    x, y, w, h = grid
+    panel = {
+        "id": pid,
+        "type": kind,
+        "title": title,
+        "datasource": DATASOURCE,
+        "gridPos": {"x": x, "y": y, "w": w, "h": h},
+        "targets": [_target(sql, fmt)],
+    }
+    panel.update(extra)
+    return panel
+
+
+def _color_overrides() -> list[dict[str, Any]]:
+    return [
+        {
+            "matcher": {"id": "byName", "options": label},
+            "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": color}}],
+        }
+        for label, color in COLORS.items()
+    ]
+
+
+def _reduce() -> dict[str, Any]:
+    return {"calcs": ["lastNotNull"], "fields": "", "values": False}
+
+
+def panels() -> list[dict[str, Any]]:
+    out = []
+    for i, label in enumerate(LABELS):
+        out.append(
+            _panel(
+                i + 1,
+                "gauge",
+                f"{label.capitalize()} tweets",
+                (i * 6, 0, 6, 6),
+                share_sql(label),
+                fieldConfig={
+                    "defaults": {
+                        "unit": "percentunit",
+                        "decimals": 1,
+                        "min": 0,
+                        "max": 1,
+                        "color": {"mode": "fixed", "fixedColor": COLORS[label]},
+                    },
+                    "overrides": [],
+                },
+                options={"reduceOptions": _reduce(), "showThresholdMarkers": False},
+            )
+        )
+    out.append(
+        _panel(
+            5,
+            "stat",
+            "Total tweets",
+            (0, 6, 6, 8),
+            TOTAL_SQL,
+            fieldConfig={"defaults": {"unit": "short", "decimals": 0}, "overrides": []},
+            options={"reduceOptions": _reduce(), "colorMode": "none", "graphMode": "none"},
+        )
+    )
+    out.append(
+        _panel(
+            6,
+            "timeseries",
+            "Tweets per window",
+            (6, 6, 18, 8),
+            COUNT_SQL,
+            "time_series",
+            fieldConfig={
+                "defaults": {"unit": "short", "custom": {"fillOpacity": 15}},
+                "overrides": [],
+            },
+            options={"tooltip": {"mode": "single"}, "legend": {"showLegend": False}},
+        )
+    )
+    out.append(
+        _panel(
+            7,
+            "piechart",
+            "Average sentiment scores",
+            (0, 14, 6, 9),
+            AVERAGES_SQL,
+            fieldConfig={"defaults": {"decimals": 3}, "overrides": _color_overrides()},
+            options={
+                "pieType": "donut",
+                "reduceOptions": _reduce(),
+                "legend": {"displayMode": "table", "placement": "bottom", "values": ["value"]},
+                "tooltip": {"mode": "single"},
+            },
+        )
+    )
+    out.append(
+        _panel(
+            8,
+            "timeseries",
+            "Sentiment timeline",
+            (6, 14, 18, 9),
+            TIMELINE_SQL,
+            "time_series",
+            fieldConfig={
+                "defaults": {"decimals": 3, "min": 0, "max": 1},
+                "overrides": _color_overrides(),
+            },
+            options={"tooltip": {"mode": "multi"}, "legend": {"showLegend": True}},
+        )
+    )
+    out.append(
+        _panel(
+            9,
+            "table",
+            "Example tweets",
+            (0, 23, 24, 10),
+            TWEETS_SQL,
+            options={"showHeader": True, "cellHeight": "sm"},
+        )
+    )
+    return out
+
+
+def dashboard() -> dict[str, Any]:
+    """The dashboard model, for provisioning or for import (Dashboards > New > Import)."""
+    return {
+        "uid": DASHBOARD_UID,
+        "title": "tweetsense: sentiment of a topic",
+        "tags": ["tweetsense"],
+        "timezone": "utc",
+        "editable": True,
+        "schemaVersion": 39,
+        "version": 1,
+        "time": {"from": "now-7d", "to": "now"},
+        "refresh": "",
+        "templating": {
+            "list": [
+                {
+                    "name": "query",
+                    "label": "Topic",
+                    "type": "query",
+                    "datasource": DATASOURCE,
+                    "query": QUERIES_SQL,
+                    "definition": QUERIES_SQL,
+                    "refresh": 1,
+                    "sort": 1,
+                    "multi": False,
+                    "includeAll": False,
+                    "current": {},
+                    "options": [],
+                }
+            ]
+        },
+        "panels": panels(),
+    }
+
+
+def datasource_yaml(kind: str) -> str:
+    t = TARGETS[kind]
+    doc = {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": t.name,
+                "type": DATASOURCE_TYPE,
+                "uid": DATASOURCE_UID,
+                "access": "proxy",
+                "url": t.url,
+                "user": t.user,
+                "isDefault": False,
+                "editable": False,
+                "jsonData": {"database": t.database, "sslmode": t.sslmode, "timescaledb": False},
+                # Grafana reads the variable from its own environment when it provisions.
+                "secureJsonData": {"password": f"${{{t.password_env}}}"},
+            }
+        ],
+    }
+    header = (
+        f"# Grafana data source for tweetsense ({kind}); put it in provisioning/datasources/.\n"
+        f"# Set {t.password_env} (and the other variables) in Grafana's environment.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False)
+
+
+def dashboard_provider_yaml() -> str:
+    doc = {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "tweetsense",
+                "type": "file",
+                "disableDeletion": False,
+                "options": {"path": "/var/lib/grafana/dashboards/tweetsense"},
+            }
+        ],
+    }
+    header = (
+        "# Grafana dashboard provider; put it in provisioning/dashboards/ and copy\n"
+        "# tweetsense-dashboard.json into the folder named by options.path.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False)

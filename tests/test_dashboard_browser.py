@@ -1,0 +1,161 @@
+"""The dashboard page in Chromium over a warehouse built by the demo: every panel shows the
+warehouse's numbers, the range selector changes them, a clicked window lists its tweets, and a
+tweet written as markup stays text."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests import dashboard_data as demo
+from tests.servers import free_port, wait_for_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def built_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = demo.build(tmp_path_factory.mktemp("browser"))
+    demo.insert_xss_tweet(built.path)
+    return built.path
+
+
+@pytest.fixture(scope="module")
+def url(built_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWEETSENSE_")}
+    cmd = [sys.executable, "-m", "tweetsense.cli.app", "dashboard", "--demo"]
+    cmd += ["--data-dir", str(built_path.parent), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _gauges(page: Page) -> dict[str, str]:
+    return {
+        label: page.locator(f"#gauge-{label} .gauge-value").inner_text()
+        for label in ("positive", "neutral", "negative", "mixed")
+    }
+
+
+def _expected_gauges(want: dict) -> dict[str, str]:
+    return {label: f"{share * 100:.1f}%" for label, share in want["shares"].items()}
+
+
+def _click_window(page: Page, chart: str, when: datetime, first: datetime, last: datetime) -> None:
+    box = page.locator(f"#{chart} .u-over").bounding_box()
+    assert box is not None
+    frac = (when - first) / (last - first)
+    x, y = box["x"] + frac * box["width"], box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.up()
+
+
+def test_dashboard_in_chromium(
+    browser: Browser, url: str, built_path: Path, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    problems: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+
+    # Row 1 and 2: gauges and total are the warehouse's numbers over all windows.
+    want = demo.expected(built_path)
+    assert _gauges(page) == _expected_gauges(want)
+    assert page.locator("#total").inner_text() == f"{want['tweets']:,}"
+    assert page.locator("#chart-count").get_attribute("data-points") == "32"
+    assert page.locator("#chart-count canvas").count() == 1
+    # Row 3: the donut's legend holds the average scores; the timeline has its four series.
+    for label, value in want["averages"].items():
+        assert page.locator(f"#donut li[data-label='{label}'] b").inner_text() == f"{value:.3f}"
+    assert page.locator("#donut circle[data-label]").count() == 4
+    assert page.locator("#chart-sentiment canvas").count() == 1
+    assert page.locator("#query").input_value() == demo.QUERY
+
+    # A hover shows the exact values of a window.
+    box = page.locator("#chart-sentiment .u-over").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 20)
+    tip = page.locator("#tip")
+    tip.wait_for(state="visible")
+    assert "2024-03-01" in tip.inner_text() and "positive: 0." in tip.inner_text()
+    page.locator("#gauge-positive svg").hover()
+    page.locator("#donut li[data-label='neutral']").hover()
+    assert f"{want['averages']['neutral']:.4f}" in tip.inner_text()
+
+    page.screenshot(path=str(tmp_path / "dashboard-all.png"), full_page=True)
+
+    # The time range: a preset relative to the last window, then a custom range.
+    loads = int(page.get_attribute("body", "data-loads") or 0)
+    page.select_option("#range", "21600")
+    page.wait_for_selector(f"body[data-loads='{loads + 1}']")
+    six = demo.expected(built_path, datetime(2024, 3, 1, 2, tzinfo=UTC))
+    assert page.locator("#total").inner_text() == f"{six['tweets']:,}"
+    assert page.locator("#chart-count").get_attribute("data-points") == "24"
+    assert _gauges(page) == _expected_gauges(six)
+
+    page.fill("#from", "2024-03-01T01:00")
+    page.fill("#to", "2024-03-01T03:00")
+    page.click("#apply")
+    page.wait_for_selector(f"body[data-loads='{loads + 2}']")
+    start, end = datetime(2024, 3, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, 3, tzinfo=UTC)
+    two = demo.expected(built_path, start, end)
+    assert two["tweets"] != want["tweets"]
+    assert page.locator("#total").inner_text() == f"{two['tweets']:,}"
+    assert page.locator("#chart-sentiment").get_attribute("data-points") == "8"
+    assert _gauges(page) == _expected_gauges(two)
+    assert page.locator("#range").input_value() == "custom"
+
+    # Clicking the window that holds the markup tweet lists it, as text.
+    last = datetime(2024, 3, 1, 2, 45, tzinfo=UTC)
+    _click_window(page, "chart-count", demo.XSS_WINDOW, start, last)
+    page.wait_for_selector("#tweets[data-window='2024-03-01T02:00:00.000Z'] tbody tr")
+    rows = page.locator("#tweets tbody tr")
+    assert rows.count() == 20
+    first = rows.nth(0).locator("td")
+    assert first.nth(7).inner_text() == demo.XSS
+    assert first.nth(1).inner_text() == "@mallory"
+    assert first.nth(2).inner_text() == "NEUTRAL"
+    assert first.nth(4).inner_text() == "0.800"
+    assert page.locator("#tweets img, #tweets a").count() == 0
+    page.screenshot(path=str(tmp_path / "dashboard-window.png"), full_page=True)
+
+    page.wait_for_timeout(300)  # an injected image would have fired its onerror by now
+    assert dialogs == []
+    assert problems == []
+    page.close()

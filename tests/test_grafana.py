@@ -1,0 +1,136 @@
+"""`tweetsense grafana export`: the dashboard JSON's structure, the provisioning YAML, and every
+panel's SQL run against a real PostgreSQL holding a demo warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from tests import dashboard_data as demo
+from tweetsense.config import BackendSection
+from tweetsense.dashboard import grafana
+from tweetsense.registry import Context, create
+
+GAUGES = ("positive", "neutral", "negative", "mixed")
+
+
+def export(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWEETSENSE_")}
+    cmd = [sys.executable, "-m", "tweetsense.cli.app", "grafana", "export", "--out", str(out)]
+    return subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def expand(sql: str, query: str, start: str, end: str) -> str:
+    """Grafana's interpolation of the macros and the variable the panels use."""
+    sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} BETWEEN '{start}' AND '{end}'", sql)
+    sql = sql.replace("${query:sqlstring}", "'" + query.replace("'", "''") + "'")
+    assert "$" not in sql, f"unexpanded macro in {sql}"
+    return sql
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("grafana")
+    r = export(out, "--datasource", "postgres")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_dashboard_json_structure(exported: Path) -> None:
+    model = json.loads((exported / "tweetsense-dashboard.json").read_text())
+    assert model["uid"] and model["title"] and model["schemaVersion"] >= 36
+    variables = {v["name"]: v for v in model["templating"]["list"]}
+    assert variables["query"]["type"] == "query"
+    assert "FROM sentiment" in variables["query"]["query"]
+    panels = model["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    kinds = [p["type"] for p in panels]
+    assert kinds.count("gauge") == 4
+    assert {"stat", "timeseries", "piechart", "table"} <= set(kinds)
+    assert next(p for p in panels if p["type"] == "piechart")["options"]["pieType"] == "donut"
+    for p in panels:
+        grid = p["gridPos"]
+        assert grid["x"] + grid["w"] <= 24 and grid["w"] > 0 and grid["h"] > 0
+        assert p["datasource"] == {"type": grafana.DATASOURCE_TYPE, "uid": grafana.DATASOURCE_UID}
+        (target,) = p["targets"]
+        assert target["rawQuery"] is True and target["format"] in ("table", "time_series")
+        assert "$__timeFilter(time_window)" in target["rawSql"]
+        assert "${query:sqlstring}" in target["rawSql"]
+    # Panels of one row do not overlap.
+    cells = set()
+    for p in panels:
+        g = p["gridPos"]
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in cells
+                cells.add((x, y))
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redshift"])
+def test_datasource_yaml_references_the_password(tmp_path: Path, kind: str) -> None:
+    r = export(tmp_path, "--datasource", kind)
+    assert r.returncode == 0, r.stderr
+    doc = yaml.safe_load((tmp_path / "datasource.yaml").read_text())
+    (ds,) = doc["datasources"]
+    assert doc["apiVersion"] == 1
+    assert ds["uid"] == grafana.DATASOURCE_UID and ds["type"] == grafana.DATASOURCE_TYPE
+    secret = "PGPASSWORD" if kind == "postgres" else "REDSHIFT_PASSWORD"
+    assert ds["secureJsonData"] == {"password": f"${{{secret}}}"}
+    assert "password" not in ds and "password" not in ds["jsonData"]
+    providers = yaml.safe_load((tmp_path / "dashboards.yaml").read_text())["providers"]
+    assert providers[0]["type"] == "file"
+
+
+def test_bad_datasource_is_rejected(tmp_path: Path) -> None:
+    r = export(tmp_path, "--datasource", "mysql")
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+
+
+def test_every_panel_query_runs_on_postgres(
+    exported: Path, tmp_path_factory: pytest.TempPathFactory, postgres_dsn: str
+) -> None:
+    built = demo.build(tmp_path_factory.mktemp("grafana-data"))
+    context = Context(demo.make_config(built.data_dir.parent))
+    pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
+    try:
+        pg.load(demo.QUERY, built.tweets_uri, built.windows_uri)
+        want = pg.summary(demo.QUERY)
+    finally:
+        pg.close()
+    model = json.loads((exported / "tweetsense-dashboard.json").read_text())
+    start, end = "2024-03-01T00:00:00Z", "2024-03-01T07:59:59Z"
+    with psycopg.connect(postgres_dsn) as con:
+        (variable,) = model["templating"]["list"]
+        assert [r[0] for r in con.execute(variable["query"]).fetchall()] == [demo.QUERY]
+        results = {}
+        for panel in model["panels"]:
+            sql = expand(panel["targets"][0]["rawSql"], demo.QUERY, start, end)
+            cur = con.execute(sql)
+            results[panel["title"]] = ([d.name for d in cur.description], cur.fetchall())
+        # A topic with a quote in it is escaped, not injected.
+        assert con.execute(expand(grafana.TOTAL_SQL, "o'brien", start, end)).fetchone() == (0,)
+    for label in GAUGES:
+        cols, rows = results[f"{label.capitalize()} tweets"]
+        assert cols == [label]
+        assert float(rows[0][0]) == pytest.approx(want["shares"][label.upper()], abs=1e-9)
+    assert results["Total tweets"][1] == [(want["tweets"],)]
+    cols, rows = results["Tweets per window"]
+    assert cols == ["time", "tweets"] and len(rows) == 32
+    assert sum(r[1] for r in rows) == want["tweets"]
+    cols, rows = results["Average sentiment scores"]
+    assert cols == list(GAUGES)
+    for label, value in zip(GAUGES, rows[0], strict=True):
+        assert float(value) == pytest.approx(want["averages"][label.upper()], abs=1e-9)
+    cols, rows = results["Sentiment timeline"]
+    assert cols == ["time", *GAUGES] and len(rows) == 32
+    cols, rows = results["Example tweets"]
+    assert cols[0] == "time" and "text" in cols and len(rows) == 100
