@@ -31,7 +31,7 @@ test: deps lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/pipeline.py --tweets 100000 1000000
+	$(BIN)/python benchmarks/pipeline.py --tweets 100000 1000000 --analyzer vader
 
 clean:
 	rm -rf tweetsense-data .bench

@@ -1,11 +1,11 @@
 """End-to-end throughput and peak memory of the pipeline on N synthetic posts.
 
-    python benchmarks/pipeline.py --tweets 100000 1000000
+    python benchmarks/pipeline.py --tweets 100000 1000000 [--analyzer vader|default]
 
 Each size runs in a fresh process on the embedded backends (100 posts per 15-minute window, as
-in the reference design). The baseline, measured in the same run, is VADER alone scoring the same
-kind of posts on one core: the pipeline's figures are also given as a ratio of it, since this
-machine is shared and absolute numbers drift.
+in the reference design). The baseline, measured in the same run, is the analyzer alone scoring
+the same kind of posts on one core (VADER unless `--analyzer` names another); the pipeline's
+figures are also given as a ratio of it, since this machine is shared and absolute numbers drift.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ def _rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def baseline(n: int = 20000) -> float:
-    """VADER alone, one core: posts/s on synthetic posts."""
+def baseline(analyzer_name: str, n: int = 20000) -> float:
+    """The analyzer alone, one core: posts/s on synthetic posts."""
     from tweetsense.config import load_config
     from tweetsense.registry import Context, create
     from tweetsense.timeutil import windows_between
 
-    ctx = Context(load_config(None, demo=True, environ={}))
+    env = {"TWEETSENSE_SENTIMENT__TYPE": analyzer_name}
+    ctx = Context(load_config(None, demo=True, environ=env))
     source = create("source", ctx)
     texts: list[str] = []
     for w in windows_between(START, START + timedelta(days=30), 900):
@@ -48,7 +49,7 @@ def baseline(n: int = 20000) -> float:
     return n / (time.perf_counter() - started)
 
 
-def one(n: int, data_dir: Path) -> dict:
+def one(n: int, data_dir: Path, analyzer_name: str) -> dict:
     from tweetsense.config import load_config
     from tweetsense.pipeline import Pipeline, run_all
 
@@ -57,6 +58,7 @@ def one(n: int, data_dir: Path) -> dict:
     env = {
         "TWEETSENSE_SEARCH__END_TIME": end.isoformat(),
         "TWEETSENSE_SEARCH__MAX_PER_WINDOW": str(PER_WINDOW),
+        "TWEETSENSE_SENTIMENT__TYPE": analyzer_name,
     }
     shutil.rmtree(data_dir, ignore_errors=True)
     config = load_config(None, demo=True, data_dir=data_dir, environ=env)
@@ -79,21 +81,31 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path(".bench"))
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print one JSON object per size")
+    parser.add_argument("--analyzer", default="vader", help="sentiment analyzer (default: vader)")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, args.data_dir / str(args.one))))
+        print(json.dumps(one(args.one, args.data_dir / str(args.one), args.analyzer)))
         return
 
-    base = baseline()
-    print(f"baseline: VADER alone, 1 core: {base:,.0f} posts/s")
+    base = baseline(args.analyzer)
+    print(f"baseline: {args.analyzer} alone, 1 core: {base:,.0f} posts/s")
     header = (
-        f"{'posts':>10} {'wall s':>8} {'e2e/s':>9} {'x VADER':>8} {'ingest/s':>10} "
+        f"{'posts':>10} {'wall s':>8} {'e2e/s':>9} {'x base':>8} {'ingest/s':>10} "
         f"{'consume/s':>10} {'batch/s':>10} {'load/s':>10} {'RSS MB':>8} {'workers MB':>10}"
     )
     print(header)
     for n in args.tweets:
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--data-dir", str(args.data_dir)],
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                "--data-dir",
+                str(args.data_dir),
+                "--analyzer",
+                args.analyzer,
+            ],
             check=True,
             capture_output=True,
             text=True,
