@@ -1,27 +1,40 @@
 """Stage 1: fetch each window's pages, stage them atomically, publish one record per window.
 
-Resumable: a staged window is not fetched again; a staged window without a sentiment file is
-published again (the consumer skips work it has already done), so a run killed between staging
-and publishing loses nothing.
+Resumable: a window is done when its staging file is written and the ingest manifest lists it
+(see ``manifest``); a rerun skips done windows and fetches every other one from the start. A
+staged window without a sentiment file is published again (the consumer skips work it has
+already done), so a run killed between staging and publishing loses nothing.
+
+Windows are fetched by ``source.concurrency`` threads and handled in time order. A budget
+(``max_posts``, ``max_cost``) stops the run before the window that could pass it; an error no
+retry can fix (a rejected token, an invalid query) stops it at once. Either way the finished
+windows are staged and listed, and the next run goes on from there.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
-from tweetsense import layout
+from tweetsense import layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
-from tweetsense.errors import RetryableError
+from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
+from tweetsense.pipeline.budget import Budget, BudgetReached, Prices, Usage
 from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
 from tweetsense.sources.base import Source
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
+# Windows submitted ahead of the oldest unfinished one, per thread: enough to keep every thread
+# busy behind a slow window, few enough to bound the fetched pages waiting in memory.
+AHEAD_PER_THREAD = 4
 
 
 @dataclass
@@ -30,8 +43,33 @@ class IngestReport:
     fetched: int = 0
     skipped: int = 0
     republished: int = 0
+    adopted: int = 0
     tweets: int = 0
     failed: list[tuple[Window, str]] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped before the last window ("budget")
+    left: int = 0  # windows not fetched because the run stopped
+    used: Usage = field(default_factory=Usage)
+    cost: float | None = None
+
+
+@dataclass
+class _Fetched:
+    message: tuple[str, bytes]
+    count: int
+    usage: Usage
+    pages: int
+
+
+@dataclass
+class IngestPlan:
+    """What a run would fetch; built without a request (``tweetsense ingest --dry-run``)."""
+
+    windows: int
+    done: int
+    to_fetch: int
+    per_window: int | None
+    source: str
+    estimate: Any = None  # the source's own estimate, when it has a cost model
 
 
 def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
@@ -39,10 +77,8 @@ def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
     return record.key, record.encode()
 
 
-def _fetch_and_stage(
-    p: Pipeline, source: Source, window: Window
-) -> tuple[tuple[str, bytes], int] | str:
-    """Stage one window; returns its stream message and post count, or the reason it failed."""
+def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | str:
+    """Stage one window; returns what to publish and count, or why it failed."""
     search = p.config.search
     try:
         pages = source.fetch_window(search.query, window, search.max_per_window)
@@ -51,18 +87,92 @@ def _fetch_and_stage(
     doc = StagingDoc(search.query, window, p.config.source.type, pages)
     key = layout.staging_key(p.slug, window)
     p.store.put(key, doc.encode())
-    return _record(doc, p.slug, key), doc.tweet_count
+    return _Fetched(_record(doc, p.slug, key), doc.tweet_count, Usage.of_pages(pages), len(pages))
 
 
-def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
+def _budget(
+    p: Pipeline, source: Source, max_posts: int | None, max_cost: float | None
+) -> Budget | None:
+    settings = getattr(source, "settings", None)
+    if max_posts is None:
+        max_posts = getattr(settings, "max_posts", None)
+    if max_cost is None:
+        max_cost = getattr(settings, "max_cost", None)
+    if max_posts is None and max_cost is None:
+        return None
+    prices: Prices | None = getattr(source, "prices", None)
+    if max_cost is not None and prices is None:
+        raise ConfigError(
+            f"max_cost: the {p.config.source.type} source has no prices; use max_posts instead"
+        )
+    return Budget(max_posts, max_cost, prices or Prices(), p.config.search.max_per_window)
+
+
+def _done_windows(
+    p: Pipeline, manifest: Manifest, staged: set[str], refetch: bool
+) -> tuple[set[Window], int]:
+    """Windows with a staging file and a manifest entry, and how many staging files without an
+    entry were taken in (they are whole: staging writes are atomic)."""
+    done: set[Window] = set()
+    adopted = 0
+    if refetch:
+        return done, adopted
+    for window in p.windows:
+        key = layout.staging_key(p.slug, window)
+        if key not in staged:
+            manifest.discard(window)
+            continue
+        if window not in manifest:
+            try:
+                doc = StagingDoc.decode(p.store.get(key), what=f"staging file {p.store.uri(key)}")
+            except BadInputError as exc:
+                log.warning("refetching window %s: %s", window.id, exc)
+                continue
+            usage = Usage.of_pages(doc.pages)
+            manifest.add(
+                window,
+                source=doc.source,
+                posts=usage.posts,
+                users=usage.users,
+                pages=len(doc.pages),
+            )
+            adopted += 1
+        done.add(window)
+    return done, adopted
+
+
+def plan(p: Pipeline, *, refetch: bool = False) -> IngestPlan:
+    """Windows, and the source's estimate of requests, posts, cost and time; no request."""
+    section = p.config.source
+    cls = registry.backend_class("source", section.type)
+    settings = registry.settings_for("source", section)
+    staged = set() if refetch else p.keys(layout.STAGING)
+    done = sum(1 for w in p.windows if layout.staging_key(p.slug, w) in staged)
+    to_fetch = len(p.windows) - done
+    estimate_fn = getattr(cls, "estimate", None)
+    est = estimate_fn(settings, p.config.search, to_fetch) if estimate_fn else None
+    return IngestPlan(
+        len(p.windows), done, to_fetch, p.config.search.max_per_window, section.type, est
+    )
+
+
+def ingest(
+    p: Pipeline,
+    *,
+    refetch: bool = False,
+    max_posts: int | None = None,
+    max_cost: float | None = None,
+) -> IngestReport:
     staged = p.keys(layout.STAGING)
     scored = p.keys(layout.SENTIMENT)
     errors = p.keys(f"{layout.ERRORS}/ingest")
+    manifest = Manifest.load(p.store, p.slug, p.query)
     report = IngestReport(windows=len(p.windows))
-    to_fetch: list[Window] = []
+    done, report.adopted = _done_windows(p, manifest, staged, refetch)
+    to_fetch: deque[Window] = deque()
     to_republish: list[Window] = []
     for window in p.windows:
-        if refetch or layout.staging_key(p.slug, window) not in staged:
+        if window not in done:
             to_fetch.append(window)
         elif layout.sentiment_key(p.slug, window) not in scored:
             to_republish.append(window)
@@ -75,6 +185,7 @@ def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
         if pending and (force or len(pending) >= PUBLISH_BATCH):
             p.stream.publish(pending)
             pending.clear()
+            manifest.save()
 
     p.progress.start("ingest", len(to_fetch) + len(to_republish))
     for window in to_republish:
@@ -84,35 +195,118 @@ def ingest(p: Pipeline, *, refetch: bool = False) -> IngestReport:
         report.republished += 1
         p.progress.advance(1, doc.tweet_count)
         flush()
+    manifest.save()
+    if not to_fetch:
+        flush(force=True)
+        p.progress.finish()
+        return report
 
     source, store = p.source, p.store  # built once, before threads share them
+    budget = _budget(p, source, max_posts, max_cost)
+
+    def accept(window: Window, fetched: _Fetched) -> None:
+        manifest.add(
+            window,
+            source=p.config.source.type,
+            posts=fetched.usage.posts,
+            users=fetched.usage.users,
+            pages=fetched.pages,
+        )
+        pending.append(fetched.message)
+        report.fetched += 1
+        report.tweets += fetched.count
+        report.used.add(fetched.usage)
+        error_key = layout.error_key("ingest", p.slug, window)
+        if error_key in errors:
+            store.delete(error_key)
+
+    def reject(window: Window, reason: str) -> None:
+        report.failed.append((window, reason))
+        log.warning("ingest of window %s failed: %s", window.id, reason)
+        store.put(layout.error_key("ingest", p.slug, window), _error_doc(window, reason))
+
     concurrency = p.config.source.concurrency
-    # Chunks bound how many fetched windows wait in memory for their in-order publish.
-    chunk = concurrency * 16
+    inflight: deque[tuple[Window, Future[_Fetched | str]]] = deque()
+    completed = False
     with ThreadPoolExecutor(concurrency, thread_name_prefix="ingest") as pool:
-        for i in range(0, len(to_fetch), chunk):
-            part = to_fetch[i : i + chunk]
-            for window, result in zip(
-                part, pool.map(lambda w: _fetch_and_stage(p, source, w), part), strict=True
-            ):
-                error_key = layout.error_key("ingest", p.slug, window)
+        try:
+            while to_fetch or inflight:
+                while to_fetch and len(inflight) < concurrency * AHEAD_PER_THREAD:
+                    if budget is not None and not budget.reserve():
+                        if not inflight:
+                            report.stopped = "budget"
+                        break  # settle the windows in flight, then try again
+                    window = to_fetch.popleft()
+                    inflight.append((window, pool.submit(_fetch_and_stage, p, source, window)))
+                if report.stopped or not inflight:
+                    break
+                window, future = inflight.popleft()
+                try:
+                    result = future.result()
+                except BaseException:
+                    if budget is not None:
+                        budget.settle(None)
+                    raise
+                if budget is not None:
+                    budget.settle(result.usage if isinstance(result, _Fetched) else None)
                 if isinstance(result, str):
-                    report.failed.append((window, result))
-                    log.warning("ingest of window %s failed: %s", window.id, result)
-                    store.put(error_key, _error_doc(window, result))
+                    reject(window, result)
                     p.progress.advance(1, 0)
                     continue
-                message, count = result
-                pending.append(message)
-                report.fetched += 1
-                report.tweets += count
-                if error_key in errors:
-                    store.delete(error_key)
-                p.progress.advance(1, count)
+                accept(window, result)
+                p.progress.advance(1, result.count)
                 flush()
-    flush(force=True)
+            completed = True
+        except BaseException as exc:
+            others = _stop(source, inflight, accept)
+            # Threads stopped by the first error fail with a plain "stopped"; report its cause.
+            cause = next((e for e in (exc, *others) if isinstance(e, TerminalError)), exc)
+            if cause is not exc:
+                raise cause from None
+            raise
+        finally:
+            if not completed:
+                _stop(source, inflight, accept)
+            flush(force=True)
+            manifest.save()
+    report.left = len(to_fetch)
+    if budget is not None:
+        report.cost = budget.cost
+    elif getattr(source, "prices", None) is not None:
+        report.cost = report.used.cost(source.prices)  # type: ignore[attr-defined]
     p.progress.finish()
+    if report.stopped:
+        spent = f", ${report.cost:,.2f}" if report.cost is not None else ""
+        raise BudgetReached(
+            f"ingest: budget reached after {report.fetched} windows ({report.used.posts:,} posts"
+            f"{spent}); {report.left} windows left; rerun with a larger max_posts/max_cost to "
+            "go on from there",
+            report,
+        )
     return report
+
+
+def _stop(
+    source: Source, inflight: deque[tuple[Window, Future[Any]]], accept: Any
+) -> list[BaseException]:
+    """After an error no retry can fix: stop the other threads, keep the windows they finished;
+    returns the errors they ended with."""
+    cancel = getattr(source, "cancel", None)
+    if cancel is not None:
+        cancel()
+    errors: list[BaseException] = []
+    for window, future in inflight:
+        if future.cancel():
+            continue
+        try:
+            result = future.result()
+        except BaseException as exc:
+            errors.append(exc)
+            continue
+        if isinstance(result, _Fetched):
+            accept(window, result)
+    inflight.clear()
+    return errors
 
 
 def _error_doc(window: Window, reason: str) -> bytes:

@@ -1,0 +1,317 @@
+"""X API v2 search as a source: each window's raw search response pages.
+
+``endpoint: recent`` calls ``GET /2/tweets/search/recent`` (last 7 days), ``endpoint: all``
+``GET /2/tweets/search/all`` (full archive). Pages are followed by ``next_token`` until the
+window's cap is reached or the API has no more; every page is kept as the API sent it (with
+``includes.users`` for the author join and any ``errors`` beside ``data``), except that a last
+page holding more posts than the cap allows is cut to the cap. With ``sample: N`` a capped
+window is fetched as N equal sub-windows with an equal share of the cap each, because the
+search returns the newest posts first and a capped window would otherwise only cover its end.
+
+The search and the settings are checked before any request (``check_search``); all threads
+share one rate limiter per endpoint and token (see ``x_ratelimit``); the HTTP details are in
+``x_client``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tweetsense.config import SearchConfig
+from tweetsense.errors import ConfigError, TerminalError
+from tweetsense.pipeline.budget import Prices
+from tweetsense.sources import x_cost
+from tweetsense.sources.base import Page, Source
+from tweetsense.sources.x_client import XClient, token_fingerprint
+from tweetsense.sources.x_ratelimit import RateLimiter, shared_limiter
+from tweetsense.timeutil import Window, format_utc, windows_between
+
+if TYPE_CHECKING:
+    from tweetsense.registry import Context
+
+log = logging.getLogger(__name__)
+
+TOKEN_SECRET = "X_BEARER_TOKEN"
+EXPANSIONS = "author_id,referenced_tweets.id"
+TWEET_FIELDS = "created_at,lang,author_id,referenced_tweets,conversation_id,public_metrics"
+USER_FIELDS = "username,name,verified,location"
+RATE_PERIOD = 900.0  # X counts requests per 15 minutes
+
+
+class _Endpoint(BaseModel):
+    path: str
+    page_max: int
+    query_max: int
+    limit: int  # requests per 15 minutes, per app
+    min_interval: float
+    days: int | None  # how far back it reaches
+
+
+ENDPOINTS = {
+    "recent": _Endpoint(
+        path="/2/tweets/search/recent",
+        page_max=100,
+        query_max=512,
+        limit=450,
+        min_interval=0.0,
+        days=7,
+    ),
+    "all": _Endpoint(
+        path="/2/tweets/search/all",
+        page_max=500,
+        query_max=1024,
+        limit=300,
+        min_interval=1.0,
+        days=None,
+    ),
+}
+# The API refuses an end_time later than about 10 s before the request.
+END_LAG = timedelta(seconds=10)
+# The oldest start_time the full-archive search accepts.
+ARCHIVE_START = datetime(2006, 3, 21, 0, 0, 1, tzinfo=UTC)
+# Recent search checks 7 days at request time; the margin leaves the run time to get there.
+RECENT_MARGIN = timedelta(minutes=5)
+
+
+class XApiSource(Source):
+    """Posts from the X API v2 search; needs the secret ``X_BEARER_TOKEN``."""
+
+    name: ClassVar[str] = "x_api"
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        endpoint: Literal["recent", "all"] = "recent"
+        base_url: str = Field(default="https://api.x.com", pattern=r"^https?://")
+        page_size: int | None = Field(
+            default=None, ge=10, le=500, description="max_results per request; default the most"
+        )
+        sample: int = Field(default=1, ge=1, le=90, description="sub-windows per capped window")
+        timeout: float = Field(default=30.0, gt=0, description="seconds per request")
+        max_retries: int = Field(default=8, ge=0)
+        backoff: float = Field(default=1.0, ge=0, description="first retry delay, seconds")
+        max_backoff: float = Field(default=60.0, ge=0)
+        max_rate_wait: float = Field(default=960.0, ge=0, description="cap on a 429 wait")
+        rate_limit: int | None = Field(default=None, ge=1, description="requests per period")
+        rate_period: float = Field(default=RATE_PERIOD, gt=0)
+        rate_margin: float = Field(default=1.0, ge=0, description="seconds added to a reset")
+        min_interval: float | None = Field(default=None, ge=0)
+        price_per_post: float = Field(default=0.005, ge=0)
+        price_per_user: float = Field(default=0.010, ge=0)
+        max_posts: int | None = Field(default=None, ge=1, description="run budget in posts")
+        max_cost: float | None = Field(default=None, ge=0, description="run budget in dollars")
+
+        @model_validator(mode="after")
+        def _page_size(self) -> XApiSource.Settings:
+            top = ENDPOINTS[self.endpoint].page_max
+            if self.page_size is not None and self.page_size > top:
+                raise ValueError(f"page_size: the {self.endpoint} search returns at most {top}")
+            return self
+
+        @property
+        def api(self) -> _Endpoint:
+            return ENDPOINTS[self.endpoint]
+
+        @property
+        def page_max(self) -> int:
+            return self.page_size or self.api.page_max
+
+        @property
+        def prices(self) -> Prices:
+            return Prices(self.price_per_post, self.price_per_user)
+
+        @property
+        def limit(self) -> int:
+            return self.rate_limit or self.api.limit
+
+        @property
+        def interval(self) -> float:
+            return self.api.min_interval if self.min_interval is None else self.min_interval
+
+    def __init__(self, settings: Settings, context: Context) -> None:
+        self.settings = settings
+        self.search = context.search
+        check_search(settings, context.search)
+        token = context.secrets.require(TOKEN_SECRET, "the x_api source")
+        key = (settings.base_url.rstrip("/"), settings.endpoint, token_fingerprint(token))
+        limiter = shared_limiter(
+            key,
+            lambda: RateLimiter(
+                settings.limit,
+                settings.rate_period,
+                margin=settings.rate_margin,
+                min_interval=settings.interval,
+                max_wait=settings.max_rate_wait,
+            ),
+        )
+        self.client = XClient(
+            base_url=settings.base_url,
+            path=settings.api.path,
+            token=token,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+            backoff=settings.backoff,
+            max_backoff=settings.max_backoff,
+            max_rate_wait=settings.max_rate_wait,
+            limiter=limiter,
+            connections=max(context.config.source.concurrency, 1),
+        )
+
+    # -- the Source interface ---------------------------------------------------------------
+
+    def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:
+        if max_posts is None or self.settings.sample == 1:
+            return self._fetch_range(query, window.start, window.end, max_posts)
+        pages: list[Page] = []
+        for (start, end), share in zip(
+            sub_windows(window, self.settings.sample),
+            x_cost.shares(max_posts, self.settings.sample),
+            strict=True,
+        ):
+            if share:
+                pages.extend(self._fetch_range(query, start, end, share))
+        return pages
+
+    def cancel(self) -> None:
+        """Makes every fetch in progress stop at its next request or wait."""
+        self.client.cancelled.set()
+
+    def close(self) -> None:
+        self.client.close()
+
+    @property
+    def prices(self) -> Prices:
+        return self.settings.prices
+
+    # -- dry run ----------------------------------------------------------------------------
+
+    @classmethod
+    def estimate(cls, settings: Settings, search: SearchConfig, windows: int) -> x_cost.Estimate:
+        """Requests, posts, cost and time for ``windows`` windows; checks the search first."""
+        check_search(settings, search)
+        return x_cost.estimate(
+            windows,
+            search.max_per_window,
+            sample=settings.sample,
+            page_max=settings.page_max,
+            prices=settings.prices,
+            limit=settings.limit,
+            period=settings.rate_period,
+            min_interval=settings.interval,
+        )
+
+    # -- pagination -------------------------------------------------------------------------
+
+    def _fetch_range(
+        self, query: str, start: datetime, end: datetime, cap: int | None
+    ) -> list[Page]:
+        params: dict[str, Any] = {
+            "query": query,
+            "start_time": _api_time(start),
+            "end_time": _api_time(end),
+            "expansions": EXPANSIONS,
+            "tweet.fields": TWEET_FIELDS,
+            "user.fields": USER_FIELDS,
+        }
+        pages: list[Page] = []
+        got = 0
+        seen: set[str] = set()
+        while True:
+            want = self.settings.page_max if cap is None else cap - got
+            params["max_results"] = x_cost.page_size(want, self.settings.page_max)
+            page = self.client.get(params)
+            data = page.get("data") or []
+            if cap is not None and got + len(data) > cap:
+                page = _cut(page, cap - got)
+                data = page["data"]
+            if page.get("errors"):
+                first = page["errors"][0] if isinstance(page["errors"][0], dict) else {}
+                log.info(
+                    "x_api: %d partial errors in a page for %s (first: %s)",
+                    len(page["errors"]),
+                    params["start_time"],
+                    first.get("title", "?"),
+                )
+            pages.append(page)
+            got += len(data)
+            token = (page.get("meta") or {}).get("next_token")
+            if not token or (cap is not None and got >= cap):
+                return pages
+            if token in seen:
+                raise TerminalError(
+                    f"x_api: the API sent next_token {token!r} twice for {params['start_time']}; "
+                    "check source.base_url points at the X API"
+                )
+            seen.add(token)
+            params["next_token"] = token
+
+
+def check_search(
+    settings: XApiSource.Settings, search: SearchConfig, now: datetime | None = None
+) -> None:
+    """One-line ConfigErrors for a search the endpoint would refuse; no request is sent."""
+    now = now or datetime.now(UTC)
+    api = settings.api
+    if len(search.query) > api.query_max:
+        raise ConfigError(
+            f"search.query: {len(search.query)} characters, the {settings.endpoint} search "
+            f"accepts at most {api.query_max}; shorten the query"
+        )
+    if search.start_time >= search.end_time:
+        raise ConfigError("search.start_time: must be before search.end_time")
+    if search.end_time > now:
+        raise ConfigError(
+            f"search.end_time: {format_utc(search.end_time)} is in the future; set it to now "
+            "or earlier"
+        )
+    windows = list(windows_between(search.start_time, search.end_time, search.freq))
+    latest = now - END_LAG
+    if windows[-1].end > latest:
+        last_full = Window.containing(latest, search.freq).start
+        raise ConfigError(
+            f"search.end_time: the last window ends at {format_utc(windows[-1].end)}, later "
+            f"than the API allows (now minus 10 s); set end_time to {format_utc(last_full)} "
+            "or earlier"
+        )
+    if api.days is not None:
+        oldest = now - timedelta(days=api.days) + RECENT_MARGIN
+        if windows[0].start < oldest:
+            raise ConfigError(
+                f"search.start_time: {format_utc(windows[0].start)} is older than the "
+                f"{api.days} days the {settings.endpoint} search covers; set source.endpoint: "
+                f"all (full-archive search) or a start_time after {format_utc(oldest)}"
+            )
+    elif windows[0].start < ARCHIVE_START:
+        raise ConfigError(
+            f"search.start_time: the archive starts at {format_utc(ARCHIVE_START)}; set a "
+            "later start_time"
+        )
+
+
+def sub_windows(window: Window, parts: int) -> list[tuple[datetime, datetime]]:
+    """``parts`` consecutive whole-second ranges covering the window."""
+    total = window.seconds
+    edges = [window.start + timedelta(seconds=total * i // parts) for i in range(parts + 1)]
+    return list(itertools.pairwise(edges))
+
+
+def _api_time(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cut(page: Page, keep: int) -> Page:
+    """The page with only its first ``keep`` posts, their authors, and a matching count."""
+    data = (page.get("data") or [])[:keep]
+    authors = {post.get("author_id") for post in data}
+    cut = {**page, "data": data}
+    includes = page.get("includes")
+    if isinstance(includes, dict) and "users" in includes:
+        users = [u for u in includes["users"] if u.get("id") in authors]
+        cut["includes"] = {**includes, "users": users}
+    cut["meta"] = {**(page.get("meta") or {}), "result_count": len(data)}
+    return cut

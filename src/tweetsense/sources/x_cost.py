@@ -1,0 +1,86 @@
+"""The X API cost model: requests, posts, dollars and time a search needs at most.
+
+Pay-per-use access bills every post read and every user read (the authors in
+``includes.users``); the worst case is a full window whose posts all have different authors.
+The minimum time follows from the rate limit: ``limit`` requests per ``period`` and, for the
+full-archive search, at least ``min_interval`` seconds between two requests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tweetsense.pipeline.budget import Prices
+
+MIN_PAGE = 10  # the smallest max_results the search endpoints accept
+
+
+def shares(cap: int, parts: int) -> list[int]:
+    """``cap`` posts split as evenly as possible over ``parts`` sub-windows."""
+    base, extra = divmod(cap, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def page_size(want: int, page_max: int) -> int:
+    return min(page_max, max(MIN_PAGE, want))
+
+
+def requests_per_window(cap: int, sample: int, page_max: int) -> int:
+    return sum(
+        math.ceil(share / page_size(share, page_max)) for share in shares(cap, sample) if share
+    )
+
+
+def min_seconds(requests: int, limit: int, period: float, min_interval: float) -> float:
+    """The least time ``requests`` take: whole rate-limit windows waited, or the spacing."""
+    if requests <= 0:
+        return 0.0
+    return max((requests - 1) // limit * period, (requests - 1) * min_interval)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    windows: int
+    requests: int | None  # None: unbounded (no per-window cap)
+    posts: int | None
+    users: int | None
+    post_cost: float | None
+    user_cost: float | None
+    min_seconds: float | None
+    limit: int
+    period: float
+
+    @property
+    def cost(self) -> float | None:
+        if self.post_cost is None or self.user_cost is None:
+            return None
+        return self.post_cost + self.user_cost
+
+
+def estimate(
+    windows: int,
+    cap: int | None,
+    *,
+    sample: int,
+    page_max: int,
+    prices: Prices,
+    limit: int,
+    period: float,
+    min_interval: float,
+) -> Estimate:
+    if cap is None:
+        return Estimate(windows, None, None, None, None, None, None, limit, period)
+    requests = windows * requests_per_window(cap, sample, page_max)
+    posts = windows * cap
+    return Estimate(
+        windows=windows,
+        requests=requests,
+        posts=posts,
+        users=posts,
+        post_cost=posts * prices.post,
+        user_cost=posts * prices.user,
+        min_seconds=min_seconds(requests, limit, period, min_interval),
+        limit=limit,
+        period=period,
+    )

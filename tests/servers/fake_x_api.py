@@ -1,0 +1,366 @@
+"""A fake X API v2 search server on 127.0.0.1, speaking the wire format of the real one.
+
+``GET /2/tweets/search/recent`` and ``/2/tweets/search/all`` answer with pages of posts
+(``data``), their authors (``includes.users``) and ``meta`` with ``next_token``; a window with no
+posts has no ``data``; some windows start with an empty page that still carries a
+``next_token``; some pages carry an ``errors`` array beside ``data``. Errors are problem+json:
+400 for invalid parameters, 401 for a wrong bearer token, 403 when ``forbidden`` is set, 429
+when the rate limit is passed, 503 and broken connections when failures are injected.
+
+The rate limit counts every request in fixed windows of ``period`` seconds aligned to the
+epoch (so ``x-rate-limit-reset`` is a whole second, as X sends it); a request beyond the limit
+gets a 429 and is counted in ``stats.violations``. The posts of a window are a pure function of
+``seed`` and the window, so every run sees the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from tests.servers import free_port
+
+SNOWFLAKE_EPOCH_MS = 1288834974657
+PAGE_MAX = {"/2/tweets/search/recent": 100, "/2/tweets/search/all": 500}
+QUERY_MAX = {"/2/tweets/search/recent": 512, "/2/tweets/search/all": 1024}
+FAILURE_KINDS = ("429", "503", "timeout", "drop")
+
+
+@dataclass
+class FakeStats:
+    requests: int = 0
+    served: int = 0  # 200 answers
+    violations: int = 0  # requests beyond the rate limit
+    injected: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    per_window: Counter[int] = field(default_factory=Counter)  # requests per limit window
+    first: float | None = None
+    last: float | None = None
+
+
+@dataclass
+class FakeXApi:
+    token: str = "fake-token"
+    seed: int = 7
+    max_posts: int = 250  # posts per 15 minutes at most
+    min_posts: int = 1  # ... and at least, unless the window is empty
+    empty_first_every: int = 3  # every n-th 15 minutes starts with an empty page
+    empty_share: float = 0.1  # windows with no posts
+    limit: int = 450
+    period: int = 900
+    failure_rate: float = 0.0
+    failure_kinds: tuple[str, ...] = FAILURE_KINDS
+    hang: float = 1.0  # how long an injected timeout keeps the client waiting
+    forbidden: bool = False
+    authors: int = 500
+    stats: FakeStats = field(default_factory=FakeStats)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(self.seed)
+        self._window_start = 0
+        self._window_count = 0
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> FakeXApi:
+        fake = self
+
+        class Handler(_Handler):
+            api = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeXApi:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- data -------------------------------------------------------------------------------
+
+    def posts_between(self, start: int, end: int) -> list[dict[str, Any]]:
+        """Every post created in [start, end) epoch seconds, newest first."""
+        posts = []
+        for bucket in range(start // 900, (end - 1) // 900 + 1):
+            posts.extend(p for p in self._bucket(bucket) if start <= p["_ts"] < end)
+        posts.sort(key=lambda p: p["_ts"], reverse=True)
+        return posts
+
+    def _bucket(self, bucket: int) -> list[dict[str, Any]]:
+        rng = random.Random(_digest(self.seed, "bucket", bucket))
+        if rng.random() < self.empty_share:
+            return []
+        posts = []
+        for i in range(rng.randint(self.min_posts, self.max_posts)):
+            ts = bucket * 900 + rng.random() * 900
+            ms = int(ts * 1000)
+            author = rng.randrange(self.authors)
+            post: dict[str, Any] = {
+                "id": str(((ms - SNOWFLAKE_EPOCH_MS) << 22) | (bucket % 4096) << 10 | i),
+                "text": rng.choice(_TEXTS),
+                "created_at": _iso(ts),
+                "author_id": str(10_000 + author),
+                "lang": "en",
+                "conversation_id": str(1000 + i),
+                "public_metrics": {"retweet_count": i % 5, "reply_count": 0, "like_count": i},
+                "edit_history_tweet_ids": [],
+                "_ts": ts,
+            }
+            post["edit_history_tweet_ids"] = [post["id"]]
+            if i % 9 == 0:
+                post["referenced_tweets"] = [{"type": "quoted", "id": str(42 + i)}]
+            posts.append(post)
+        return posts
+
+    def user(self, author_id: str) -> dict[str, Any]:
+        n = int(author_id) - 10_000
+        return {
+            "id": author_id,
+            "username": f"user{n}",
+            "name": f"User {n}",
+            "verified": n % 17 == 0,
+            **({"location": "Berlin"} if n % 3 == 0 else {}),
+        }
+
+    # -- request handling -------------------------------------------------------------------
+
+    def handle(self, path: str, query: dict[str, str], auth: str | None) -> tuple[Any, ...]:
+        """(action, status, body, headers): action is 'answer', 'hang' or 'drop'."""
+        now = time.time()
+        with self._lock:
+            s = self.stats
+            s.requests += 1
+            s.first = s.first if s.first is not None else now
+            s.last = now
+            start = int(now // self.period * self.period)
+            if start != self._window_start:
+                self._window_start, self._window_count = start, 0
+            self._window_count += 1
+            s.per_window[start] += 1
+            over = self._window_count > self.limit
+            if over:
+                s.violations += 1
+            headers = {
+                "x-rate-limit-limit": str(self.limit),
+                "x-rate-limit-remaining": str(max(0, self.limit - self._window_count)),
+                "x-rate-limit-reset": str(start + self.period),
+            }
+            failure = None
+            if not over and self.failure_rate and self._rng.random() < self.failure_rate:
+                # Kinds take turns, so even a short run meets each of them.
+                failure = self.failure_kinds[sum(s.injected.values()) % len(self.failure_kinds)]
+                s.injected[failure] += 1
+        if path not in PAGE_MAX:
+            return self._problem(404, "Not Found Error", "no such endpoint", headers)
+        if auth != f"Bearer {self.token}":
+            return self._problem(401, "Unauthorized", "Unauthorized", headers)
+        if self.forbidden:
+            return self._problem(
+                403,
+                "Client Forbidden",
+                "This request must be made using an approved developer account that is "
+                "enrolled in the requested endpoint.",
+                headers,
+                reason="client-not-enrolled",
+                type="https://api.twitter.com/2/problems/client-forbidden",
+            )
+        if over or failure == "429":
+            return self._problem(429, "Too Many Requests", "Too Many Requests", headers)
+        if failure == "503":
+            return self._problem(503, "Service Unavailable", "Service Unavailable", headers)
+        if failure in ("timeout", "drop"):
+            return (failure, 0, b"", {})
+        return self._search(path, query, headers)
+
+    def _search(self, path: str, q: dict[str, str], headers: dict[str, str]) -> tuple[Any, ...]:
+        invalid = _check_params(path, q)
+        if invalid:
+            return self._problem(
+                400,
+                "Invalid Request",
+                "One or more parameters to your request was invalid.",
+                headers,
+                errors=[
+                    {"parameters": {invalid[0]: [q.get(invalid[0], "")]}, "message": invalid[1]}
+                ],
+                type="https://api.twitter.com/2/problems/invalid-request",
+            )
+        start, end = _epoch(q["start_time"]), _epoch(q["end_time"])
+        size = int(q.get("max_results", "10"))
+        posts = self.posts_between(start, end)
+        token = q.get("next_token")
+        empty_first = bool(posts) and start // 900 % self.empty_first_every == 0
+        if token is None and empty_first:
+            # The real API may hand back an empty page that still points to more results.
+            body = {"meta": {"result_count": 0, "next_token": _token(start, end, 0)}}
+            return self._answer(body, headers)
+        offset = 0 if token is None else _offset(token, start, end)
+        if offset is None:
+            return self._problem(
+                400,
+                "Invalid Request",
+                "The `next_token` query parameter value is invalid",
+                headers,
+            )
+        chunk = posts[offset : offset + size]
+        meta: dict[str, Any] = {"result_count": len(chunk)}
+        body: dict[str, Any] = {}
+        if chunk:
+            body["data"] = [{k: v for k, v in p.items() if k != "_ts"} for p in chunk]
+            authors = dict.fromkeys(p["author_id"] for p in chunk)
+            body["includes"] = {"users": [self.user(a) for a in authors]}
+            meta["newest_id"], meta["oldest_id"] = chunk[0]["id"], chunk[-1]["id"]
+            quoted = [p for p in chunk if "referenced_tweets" in p]
+            if quoted:
+                # Referenced posts that are deleted come back as partial errors beside data.
+                ref = quoted[0]["referenced_tweets"][0]["id"]
+                body["errors"] = [
+                    {
+                        "value": ref,
+                        "detail": f"Could not find tweet with referenced_tweets.id: [{ref}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "referenced_tweets.id",
+                        "resource_id": ref,
+                        "type": "https://api.twitter.com/2/problems/resource-not-found",
+                    }
+                ]
+        if offset + size < len(posts):
+            meta["next_token"] = _token(start, end, offset + size)
+        body["meta"] = meta
+        return self._answer(body, headers)
+
+    def _answer(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Any, ...]:
+        with self._lock:
+            self.stats.served += 1
+            self.stats.statuses[200] += 1
+        return ("answer", 200, orjson.dumps(body), {**headers, "content-type": "application/json"})
+
+    def _problem(
+        self, status: int, title: str, detail: str, headers: dict[str, str], **extra: Any
+    ) -> tuple[Any, ...]:
+        with self._lock:
+            self.stats.statuses[status] += 1
+        body = {"title": title, "detail": detail, "type": "about:blank", "status": status, **extra}
+        return (
+            "answer",
+            status,
+            orjson.dumps(body),
+            {**headers, "content-type": "application/problem+json"},
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: FakeXApi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        action, status, body, headers = self.api.handle(
+            parts.path, query, self.headers.get("Authorization")
+        )
+        if action in ("timeout", "drop"):
+            if action == "timeout":
+                time.sleep(self.api.hang)
+            self.close_connection = True
+            return
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+_TEXTS = (
+    "Loving the range on my new car, charging was quick too",
+    "The charging network here is terrible, waited an hour",
+    "New report on battery prices out today",
+    "Great drive, awful app. Mixed feelings",
+    "Is the winter range really that bad?",
+)
+
+
+def _digest(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big")
+
+
+def _iso(ts: float) -> str:
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _epoch(text: str) -> int:
+    return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+
+
+def _token(start: int, end: int, offset: int) -> str:
+    return f"b26v89c19zqg8o3f{start:x}x{end:x}x{offset:x}"
+
+
+def _offset(token: str, start: int, end: int) -> int | None:
+    try:
+        s, e, o = token.removeprefix("b26v89c19zqg8o3f").split("x")
+        if int(s, 16) == start and int(e, 16) == end:
+            return int(o, 16)
+    except ValueError:
+        pass
+    return None
+
+
+def _check_params(path: str, q: dict[str, str]) -> tuple[str, str] | None:
+    """The first invalid parameter and the API's message for it, or None."""
+    query = q.get("query", "")
+    if not query:
+        return ("query", "The `query` query parameter can not be empty")
+    if len(query) > QUERY_MAX[path]:
+        return ("query", f"The `query` query parameter value is longer than {QUERY_MAX[path]}")
+    for name in ("start_time", "end_time"):
+        try:
+            _epoch(q.get(name, ""))
+        except ValueError:
+            return (
+                name,
+                f"Invalid '{name}':'{q.get(name)}'. '{name}' must be YYYY-MM-DDTHH:mm:ssZ",
+            )
+    if _epoch(q["start_time"]) >= _epoch(q["end_time"]):
+        return ("end_time", "Invalid 'end_time': must be after 'start_time'")
+    if _epoch(q["end_time"]) > time.time() - 10:
+        return ("end_time", "Invalid 'end_time': must be a minimum of 10 seconds prior")
+    size = q.get("max_results", "10")
+    if not size.isdigit() or not 10 <= int(size) <= PAGE_MAX[path]:
+        return (
+            "max_results",
+            f"The `max_results` query parameter value [{size}] is not between 10 and "
+            f"{PAGE_MAX[path]}",
+        )
+    for name in ("expansions", "tweet.fields", "user.fields"):
+        if not q.get(name):
+            return (name, f"The `{name}` query parameter is required by this fake")
+    return None
