@@ -3,6 +3,12 @@
 The checkpoint is committed only after the sentiment files of a polled batch are written, so a
 killed consumer redoes at most that batch, and rewrites the very same files. A record whose
 window already has a sentiment file for the same input and analyzer is acknowledged unscored.
+
+A record is tried at most ``stream.max_attempts`` times: a batch that fails is split and each
+record retried alone, and a record that still fails, cannot be decoded, or has been delivered
+more often than that (it kept killing its consumer) goes to the dead letters in the store with
+its reason, and is committed so that it never blocks the records behind it. ``workers`` > 1
+runs that many consumer processes of one group (see ``pipeline/workers.py``).
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ import orjson
 
 from tweetsense import layout
 from tweetsense.contracts import SentimentDoc, WindowRecord
-from tweetsense.errors import BadInputError, RetryableError
+from tweetsense.errors import BadInputError, ConfigError, RetryableError
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
+from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Message
 
 POLL_BATCH = 64
+RETRY_BACKOFF = 0.5  # seconds before the first retry of a retryable failure; doubles each round
 
 
 @dataclass
@@ -33,7 +41,17 @@ class ConsumeReport:
     skipped_windows: int = 0
     tweets: int = 0
     dead_letters: int = 0
+    batches: int = 0
     failed: list[str] = field(default_factory=list)
+
+    def merge(self, other: ConsumeReport) -> None:
+        self.records += other.records
+        self.scored_windows += other.scored_windows
+        self.skipped_windows += other.skipped_windows
+        self.tweets += other.tweets
+        self.dead_letters += other.dead_letters
+        self.batches += other.batches
+        self.failed.extend(other.failed)
 
 
 def _already_done(p: Pipeline, key: str, existing: set[str], analyzer: str, digest: str) -> bool:
@@ -46,21 +64,32 @@ def _already_done(p: Pipeline, key: str, existing: set[str], analyzer: str, dige
     return doc.analyzer == analyzer and doc.input_digest == digest
 
 
-def _dead_letter(p: Pipeline, message: Message, reason: str) -> None:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", message.key)[:120] or "record"
-    key = f"{layout.ERRORS}/consume/dead-letter/{safe}-{message.position}.json"
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
+
+
+def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) -> None:
+    key = (
+        f"{layout.ERRORS}/consume/dead-letter/"
+        f"{_safe(message.key) or 'record'}-{_safe(message.position)}.json"
+    )
     p.store.put(
         key,
         orjson.dumps(
             {
                 "key": message.key,
                 "position": message.position,
+                "attempts": attempts,
                 "error": reason,
                 "payload": message.payload.decode("utf-8", "replace"),
             }
         ),
     )
     log.warning("stream record %s moved to %s: %s", message.key, key, reason)
+
+
+def _backoff(round_: int) -> float:
+    return min(RETRY_BACKOFF * 2 ** (round_ - 1), 10.0)
 
 
 def consume(
@@ -70,11 +99,23 @@ def consume(
     until_drained: bool = False,
     stop: threading.Event | None = None,
     poll_timeout: float = 1.0,
+    workers: int = 1,
 ) -> ConsumeReport:
     """Process records until the stream is drained. With ``until_drained``, an empty stream only
     ends the run once ingestion has marked itself complete (ingest may run on another machine);
-    with ``follow``, only ``stop`` (SIGTERM) ends it."""
+    with ``follow``, only ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many processes."""
     stop = stop or threading.Event()
+    if workers > 1:
+        from tweetsense.pipeline.workers import consume_in_workers
+
+        return consume_in_workers(
+            p,
+            workers,
+            follow=follow,
+            until_drained=until_drained,
+            stop=stop,
+            poll_timeout=poll_timeout,
+        )
     report = ConsumeReport()
     consumer = p.stream.consumer(CONSUMER_GROUP)
     scorer = Scorer(p.config, p.context)
@@ -90,6 +131,7 @@ def consume(
                 break
             _process(p, scorer, messages, existing, report)
             consumer.commit(messages)
+            report.batches += 1
     finally:
         scorer.close()
         consumer.close()
@@ -100,13 +142,25 @@ def consume(
 def _process(
     p: Pipeline, scorer: Scorer, messages: list[Message], existing: set[str], report: ConsumeReport
 ) -> None:
+    max_attempts = p.config.stream.max_attempts
     # Keyed by sentiment file: a window delivered twice in one batch is scored once, latest wins.
-    queued: dict[str, tuple[WindowRecord, str, str]] = {}
+    queued: dict[str, _Job] = {}
     for message in messages:
         report.records += 1
+        if message.deliveries > max_attempts:
+            _dead_letter(
+                p,
+                message,
+                f"delivered {message.deliveries} times without being finished "
+                f"(stream.max_attempts is {max_attempts}); its consumer may crash on it",
+                message.deliveries,
+            )
+            report.dead_letters += 1
+            continue
         try:
             record = WindowRecord.decode(message.payload, what=f"stream record {message.key}")
         except BadInputError as exc:
+            # Retrying cannot repair a malformed record.
             _dead_letter(p, message, str(exc))
             report.dead_letters += 1
             continue
@@ -117,35 +171,80 @@ def _process(
             p.progress.advance(1, 0)
             if key not in queued:
                 continue
-        queued[key] = (record, key, digest)
+        queued[key] = _Job(message, record, key, digest)
     jobs = list(queued.values())
     if not jobs:
         return
     started = time.perf_counter()
-    try:
-        results = scorer.score([[text for _, text in r.tweets] for r, _, _ in jobs])
-    except RetryableError as exc:
-        # The windows stay staged but unscored; the next ingest publishes them again.
-        for record, _, _ in jobs:
-            report.failed.append(record.window.id)
-            p.store.put(
-                layout.error_key("consume", record.slug, record.window),
-                orjson.dumps({"window": record.window.id, "error": str(exc)}),
-            )
-        log.warning("scoring %d windows failed: %s", len(jobs), exc)
-        return
-    log.debug("scored %d windows in %.3fs", len(jobs), time.perf_counter() - started)
-    for (record, key, digest), scores in zip(jobs, results, strict=True):
+    for job, scores in _score(p, scorer, jobs, max_attempts, report):
+        record = job.record
         doc = SentimentDoc(
             query=record.query,
             window=record.window,
             analyzer=scorer.name,
             staging_key=record.staging_key,
-            input_digest=digest,
+            input_digest=job.digest,
             scores=[s.as_dict(tid) for (tid, _), s in zip(record.tweets, scores, strict=True)],
         )
-        p.store.put(key, doc.encode())
-        existing.add(key)
+        p.store.put(job.key, doc.encode())
+        existing.add(job.key)
         report.scored_windows += 1
         report.tweets += len(scores)
         p.progress.advance(1, len(scores))
+    log.debug("scored %d windows in %.3fs", len(jobs), time.perf_counter() - started)
+
+
+@dataclass
+class _Job:
+    message: Message
+    record: WindowRecord
+    key: str
+    digest: str
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.record.tweets]
+
+
+def _score(
+    p: Pipeline, scorer: Scorer, jobs: list[_Job], max_attempts: int, report: ConsumeReport
+) -> list[tuple[_Job, list[Score]]]:
+    """Scores for every job that succeeds within ``max_attempts``; the others are dead-lettered.
+    The first attempt scores the whole batch; later ones score each record alone, so one bad
+    record does not take the others down with it."""
+    try:
+        return list(zip(jobs, scorer.score([j.texts for j in jobs]), strict=True))
+    except ConfigError:
+        raise  # a setting or credential is wrong: every record would fail the same way
+    except Exception as exc:
+        errors = {id(j): exc for j in jobs}
+    done: list[tuple[_Job, list[Score]]] = []
+    remaining = jobs
+    for attempt in range(2, max_attempts + 1):
+        if any(isinstance(errors[id(j)], RetryableError) for j in remaining):
+            time.sleep(_backoff(attempt - 1))
+        failing = []
+        for job in remaining:
+            try:
+                done.append((job, scorer.score([job.texts])[0]))
+            except ConfigError:
+                raise
+            except Exception as exc:
+                errors[id(job)] = exc
+                failing.append(job)
+        remaining = failing
+        if not remaining:
+            break
+    for job in remaining:
+        error = errors[id(job)]
+        reason = f"scoring failed {max_attempts} times: {type(error).__name__}: {error}"
+        _dead_letter(p, job.message, reason, max_attempts)
+        p.store.put(
+            layout.error_key("consume", job.record.slug, job.record.window),
+            orjson.dumps({"window": job.record.window.id, "error": reason}),
+        )
+        report.dead_letters += 1
+        report.failed.append(job.record.window.id)
+    if remaining:
+        log.warning("%d of %d windows failed scoring", len(remaining), len(jobs))
+    return done

