@@ -1,0 +1,174 @@
+"""Spark reads of the window files into the job's flat input tables, and single-file outputs.
+
+The tables match ``job.INPUT_SCHEMAS`` and the DuckDB engine's reads: ``file_order`` is the
+window file's start in epoch seconds and ``position`` the 1-based place in it (page number
+times a million plus the place in the page), so "latest wins" picks the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from tweetsense import layout
+from tweetsense.batch.base import BatchInputs
+from tweetsense.errors import BadInputError
+from tweetsense.staging.base import Store
+from tweetsense.timeutil import Window, from_epoch
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+_USER = "STRUCT<id: STRING, username: STRING, name: STRING, verified: BOOLEAN, location: STRING>"
+_TWEET = (
+    "STRUCT<id: STRING, text: STRING, created_at: STRING, author_id: STRING, lang: STRING, "
+    "conversation_id: STRING, referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>>"
+)
+_STAGING = (
+    f"window_start STRING, pages ARRAY<STRUCT<data: ARRAY<{_TWEET}>, "
+    f"includes: STRUCT<users: ARRAY<{_USER}>>>>"
+)
+_SCORE = (
+    "STRUCT<tweet_id: STRING, label: STRING, positive: DOUBLE, negative: DOUBLE, "
+    "neutral: DOUBLE, mixed: DOUBLE>"
+)
+_SENTIMENT = f"window_start STRING, analyzer STRING, scores ARRAY<{_SCORE}>"
+
+
+def _read_json(session: SparkSession, schema: str, uris: list[str]) -> DataFrame:
+    # Each file is one JSON document; a malformed one fails the job instead of becoming nulls.
+    return (
+        session.read.schema(schema).option("multiLine", True).option("mode", "FAILFAST").json(uris)
+    )
+
+
+def _epoch(column: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return F.unix_seconds(F.col(column).cast("timestamp"))
+
+
+def _position(page_no: str, pos: str) -> Column:
+    from pyspark.sql import functions as F
+
+    return (F.col(page_no).cast("long") + 1) * 1_000_000 + F.col(pos).cast("long") + 1
+
+
+def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFrame]:
+    """The four tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    staging = _read_json(session, _STAGING, inputs.staging_uris)
+    pages = staging.select(
+        _epoch("window_start").alias("file_order"),
+        F.posexplode("pages").alias("page_no", "page"),
+    )
+    tweets = pages.select(
+        "file_order", "page_no", F.posexplode("page.data").alias("pos", "tw")
+    ).select(
+        F.col("tw.id").alias("tweet_id"),
+        F.col("tw.created_at").cast("timestamp").alias("created_at"),
+        F.col("tw.text").alias("text"),
+        F.col("tw.author_id").alias("author_id"),
+        F.col("tw.lang").alias("lang"),
+        F.col("tw.conversation_id").alias("conversation_id"),
+        # Null struct fields are written out, as DuckDB's to_json does.
+        F.to_json("tw.referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
+        "file_order",
+        _position("page_no", "pos").alias("position"),
+    )
+    users = pages.select(
+        "file_order", "page_no", F.posexplode("page.includes.users").alias("pos", "us")
+    ).select(
+        F.col("us.id").alias("user_id"),
+        F.col("us.username").alias("username"),
+        F.col("us.name").alias("name"),
+        F.col("us.verified").alias("verified"),
+        F.col("us.location").alias("location"),
+        "file_order",
+        _position("page_no", "pos").alias("position"),
+    )
+    sentiment = _read_json(session, _SENTIMENT, inputs.sentiment_uris)
+    scores = sentiment.select(
+        _epoch("window_start").alias("file_order"),
+        "analyzer",
+        F.posexplode("scores").alias("pos", "sc"),
+    ).select(
+        F.col("sc.tweet_id").alias("tweet_id"),
+        F.col("sc.label").alias("label"),
+        F.col("sc.positive").alias("positive"),
+        F.col("sc.negative").alias("negative"),
+        F.col("sc.neutral").alias("neutral"),
+        F.col("sc.mixed").alias("mixed"),
+        "analyzer",
+        "file_order",
+        (F.col("pos").cast("long") + 1).alias("position"),
+    )
+    # From Arrow it is a local relation, so no Python worker process has to start for it.
+    windows = session.createDataFrame(
+        pa.table({"window_epoch": pa.array(inputs.window_starts, pa.int64())})
+    )
+    return {"tweets": tweets, "users": users, "scores": scores, "windows": windows}
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs:
+    """The same inputs with every window file copied through ``store`` into ``folder``: how a
+    local Spark reads a store whose URIs its JVM has no file system for (s3:// without the
+    Hadoop AWS jars)."""
+    staging, sentiment = [], []
+    os.makedirs(folder, exist_ok=True)
+    for i, start in enumerate(inputs.window_starts):
+        window = Window.containing(from_epoch(start), inputs.freq_seconds)
+        for kind, key, uris, out in (
+            ("staging", layout.staging_key(inputs.slug, window), inputs.staging_uris, staging),
+            (
+                "sentiment",
+                layout.sentiment_key(inputs.slug, window),
+                inputs.sentiment_uris,
+                sentiment,
+            ),
+        ):
+            if store.uri(key) != uris[i]:
+                raise BadInputError(
+                    f"batch: {uris[i]} is not a window file of this store; set batch.master "
+                    "to a cluster that can read it"
+                )
+            path = os.path.join(folder, f"{kind}-{i:06d}.json")
+            try:
+                data = store.get(key)
+            except KeyError:
+                raise BadInputError(
+                    f"batch: {uris[i]} has gone; rerun ingest/consume for its window"
+                ) from None
+            with open(path, "wb") as fh:
+                fh.write(data)
+            out.append(path)
+    return dataclasses.replace(inputs, staging_uris=staging, sentiment_uris=sentiment)
+
+
+def write_single_file(session: SparkSession, directory: str, target: str) -> None:
+    """Move the one data file Spark wrote under ``directory`` (any Hadoop file system) to the
+    local path ``target``."""
+    jvm = session.sparkContext._jvm
+    hadoop_conf = session.sparkContext._jsc.hadoopConfiguration()
+    folder = jvm.org.apache.hadoop.fs.Path(directory)
+    fs = folder.getFileSystem(hadoop_conf)
+    parts = [s.getPath() for s in fs.globStatus(jvm.org.apache.hadoop.fs.Path(folder, "part-*"))]
+    if len(parts) != 1:
+        raise RuntimeError(f"expected one data file under {directory}, found {len(parts)}")
+    source = parts[0]
+    if fs.getScheme() == "file":
+        local = source.toUri().getPath()
+        try:
+            os.replace(local, target)
+        except OSError:  # another device: copy instead
+            shutil.copyfile(local, target)
+    else:
+        fs.copyToLocalFile(False, source, jvm.org.apache.hadoop.fs.Path(target), True)

@@ -1,0 +1,328 @@
+"""The Spark engine computes exactly what DuckDB computes, from the same window files.
+
+One Spark session serves the whole module (a JVM's first job takes seconds). It is started with
+a +05:45 local zone in both the environment and the JVM, so any bucketing or formatting in local
+time instead of UTC shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import random
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tests.test_batch_job import SLUG, T0, kathmandu, stage, tweet
+from tweetsense import layout
+from tweetsense.batch.base import BatchInputs, BatchResult
+from tweetsense.batch.spark_session import find_java_home, start_session
+from tweetsense.cli.app import app
+from tweetsense.config import BackendSection
+from tweetsense.errors import BadInputError, ConfigError
+from tweetsense.pipeline.batch import outputs_for
+from tweetsense.registry import create, settings_for
+from tweetsense.timeutil import Window
+
+__all__ = ["kathmandu"]  # a fixture used here by name
+
+LOCAL_ZONE = "Asia/Kathmandu"
+N_WINDOWS = 12
+WINDOWS = [
+    Window(T0 + timedelta(minutes=15 * i), T0 + timedelta(minutes=15 * (i + 1)))
+    for i in range(N_WINDOWS)
+]
+LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[object]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = LOCAL_ZONE
+    time.tzset()
+    try:
+        session = start_session(
+            master="local[2]",
+            app_name="tweetsense-tests",
+            conf={"spark.driver.extraJavaOptions": f"-Duser.timezone={LOCAL_ZONE}"},
+        )
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+    assert session.sparkContext._jvm.java.util.TimeZone.getDefault().getID() == LOCAL_ZONE
+    yield session
+    session.stop()
+
+
+def spark_engine(context):
+    return create("batch", context, BackendSection(type="spark", shuffle_partitions=3))
+
+
+def _scores(rng: random.Random, tid: str, labels: tuple[str, ...]) -> dict:
+    raw = [rng.random() for _ in range(4)]
+    total = sum(raw)
+    probs = [r / total for r in raw]
+    return {
+        "tweet_id": tid,
+        "label": rng.choice(labels),
+        **dict(zip(("positive", "negative", "neutral", "mixed"), probs, strict=True)),
+    }
+
+
+def _user(uid: str, version: int) -> dict:
+    user = {"id": uid, "username": f"user{uid}_{version}", "name": f'Name, "{uid}"\n{version}'}
+    if version % 2:
+        user["verified"] = bool(int(uid[1:]) % 2)
+        user["location"] = f"city {version}"
+    return user
+
+
+def _labels(window_index: int) -> tuple[str, ...]:
+    """Window 4's posts are never NEUTRAL and window 9's all POSITIVE, re-scored or not."""
+    return {4: ("POSITIVE", "NEGATIVE", "MIXED"), 9: ("POSITIVE",)}.get(window_index, LABELS)
+
+
+def stage_synthetic(store, seed: int = 7) -> list[Window]:
+    """Windows with every case the merge must get right; returns the staged ones, in order."""
+    rng = random.Random(seed)
+    staged: list[Window] = []
+    origin: dict[str, int] = {}  # the window a re-delivered post was first staged in
+    seen: list[tuple[str, float, str, int]] = []
+    for i, window in enumerate(WINDOWS):
+        if i == 5:
+            continue  # never staged: no row for it in either output
+        staged.append(window)
+        if i in (3, 8):  # staged but empty: one row with zero counts
+            stage(store, window, [{"meta": {"result_count": 0}}], [])
+            continue
+        pages, score_rows = [], []
+        for page_no in range(rng.randint(1, 3)):
+            posts, users = [], []
+            for j in range(rng.randint(3, 12)):
+                tid = f"{i:02d}{page_no}{j:02d}"
+                minute = 15 * i + rng.random() * 15
+                if rng.random() < 0.1:  # created before the range: left out of both outputs
+                    minute = -rng.random() * 60
+                author = f"u{rng.randint(0, 14)}"
+                extra = {}
+                if rng.random() < 0.3:
+                    extra["referenced_tweets"] = [
+                        {"type": "quoted", "id": str(rng.randint(1, 99))},
+                        {"type": "replied_to"},
+                    ]
+                if rng.random() < 0.5:
+                    extra["conversation_id"] = tid
+                text = rng.choice(["plain", 'comma, "quote"', "line\nbreak", "émoji 🚗", ""])
+                posts.append(tweet(tid, minute, text, author, **extra))
+                seen.append((tid, minute, author, i))
+                # Authors u10..u14 never come with metadata.
+                if int(author[1:]) < 10:
+                    users.append(_user(author, rng.randint(0, 3)))
+            # Re-deliveries of earlier posts, from earlier windows and from this page.
+            for tid, minute, author, first in rng.sample(seen, min(len(seen), 3)):
+                posts.append(tweet(tid, minute, f"again {tid}", author))
+                origin[tid] = first
+            page = {"data": posts, "meta": {"result_count": len(posts)}}
+            if users:
+                page["includes"] = {"users": users}
+            pages.append(page)
+            score_rows.extend(_scores(rng, p["id"], _labels(origin.get(p["id"], i))) for p in posts)
+        stage(store, window, pages, score_rows)
+    return staged
+
+
+def inputs_for(store, windows: list[Window]) -> BatchInputs:
+    return BatchInputs(
+        "ev",
+        SLUG,
+        900,
+        [store.uri(layout.staging_key(SLUG, w)) for w in windows],
+        [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
+        [int(w.start.timestamp()) for w in windows],
+    )
+
+
+def run_engine(engine, store, windows: list[Window]) -> tuple[BatchResult, dict[str, object]]:
+    outputs = outputs_for(SLUG)
+    result = engine.run(inputs_for(store, windows), outputs, store)
+    files = {
+        "tweets": pq.read_table(pa.BufferReader(store.get(outputs.tweets_parquet))),
+        "windows": pq.read_table(pa.BufferReader(store.get(outputs.windows_parquet))),
+        "tweets_csv": store.get(outputs.tweets_csv).decode(),
+        "windows_csv": store.get(outputs.windows_csv).decode(),
+    }
+    return result, files
+
+
+def _same_value(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+    return a == b
+
+
+def _same_cell(a: str, b: str) -> bool:
+    """CSV cells: identical text, or the same number (engines spell 1e-05 differently)."""
+    if a == b:
+        return True
+    try:
+        return math.isclose(float(a), float(b), rel_tol=0, abs_tol=1e-9)
+    except ValueError:
+        return False
+
+
+def assert_same_table(duck: pa.Table, spark: pa.Table) -> None:
+    # Types and order must match; nullability flags are each writer's own inference.
+    assert [(f.name, f.type) for f in spark.schema] == [(f.name, f.type) for f in duck.schema]
+    duck_rows, spark_rows = duck.to_pylist(), spark.to_pylist()
+    assert len(spark_rows) == len(duck_rows)
+    for d, s in zip(duck_rows, spark_rows, strict=True):
+        different = [k for k in d if not _same_value(d[k], s[k])]
+        assert not different, (different, d, s)
+
+
+def assert_same_csv(duck: str, spark: str) -> None:
+    duck_rows = list(csv.reader(io.StringIO(duck)))
+    spark_rows = list(csv.reader(io.StringIO(spark)))
+    assert spark_rows[0] == duck_rows[0]
+    assert len(spark_rows) == len(duck_rows)
+    for d, s in zip(duck_rows, spark_rows, strict=True):
+        assert all(_same_cell(a, b) for a, b in zip(d, s, strict=True)), (d, s)
+
+
+@pytest.fixture
+def local_store(context):
+    return create("storage", context, BackendSection(type="local"))
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+@pytest.mark.usefixtures("kathmandu")
+def test_spark_matches_duckdb(spark, context, store, local_store) -> None:
+    """Spark reads ``store`` (an S3 one is copied through the storage layer, as a local Spark
+    has no s3 file system); DuckDB reads the same files from a local store."""
+    check_parity(context, store, local_store)
+
+
+@pytest.mark.usefixtures("utc")
+def test_spark_matches_duckdb_in_a_utc_process(spark, context, local_store) -> None:
+    check_parity(context, local_store, local_store)
+
+
+def check_parity(context, store, local_store) -> None:
+    staged = stage_synthetic(store)
+    if local_store is not store:
+        stage_synthetic(local_store)
+    duckdb = create("batch", context, BackendSection(type="duckdb"))
+    duck_result, duck = run_engine(duckdb, local_store, staged)
+    spark_result, sparked = run_engine(spark_engine(context), store, staged)
+
+    assert (spark_result.tweets, spark_result.windows) == (duck_result.tweets, duck_result.windows)
+    assert spark_result.label_counts == duck_result.label_counts
+    assert_same_table(duck["tweets"], sparked["tweets"])
+    assert_same_table(duck["windows"], sparked["windows"])
+    assert_same_csv(duck["tweets_csv"], sparked["tweets_csv"])
+    assert_same_csv(duck["windows_csv"], sparked["windows_csv"])
+    assert sparked["windows_csv"].splitlines()[1].split(",")[1] == "2024-03-01T00:00:00.000Z"
+
+    # The data exercised what it is meant to: one row per staged window, empty ones included.
+    windows = sparked["windows"].to_pylist()
+    assert [w["time_window"] for w in windows] == [w.start for w in staged]
+    by_start = {w["time_window"]: w for w in windows}
+    assert by_start[WINDOWS[3].start]["count_tweets"] == 0
+    assert by_start[WINDOWS[3].start]["avg_positive"] is None
+    assert by_start[WINDOWS[4].start]["count_tweets"] > 0
+    assert by_start[WINDOWS[4].start]["perc_tweet_neutral"] == 0.0
+    assert by_start[WINDOWS[9].start]["perc_tweet_positive"] == 1.0
+    tweets = sparked["tweets"].to_pylist()
+    ids = [t["tweet_id"] for t in tweets]
+    assert len(ids) == len(set(ids))
+    assert any(t["text"].startswith("again ") for t in tweets)  # a later copy won
+    assert any(t["username"] is None and t["user_id"] >= "u10" for t in tweets)
+    assert all(t["created_at"] >= T0 for t in tweets)  # posts before the range left out
+
+
+def test_empty_range_and_rerun_are_stable(spark, context, local_store) -> None:
+    store = local_store
+    staged = [WINDOWS[0], WINDOWS[1]]
+    for w in staged:
+        stage(store, w, [{"meta": {"result_count": 0}}], [])
+    engine = spark_engine(context)
+    first = run_engine(engine, store, staged)
+    assert first[0] == BatchResult(0, 2, {})
+    duck = run_engine(create("batch", context, BackendSection(type="duckdb")), store, staged)
+    assert_same_table(duck[1]["tweets"], first[1]["tweets"])
+    assert_same_csv(duck[1]["windows_csv"], first[1]["windows_csv"])
+    assert run_engine(engine, store, staged) == first
+    assert not list(Path(context.data_dir, ".tmp").glob("spark-*"))  # scratch cleaned up
+
+
+def test_malformed_window_file_is_one_line_error(spark, context, local_store) -> None:
+    store = local_store
+    stage_synthetic(store)
+    store.put(layout.staging_key(SLUG, WINDOWS[1]), b'{"window_start": "2024-03-01T00:15')
+    with pytest.raises(BadInputError) as err:
+        run_engine(spark_engine(context), store, WINDOWS[:3])
+    assert "\n" not in str(err.value) and "rerun ingest" in str(err.value)
+
+
+def test_cli_batch_engine_spark_with_master(spark, tmp_path: Path) -> None:
+    env = {
+        "TWEETSENSE_SEARCH__END_TIME": "2024-03-01T02:00:00Z",
+        "TWEETSENSE_SENTIMENT__WORKERS": "1",
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(
+            app, [*args, "--demo", "--data-dir", str(tmp_path)], env=env, catch_exceptions=False
+        )
+
+    assert invoke("ingest").exit_code == 0
+    consumed = invoke("consume")
+    assert consumed.exit_code == 0, consumed.output
+    duck_run = invoke("batch")
+    assert duck_run.exit_code == 0
+    outputs = outputs_for(layout.query_slug("electric vehicles"))
+    duck = pq.read_table(tmp_path / outputs.windows_parquet)
+    result = invoke("batch", "--engine", "spark", "--master", "local[2]")
+    assert result.exit_code == 0, result.output
+    summary = re.findall(r"batch: [\d,]+ posts in \d+ windows", duck_run.output)
+    assert summary and summary == re.findall(r"batch: [\d,]+ posts in \d+ windows", result.output)
+    assert summary[0].endswith(" in 8 windows")
+    assert_same_table(duck, pq.read_table(tmp_path / outputs.windows_parquet))
+    bad = invoke("batch", "--master", "local[2]")  # the configured engine is duckdb
+    assert bad.exit_code == 2 and "batch.master" in bad.output
+
+
+def test_settings_errors_name_the_setting(context, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^batch\.shuffle_partitions: "):
+        settings_for("batch", BackendSection(type="spark", shuffle_partitions=0))
+    with pytest.raises(ConfigError, match=r"^batch\.threads: unknown setting"):
+        settings_for("batch", BackendSection(type="spark", threads=2))
+    with pytest.raises(ConfigError, match=r"^batch\.java_home: .* no bin/java"):
+        find_java_home(str(tmp_path))
+    assert Path(find_java_home(None), "bin", "java").exists()
