@@ -54,7 +54,7 @@ def _opened(data: bytes, what: str, schema: str) -> Iterator[tuple[dict[str, Any
         raise BadInputError(f"{what}: schema is {doc.get('schema')!r}, not {schema}")
     try:
         yield doc, Window(parse_utc(doc["window_start"]), parse_utc(doc["window_end"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadInputError(f"{what}: field {exc} is missing or malformed") from None
 
 
@@ -81,9 +81,24 @@ class StagingDoc:
     def tweet_texts(self) -> list[tuple[str, str]]:
         """(tweet_id, text) of every post in the pages' ``data``; each post keeps its own text."""
         pairs = []
-        for page in self.pages:
-            for tweet in page.get("data") or ():
-                pairs.append((str(tweet["id"]), tweet.get("text") or ""))
+        for p, page in enumerate(self.pages):
+            posts = page.get("data") if isinstance(page, dict) else None
+            if posts is not None and not isinstance(posts, list):
+                raise BadInputError(f"window {self.window.id}: page {p} field data is not a list")
+            for i, tweet in enumerate(posts or ()):
+                tid = tweet.get("id") if isinstance(tweet, dict) else None
+                text = tweet.get("text") if isinstance(tweet, dict) else None
+                if not isinstance(tid, str | int) or isinstance(tid, bool) or not str(tid):
+                    raise BadInputError(
+                        f"window {self.window.id}: page {p} post {i} field id is missing or not "
+                        "a string"
+                    )
+                if text is not None and not isinstance(text, str):
+                    raise BadInputError(
+                        f"window {self.window.id}: page {p} post {i} (id {tid}) field text is "
+                        "not a string"
+                    )
+                pairs.append((str(tid), text or ""))
         return pairs
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,21 @@ import yaml
 from tweetsense.errors import ConfigError, MissingCredentialError
 
 SECRETS_FILE_ENV = "TWEETSENSE_SECRETS_FILE"
+log = logging.getLogger("tweetsense")
+_WARNED: set[Path] = set()
+
+
+def _warn_if_shared(path: Path) -> None:
+    """One warning per file when people other than its owner may read it."""
+    mode = path.stat().st_mode
+    if mode & 0o044 and path not in _WARNED:
+        _WARNED.add(path)
+        log.warning(
+            "secrets file %s is readable by group or others (mode %03o); run: chmod 600 %s",
+            path,
+            mode & 0o777,
+            path,
+        )
 
 
 class Secrets:
@@ -26,6 +42,7 @@ class Secrets:
         if self._file is None:
             self._file = {}
             if self.path is not None and self.path.exists():
+                _warn_if_shared(self.path)
                 try:
                     data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
                 except yaml.YAMLError:

@@ -61,7 +61,10 @@ def parse_utc(value: str | datetime) -> datetime:
         dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!s} is out of range once moved to UTC") from None
 
 
 def format_utc(dt: datetime) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from tweetsense import layout
+from tweetsense import faults, layout
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.core import Pipeline
@@ -73,7 +73,9 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
     )
     outputs = outputs_for(p.slug)
+    faults.point("batch.engine.before")
     result = p.engine.run(inputs, outputs, p.store)
+    faults.point("batch.manifest.before")
     manifest = {
         "query": p.query,
         "freq_seconds": p.config.search.freq,

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from tweetsense import layout
+from tweetsense import faults, layout
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
+from tweetsense.retry import with_retries
 from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Message
 
@@ -124,13 +125,16 @@ def consume(
         p.progress.start("consume", consumer.lag())
         while not stop.is_set():
             waiting = follow or until_drained
-            messages = consumer.poll(POLL_BATCH, timeout=poll_timeout if waiting else 0.0)
+            timeout = poll_timeout if waiting else 0.0
+            messages = with_retries("polling the stream", consumer.poll, POLL_BATCH, timeout)
             if not messages:
                 if follow or (until_drained and not ingest_complete(p)):
                     continue
                 break
             _process(p, scorer, messages, existing, report)
-            consumer.commit(messages)
+            faults.point("consume.commit.before")
+            with_retries(f"committing {len(messages)} records", consumer.commit, messages)
+            faults.point("consume.commit.after")
             report.batches += 1
     finally:
         scorer.close()
@@ -186,6 +190,7 @@ def _process(
             input_digest=job.digest,
             scores=[s.as_dict(tid) for (tid, _), s in zip(record.tweets, scores, strict=True)],
         )
+        faults.point("consume.scored")
         p.store.put(job.key, doc.encode())
         existing.add(job.key)
         report.scored_windows += 1

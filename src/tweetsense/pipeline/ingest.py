@@ -21,13 +21,15 @@ from typing import Any
 
 import orjson
 
-from tweetsense import layout, registry
+from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
 from tweetsense.pipeline.budget import Budget, BudgetReached, Prices, Usage
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
+from tweetsense.quarantine import quarantine
+from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
 from tweetsense.timeutil import Window, format_utc
 
@@ -86,8 +88,15 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
         return str(exc)
     doc = StagingDoc(search.query, window, p.config.source.type, pages)
     key = layout.staging_key(p.slug, window)
+    try:
+        # Checked before staging: a window whose posts cannot be read is never marked done.
+        message = _record(doc, p.slug, key)
+    except BadInputError as exc:
+        quarantine(p.store, "ingest", p.slug, window.id, pages, str(exc))
+        return str(exc)
     p.store.put(key, doc.encode())
-    return _Fetched(_record(doc, p.slug, key), doc.tweet_count, Usage.of_pages(pages), len(pages))
+    faults.point("ingest.staged")
+    return _Fetched(message, doc.tweet_count, Usage.of_pages(pages), len(pages))
 
 
 def _budget(
@@ -183,7 +192,9 @@ def ingest(
 
     def flush(force: bool = False) -> None:
         if pending and (force or len(pending) >= PUBLISH_BATCH):
-            p.stream.publish(pending)
+            faults.point("ingest.publish.before")
+            with_retries(f"publishing {len(pending)} records", p.stream.publish, pending)
+            faults.point("ingest.publish.after")
             pending.clear()
             manifest.save()
 

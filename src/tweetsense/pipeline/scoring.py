@@ -12,6 +12,7 @@ from typing import Any
 
 from tweetsense import registry
 from tweetsense.config import Config
+from tweetsense.errors import RetryableError
 from tweetsense.sentiment.base import Analyzer, Score
 
 _worker_analyzer: Analyzer | None = None
@@ -61,6 +62,11 @@ class Scorer:
             flat = []
             for i in range(0, len(texts), self.batch_size):
                 flat.extend(self._analyzer.analyze(texts[i : i + self.batch_size]))
+        if len(flat) != len(texts):
+            # A partial answer must not shift the scores of one post onto another.
+            raise RetryableError(
+                f"sentiment.type {self.name}: {len(flat)} scores for {len(texts)} texts"
+            )
         out, start = [], 0
         for group in groups:
             out.append(flat[start : start + len(group)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tweetsense import layout
+from tweetsense import layout, quarantine
 from tweetsense.pipeline.batch import read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.timeutil import Window
@@ -30,6 +30,7 @@ class WindowStatus:
 class StatusReport:
     windows: list[WindowStatus]
     stream_lag: int | None
+    quarantined: int = 0  # bad records set aside (errors/quarantine, dead letters)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {s: Counter(w.stage(s) for w in self.windows) for s in STAGES}
@@ -65,4 +66,4 @@ def status(p: Pipeline) -> StatusReport:
         lag = consumer.lag()
     finally:
         consumer.close()
-    return StatusReport(rows, lag)
+    return StatusReport(rows, lag, quarantine.count(p.store, p.slug))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from tweetsense import faults
 from tweetsense.errors import ConfigError
 from tweetsense.staging.base import Store
 
@@ -53,6 +54,7 @@ class LocalStore(Store):
                 if self.fsync:
                     fh.flush()
                     os.fsync(fh.fileno())
+            faults.point(f"store.put.{key.partition('/')[0]}")
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -83,6 +85,29 @@ class LocalStore(Store):
     def uri(self, key: str) -> str:
         return str(self._path(key))
 
+    def read_versioned(self, key: str) -> tuple[bytes, str] | None:
+        try:
+            with self._path(key).open("rb") as fh:
+                st = os.fstat(fh.fileno())
+                return fh.read(), f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+        except FileNotFoundError:
+            return None
+
+    def put_if(self, key: str, data: bytes, version: str | None) -> str | None:
+        import fcntl
+
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One lock file per key serialises the compare and the swap across processes.
+        with path.with_name(f".{path.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self.read_versioned(key)
+            if (current[1] if current else None) != version:
+                return None
+            self.put(key, data)
+            found = self.read_versioned(key)
+            return found[1] if found else None
+
     @contextmanager
     def writing(self, key: str) -> Iterator[str]:
         path = self._path(key)
@@ -90,6 +115,7 @@ class LocalStore(Store):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             yield str(tmp)
+            faults.point(f"store.writing.{key.partition('/')[0]}")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
