@@ -73,6 +73,9 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
     )
     outputs = outputs_for(p.slug)
+    # Without a manifest `load` refuses to run, so a crash between the two outputs can never
+    # have a mismatched tweets/windows pair loaded.
+    p.store.delete(layout.output_key(p.slug, MANIFEST))
     faults.point("batch.engine.before")
     result = p.engine.run(inputs, outputs, p.store)
     faults.point("batch.manifest.before")
