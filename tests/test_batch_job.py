@@ -130,7 +130,10 @@ def test_merge_dedup_join_and_aggregate(context, store) -> None:
         W[2],
         [
             {
-                "data": [tweet("1", 1, "love it 😍", "u2"), tweet("4", 31, "mixed feelings", "u1")],
+                "data": [
+                    tweet("1", 1, "love it 😍", "u2"),
+                    tweet("4", 31, "mixed &amp;lt; feelings &amp; Q&amp;A &lt;3", "u1"),
+                ],
                 "includes": {"users": [USERS["u2"], USERS["u1"]]},
                 "meta": {"result_count": 2},
             },
@@ -151,6 +154,7 @@ def test_merge_dedup_join_and_aggregate(context, store) -> None:
     assert by_id["1"]["text"] == "love it 😍"
     assert by_id["1"]["created_at"] == T0 + timedelta(minutes=1)
     assert by_id["4"]["time_window"] == W[2].start
+    assert by_id["4"]["text"] == "mixed &lt; feelings & Q&A <3"  # the API's escapes undone
     assert by_id["1"]["analyzer"] == "test" and by_id["1"]["query"] == "ev"
 
     assert [w["time_window"] for w in windows] == [W[0].start, W[1].start, W[2].start]

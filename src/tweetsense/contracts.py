@@ -34,6 +34,12 @@ def _loads(data: bytes, what: str) -> dict[str, Any]:
     return doc
 
 
+def unescape_text(text: str) -> str:
+    """A post's text as its author wrote it: the X API escapes exactly these three characters.
+    The batch engines apply the same replacements in SQL, in the same order."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _envelope(schema: str, query: str, window: Window, fields: dict[str, Any]) -> bytes:
     return orjson.dumps(
         {
@@ -98,7 +104,7 @@ class StagingDoc:
                         f"window {self.window.id}: page {p} post {i} (id {tid}) field text is "
                         "not a string"
                     )
-                pairs.append((str(tid), text or ""))
+                pairs.append((str(tid), unescape_text(text or "")))
         return pairs
 
     @property

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.batch import job
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine
 from tweetsense.errors import BadInputError
+from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
 
 if TYPE_CHECKING:
@@ -49,9 +50,9 @@ _PAGES = f"""
 
 # Tweets and users are read in two passes over the files: materialising the nested pages once
 # would hold every post as a nested struct in memory, several times the flat tables' size.
-_INPUTS_SQL = f"""
-CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch;
-
+_INPUTS_SQL = (
+    "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
+    f"""
 CREATE TABLE in_tweets AS
 WITH p AS ({_PAGES}), t AS (
     SELECT file_order, page_no, UNNEST(page.data) AS tw,
@@ -60,15 +61,16 @@ WITH p AS ({_PAGES}), t AS (
 )
 SELECT tw.id AS tweet_id,
        CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
-       tw.text AS text,
+       replace(replace(replace(tw.text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&') AS text,
        tw.author_id AS author_id,
        tw.lang AS lang,
        tw.conversation_id AS conversation_id,
        CAST(to_json(tw.referenced_tweets) AS VARCHAR) AS referenced_tweets,
        file_order,
        page_no * 1000000 + pos AS position
-FROM t;
-
+FROM t
+""",
+    f"""
 CREATE TABLE in_users AS
 WITH p AS ({_PAGES}), u AS (
     SELECT file_order, page_no, UNNEST(page.includes.users) AS us,
@@ -77,8 +79,9 @@ WITH p AS ({_PAGES}), u AS (
 )
 SELECT us.id AS user_id, us.username AS username, us.name AS name, us.verified AS verified,
        us.location AS location, file_order, page_no * 1000000 + pos AS position
-FROM u;
-
+FROM u
+""",
+    f"""
 CREATE TABLE in_scores AS
 WITH f AS (
     SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, analyzer, scores
@@ -90,8 +93,9 @@ WITH f AS (
 SELECT sc.tweet_id AS tweet_id, sc.label AS label, sc.positive AS positive,
        sc.negative AS negative, sc.neutral AS neutral, sc.mixed AS mixed, analyzer,
        file_order, pos AS position
-FROM s;
-"""
+FROM s
+""",
+)
 
 
 class DuckDBEngine(Engine):
@@ -123,6 +127,7 @@ class DuckDBEngine(Engine):
         config["memory_limit"] = self.settings.memory_limit
         config["preserve_insertion_order"] = "false"  # outputs are ordered by ORDER BY anyway
         raw = duckdb.connect(str(scratch), config=config)
+        filesystems.register(raw, store)  # s3:// and other remote store URIs
         # TimeZone needs the ICU extension, which loads with the connection, not before it.
         raw.execute("SET TimeZone = 'UTC'")
         try:
@@ -130,10 +135,10 @@ class DuckDBEngine(Engine):
                 params = {
                     "staging": inputs.staging_uris,
                     "sentiment": inputs.sentiment_uris,
-                    "max_object_size": _largest_file(inputs) + 1024,
+                    "max_object_size": _largest_file(inputs, store.filesystem()) + 1024,
                     "windows": inputs.window_starts,
                 }
-                for statement in filter(str.strip, _INPUTS_SQL.split(";")):
+                for statement in _INPUTS_SQL:
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
             except duckdb.Error as exc:
@@ -189,12 +194,13 @@ class DuckDBEngine(Engine):
         return {str(k): int(v) for k, v in rows}
 
 
-def _largest_file(inputs: BatchInputs) -> int:
+def _largest_file(inputs: BatchInputs, fs: Any = None) -> int:
     """DuckDB sizes its JSON read buffers by this, so a tight bound keeps memory small."""
     largest = 16 * 1024 * 1024
     for uri in (*inputs.staging_uris, *inputs.sentiment_uris):
         try:
-            largest = max(largest, os.stat(uri).st_size)
+            size = fs.size(uri) if fs is not None else os.stat(uri).st_size
+            largest = max(largest, size)
         except OSError:
             return 512 * 1024 * 1024  # not a local file: assume a generous bound
     return largest

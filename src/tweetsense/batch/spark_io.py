@@ -71,7 +71,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     ).select(
         F.col("tw.id").alias("tweet_id"),
         F.col("tw.created_at").cast("timestamp").alias("created_at"),
-        F.col("tw.text").alias("text"),
+        _unescape(F.col("tw.text")).alias("text"),
         F.col("tw.author_id").alias("author_id"),
         F.col("tw.lang").alias("lang"),
         F.col("tw.conversation_id").alias("conversation_id"),
@@ -172,3 +172,12 @@ def write_single_file(session: SparkSession, directory: str, target: str) -> Non
             shutil.copyfile(local, target)
     else:
         fs.copyToLocalFile(False, source, jvm.org.apache.hadoop.fs.Path(target), True)
+
+
+def _unescape(text: Column) -> Column:
+    """The X API's three escapes undone, in the order of ``contracts.unescape_text``."""
+    from pyspark.sql import functions as F
+
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
+        text = F.replace(text, F.lit(entity), F.lit(char))
+    return text
