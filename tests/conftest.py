@@ -3,6 +3,7 @@ contract suite runs against every backend registered for its stage."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,16 @@ from tweetsense.config import BackendSection, Config, load_config
 from tweetsense.registry import Context, create
 
 # Real servers the suites use, one module each (see tests/servers/__init__.py).
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.servers.postgres",
+    "tests.servers.aws_env",
+    "tests.servers.moto",
+    "tests.servers.kinesalite",
+    "tests.servers.fake_comprehend",
+    "tests.servers.redis",
+    "tests.servers.kafka",
+    "tests.servers.model",
+]
 
 
 def make_config(tmp_path: Path, **env: str) -> Config:
@@ -30,20 +40,57 @@ def context(config: Config) -> Context:
     return Context(config)
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "s3"])
 def store(request: pytest.FixtureRequest, context: Context):
-    return create("storage", context, BackendSection(type=request.param))
+    options = {}
+    if request.param == "s3":
+        options = {
+            "bucket": request.getfixturevalue("make_bucket")(),
+            "endpoint_url": request.getfixturevalue("moto_endpoint"),
+            "prefix": "team/tweetsense",
+        }
+    return create("storage", context, BackendSection(type=request.param, **options))
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "kinesis", "redis", "kafka"])
 def stream(request: pytest.FixtureRequest, context: Context) -> Iterator:
-    s = create("stream", context, BackendSection(type=request.param))
+    options = stream_options(request, request.param)
+    if request.param == "kinesis":
+        options = {
+            "stream_name": request.getfixturevalue("make_kinesis_stream")(2),
+            "endpoint_url": request.getfixturevalue("kinesalite_endpoint"),
+            "lease_seconds": 1.0,
+            "poll_interval": 0.05,
+        }
+    s = create("stream", context, BackendSection(type=request.param, **options))
     yield s
     s.close()
 
 
-@pytest.fixture(params=["duckdb"])
+def stream_options(request: pytest.FixtureRequest, name: str) -> dict:
+    """Settings of a fresh stream of backend ``name`` on its test server (see tests/servers)."""
+    tag = uuid.uuid4().hex[:12]
+    if name == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"url": url, "stream": f"test-{tag}", "claim_idle_seconds": 1.0}
+    if name == "kafka":
+        # One partition keeps the suite's cross-key order checks meaningful; Tansu reports
+        # watermarks per batch, so one record per batch keeps lag exact there.
+        return {
+            "bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
+            "topic": f"test-{tag}",
+            "partitions": 1,
+            "session_timeout_ms": 6000,
+            "client": {"batch.num.messages": 1},
+        }
+    return {}
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request: pytest.FixtureRequest, context: Context) -> Iterator:
-    w = create("warehouse", context, BackendSection(type=request.param))
+    options = {}
+    if request.param == "postgres":
+        options["dsn"] = request.getfixturevalue("postgres_dsn")
+    w = create("warehouse", context, BackendSection(type=request.param, **options))
     yield w
     w.close()

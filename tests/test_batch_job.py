@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -85,8 +86,9 @@ def run_job(context, store) -> tuple[list[dict], list[dict]]:
     )
     outputs = outputs_for(SLUG)
     engine.run(inputs, outputs, store)
-    tweets = pq.read_table(store.uri(outputs.tweets_parquet)).to_pylist()
-    windows = pq.read_table(store.uri(outputs.windows_parquet)).to_pylist()
+    # Through the store, so an s3 store's objects are read from its own endpoint.
+    tweets = pq.read_table(pa.BufferReader(store.get(outputs.tweets_parquet))).to_pylist()
+    windows = pq.read_table(pa.BufferReader(store.get(outputs.windows_parquet))).to_pylist()
     assert store.exists(outputs.tweets_csv) and store.exists(outputs.windows_csv)
     return tweets, windows
 

@@ -79,6 +79,9 @@ class StorageSection(BackendSection):
 
 class StreamSection(BackendSection):
     type: str = "sqlite"
+    max_attempts: int = Field(
+        default=3, ge=1, description="tries per record before it goes to the dead letters"
+    )
 
 
 class BatchSection(BackendSection):
@@ -90,7 +93,7 @@ class WarehouseSection(BackendSection):
 
 
 class SentimentSection(BackendSection):
-    type: str = "vader"
+    type: str = "default"
     batch_size: int = Field(default=2000, ge=1)
     workers: int = Field(default=0, ge=0, description="0 means one per CPU core")
 

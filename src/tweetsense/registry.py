@@ -24,12 +24,34 @@ _REGISTRY: dict[str, dict[str, tuple[str, str]]] = {
     "source": {
         "synthetic": ("tweetsense.sources.synthetic:SyntheticSource", ""),
         "replay": ("tweetsense.sources.replay:ReplaySource", ""),
+        "x_api": ("tweetsense.sources.x_api:XApiSource", "x"),
     },
-    "storage": {"local": ("tweetsense.staging.local:LocalStore", "")},
-    "stream": {"sqlite": ("tweetsense.stream.sqlite:SQLiteStream", "")},
-    "sentiment": {"vader": ("tweetsense.sentiment.vader:VaderAnalyzer", "")},
-    "batch": {"duckdb": ("tweetsense.batch.duckdb_engine:DuckDBEngine", "")},
-    "warehouse": {"duckdb": ("tweetsense.warehouse.duckdb:DuckDBWarehouse", "")},
+    "storage": {
+        "local": ("tweetsense.staging.local:LocalStore", ""),
+        "s3": ("tweetsense.staging.s3:S3Store", "aws"),
+    },
+    "stream": {
+        "sqlite": ("tweetsense.stream.sqlite:SQLiteStream", ""),
+        "kinesis": ("tweetsense.stream.kinesis:KinesisStream", "aws"),
+        "kafka": ("tweetsense.stream.kafka:KafkaStream", "kafka"),
+        "redis": ("tweetsense.stream.redis:RedisStream", "redis"),
+    },
+    "sentiment": {
+        "vader": ("tweetsense.sentiment.vader:VaderAnalyzer", ""),
+        "default": ("tweetsense.sentiment.model:DefaultAnalyzer", ""),
+        "model": ("tweetsense.sentiment.model:ModelAnalyzer", ""),
+        "comprehend": ("tweetsense.sentiment.comprehend:ComprehendAnalyzer", "aws"),
+        "http": ("tweetsense.sentiment.http:HttpAnalyzer", "http"),
+    },
+    "batch": {
+        "duckdb": ("tweetsense.batch.duckdb_engine:DuckDBEngine", ""),
+        "spark": ("tweetsense.batch.spark_engine:SparkEngine", "spark"),
+    },
+    "warehouse": {
+        "duckdb": ("tweetsense.warehouse.duckdb:DuckDBWarehouse", ""),
+        "postgres": ("tweetsense.warehouse.postgres:PostgresWarehouse", "postgres"),
+        "redshift": ("tweetsense.warehouse.redshift:RedshiftWarehouse", "redshift"),
+    },
 }
 
 

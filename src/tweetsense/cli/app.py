@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from tweetsense import __version__
-from tweetsense.cli import stages  # noqa: F401  (registers its commands)
+from tweetsense.cli import (  # noqa: F401  (registers their commands)
+    dashboard,
+    doctor,
+    grafana,
+    model,
+    serve_model,
+    stages,
+)
 from tweetsense.cli.common import app, out
 
 

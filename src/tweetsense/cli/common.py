@@ -94,12 +94,26 @@ def resolve_config(config: Path | None, data_dir: Path | None, demo: bool) -> Co
 
 
 def make_pipeline(
-    config: Path | None, data_dir: Path | None, demo: bool, secrets: Path | None, verbose: int
+    config: Path | None,
+    data_dir: Path | None,
+    demo: bool,
+    secrets: Path | None,
+    verbose: int,
+    warehouse: str | None = None,
 ) -> Pipeline:
     from tweetsense.cli.progress import RichProgress
 
     setup_logging(verbose)
     cfg = resolve_config(config, data_dir, demo)
+    if warehouse and warehouse != cfg.warehouse.type:
+        from tweetsense.config import WarehouseSection
+        from tweetsense.registry import backend_class
+
+        # The config's keys for another warehouse would not validate here; those that this
+        # one also has (e.g. from TWEETSENSE_WAREHOUSE__DSN) are kept.
+        known = backend_class("warehouse", warehouse).Settings.model_fields
+        options = {k: v for k, v in cfg.warehouse.options().items() if k in known}
+        cfg = cfg.model_copy(update={"warehouse": WarehouseSection(type=warehouse, **options)})
     return Pipeline(cfg, Secrets(secrets), RichProgress(err))
 
 

@@ -21,7 +21,7 @@ from tweetsense.cli.common import (
     make_pipeline,
     out,
 )
-from tweetsense.config import template_path
+from tweetsense.config import BatchSection, template_path
 from tweetsense.errors import ConfigError
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.markers import mark_ingest_complete
@@ -58,14 +58,28 @@ def ingest(
     secrets: SecretsOpt = None,
     verbose: VerboseOpt = 0,
     refetch: Annotated[bool, typer.Option(help="Fetch windows already staged again.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print windows, requests, posts, cost and time; fetch nothing.")
+    ] = False,
+    max_posts: Annotated[
+        int | None, typer.Option(min=1, help="Stop before reading more posts.", show_default=False)
+    ] = None,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(min=0, help="Stop before spending more dollars.", show_default=False),
+    ] = None,
 ) -> None:
     """Fetch every window of the search into the staging store and publish it to the stream."""
     from tweetsense.pipeline.ingest import ingest as run_ingest
 
     def body() -> None:
         p = make_pipeline(config, data_dir, demo, secrets, verbose)
+        if dry_run:
+            from tweetsense.cli.ingest_plan import print_dry_run
+
+            return print_dry_run(out, p, refetch=refetch)
         try:
-            r = run_ingest(p, refetch=refetch)
+            r = run_ingest(p, refetch=refetch, max_posts=max_posts, max_cost=max_cost)
         finally:
             p.close()
         out.print(
@@ -93,6 +107,9 @@ def consume(
         bool,
         typer.Option(help="Wait until ingestion is complete, then stop once the stream is empty."),
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Consumer processes sharing the stream's records.")
+    ] = 1,
 ) -> None:
     """Score the posts of every window record in the stream; write one sentiment file each."""
     from tweetsense.pipeline.consume import consume as run_consume
@@ -101,7 +118,9 @@ def consume(
         p = make_pipeline(config, data_dir, demo, secrets, verbose)
         with graceful_stop() as stop:
             try:
-                r = run_consume(p, follow=follow, until_drained=until_drained, stop=stop)
+                r = run_consume(
+                    p, follow=follow, until_drained=until_drained, stop=stop, workers=workers
+                )
             finally:
                 p.close()
         out.print(
@@ -128,19 +147,25 @@ def batch(
     allow_partial: Annotated[
         bool, typer.Option(help="Aggregate the scored windows even if some are not scored.")
     ] = False,
+    master: Annotated[
+        str | None,
+        typer.Option(help="Spark master, e.g. local[4] (sets batch.master).", show_default=False),
+    ] = None,
 ) -> None:
     """Merge posts with their scores and aggregate them per window into Parquet and CSV."""
     from tweetsense.pipeline.batch import batch as run_batch
 
     def body() -> None:
         p = make_pipeline(config, data_dir, demo, secrets, verbose)
-        if engine:
+        if engine or master:
+            section = p.config.batch
+            # Settings written for another engine would be rejected by this one's.
+            options = section.options() if engine in (None, section.type) else {}
+            if master:
+                options["master"] = master
+            chosen = BatchSection(type=engine or section.type, **options)
             p = Pipeline(
-                p.config.model_copy(
-                    update={"batch": p.config.batch.model_copy(update={"type": engine})}
-                ),
-                p.context.secrets,
-                p.progress,
+                p.config.model_copy(update={"batch": chosen}), p.context.secrets, p.progress
             )
         r = run_batch(p, allow_partial=allow_partial)
         out.print(
@@ -158,12 +183,16 @@ def load(
     demo: DemoOpt = False,
     secrets: SecretsOpt = None,
     verbose: VerboseOpt = 0,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(help="Warehouse: duckdb, postgres or redshift (overrides warehouse.type)."),
+    ] = None,
 ) -> None:
     """Load the batch outputs into the warehouse tables `tweet` and `sentiment`."""
     from tweetsense.pipeline.load import load as run_load
 
     def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
+        p = make_pipeline(config, data_dir, demo, secrets, verbose, warehouse=warehouse)
         try:
             r = run_load(p)
         finally:
@@ -205,6 +234,11 @@ def status(
         out.print(table)
         if r.stream_lag is not None:
             out.print(f"stream: {r.stream_lag} records waiting for the consumer")
+        if r.quarantined:
+            out.print(
+                f"quarantined: {r.quarantined} bad records, with reasons, under "
+                f"{p.store.uri('errors')}"
+            )
         if windows:
             detail = Table("window", *STAGES)
             for w in r.windows:

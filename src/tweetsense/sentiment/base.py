@@ -45,5 +45,9 @@ class Analyzer(ABC):
     def analyze(self, texts: Sequence[str]) -> list[Score]:
         """One score per text, in order."""
 
+    def check(self) -> str:
+        """One line saying the analyzer answers; raises a TweetsenseError saying why not."""
+        return "ok: nothing to check"
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model or connections."""

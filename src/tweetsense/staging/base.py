@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
@@ -45,3 +45,21 @@ class Store(ABC):
     def writing(self, key: str) -> AbstractContextManager[str]:
         """A local file path to write ``key`` to; it becomes visible, whole, when the block ends
         without error, and is discarded otherwise. For engines that write files themselves."""
+
+    def filesystem(self) -> Any:
+        """An fsspec filesystem that opens this store's ``uri``s, for engines that need one
+        registered (DuckDB); None when ``uri`` gives local paths."""
+        return None
+
+    def read_versioned(self, key: str) -> tuple[bytes, str] | None:
+        """The object's bytes and an opaque version for ``put_if``; None when it is absent."""
+        raise NotImplementedError(f"{type(self).__name__} has no conditional writes")
+
+    def put_if(self, key: str, data: bytes, version: str | None) -> str | None:
+        """Write only if the object is still at ``version`` (None: only if it is absent).
+        Returns the new version, or None when another writer changed it first."""
+        raise NotImplementedError(f"{type(self).__name__} has no conditional writes")
+
+    def check(self) -> str:
+        """One line saying the store is usable; raises a TweetsenseError saying why not."""
+        return "ok: nothing to check"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.stream.base import Consumer, Message, Stream
 
@@ -94,6 +95,7 @@ class SQLiteStream(Stream):
                 if self.settings.retention_hours is not None:
                     cutoff = now - self.settings.retention_hours * 3600
                     self._conn.execute("DELETE FROM messages WHERE published_at < ?", (cutoff,))
+                faults.point("stream.publish.uncommitted")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")

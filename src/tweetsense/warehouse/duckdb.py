@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.staging import filesystems
 from tweetsense.warehouse.base import LoadResult
@@ -75,11 +76,14 @@ class DuckDBWarehouse(SqlReads):
                     con.execute(
                         f'DELETE FROM "{table.name}" t USING read_parquet(?) n WHERE {match}', [uri]
                     )
+                    faults.point("load.deleted")
                     con.execute(
                         f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM read_parquet(?)',
                         [uri],
                     )
+                faults.point("load.uncommitted")
                 con.execute("COMMIT")
+                faults.point("load.committed")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
