@@ -5,8 +5,6 @@ Order is only promised per key: a backend with partitions (Kinesis shards) inter
 
 from __future__ import annotations
 
-import time
-
 
 def _payloads(messages) -> list[bytes]:
     return [m.payload for m in messages]
@@ -71,24 +69,3 @@ def test_order_is_kept_per_key(stream) -> None:
         mine = [int(m.payload.split(b":")[1]) for m in got if m.key == f"key{k}"]
         assert mine == sorted(mine) and len(mine) == 10
     consumer.close()
-
-
-def test_two_consumers_of_one_group_share_the_work_without_overlap(stream) -> None:
-    sent = {f"{i}".encode() for i in range(40)}
-    stream.publish([(f"q/{i}", p) for i, p in enumerate(sorted(sent))])
-    a, b = stream.consumer("g"), stream.consumer("g")
-    seen: list[bytes] = []
-    idle = 0
-    deadline = time.monotonic() + 30
-    while idle < 3 and time.monotonic() < deadline:
-        progressed = False
-        for c in (a, b):
-            batch = c.poll(5, timeout=0.2)
-            seen.extend(_payloads(batch))
-            c.commit(batch)
-            progressed = progressed or bool(batch)
-        idle = 0 if progressed else idle + 1
-    assert sorted(seen) == sorted(sent)  # each record once, none lost
-    assert a.lag() == 0 and b.lag() == 0
-    a.close()
-    b.close()
