@@ -24,7 +24,8 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-deps:
+# Servers and programs the tests start; some install into the virtualenv, so it comes first.
+deps: $(VENV)/.dev-installed
 	tools/install-deps
 
 test: deps lint
