@@ -121,3 +121,18 @@ def test_overrides_never_leak_into_the_demo_defaults(tmp_path: Path) -> None:
 def test_a_backend_setting_alone_keeps_the_default_backend(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, BASE), environ={"TWEETSENSE_BATCH__MEMORY_LIMIT": "1GB"})
     assert cfg.batch.type == "duckdb" and cfg.batch.options() == {"memory_limit": "1GB"}
+
+
+def test_switching_backend_keeps_only_settings_the_new_one_has(tmp_path: Path) -> None:
+    from tweetsense.registry import with_backend
+
+    text = BASE + "batch:\n  type: duckdb\n  threads: 2\n  csv: false\n"
+    cfg = load_config(write(tmp_path, text), environ={})
+    spark = with_backend(cfg, "batch", "spark", master="local[1]")
+    assert spark.batch.type == "spark" and spark.batch.options()["master"] == "local[1]"
+    assert "threads" not in spark.batch.options()
+    validate_all(spark)
+    same = with_backend(cfg, "batch", None, memory_limit="1GB")
+    assert same.batch.options() == {"threads": 2, "csv": False, "memory_limit": "1GB"}
+    sentiment = with_backend(cfg, "sentiment", "vader")
+    assert sentiment.sentiment.batch_size == cfg.sentiment.batch_size

@@ -121,6 +121,19 @@ def create(stage: str, context: Context, section: BackendSection | None = None) 
     return cls(settings_for(stage, section), context)
 
 
+def with_backend(config: Config, stage: str, name: str | None, **options: Any) -> Config:
+    """``config`` with ``stage`` switched to backend ``name`` (None keeps the configured one) and
+    ``options`` set. The configured backend's settings that the new one also has are kept (e.g.
+    a DSN from the environment); the others would not validate there and are dropped."""
+    section = getattr(config, stage)
+    name = name or section.type
+    known = backend_class(stage, name).Settings.model_fields
+    kept = {k: v for k, v in section.options().items() if k in known}
+    declared = {k: getattr(section, k) for k in type(section).model_fields if k != "type"}
+    switched = type(section)(type=name, **declared, **{**kept, **options})
+    return config.model_copy(update={stage: switched})
+
+
 def validate_all(config: Config) -> None:
     """Check every section's backend name and settings before any work starts."""
     for stage in STAGES:

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -99,21 +99,18 @@ def make_pipeline(
     demo: bool,
     secrets: Path | None,
     verbose: int,
-    warehouse: str | None = None,
+    switch: dict[str, tuple[str | None, dict[str, Any]]] | None = None,
 ) -> Pipeline:
+    """The pipeline of the resolved config; ``switch`` maps a stage to (backend, settings) given
+    on the command line, e.g. ``{"warehouse": ("postgres", {})}``."""
     from tweetsense.cli.progress import RichProgress
+    from tweetsense.registry import with_backend
 
     setup_logging(verbose)
     cfg = resolve_config(config, data_dir, demo)
-    if warehouse and warehouse != cfg.warehouse.type:
-        from tweetsense.config import WarehouseSection
-        from tweetsense.registry import backend_class
-
-        # The config's keys for another warehouse would not validate here; those that this
-        # one also has (e.g. from TWEETSENSE_WAREHOUSE__DSN) are kept.
-        known = backend_class("warehouse", warehouse).Settings.model_fields
-        options = {k: v for k, v in cfg.warehouse.options().items() if k in known}
-        cfg = cfg.model_copy(update={"warehouse": WarehouseSection(type=warehouse, **options)})
+    for stage, (name, options) in (switch or {}).items():
+        if name or options:
+            cfg = with_backend(cfg, stage, name, **options)
     return Pipeline(cfg, Secrets(secrets), RichProgress(err))
 
 

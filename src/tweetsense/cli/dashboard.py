@@ -56,7 +56,8 @@ def dashboard(
             raise ConfigError(
                 "dashboard: needs starlette and uvicorn; run: pip install 'tweetsense[dashboard]'"
             )
-        p = make_pipeline(config, data_dir, demo, secrets, verbose, warehouse=warehouse)
+        switch = {"warehouse": (warehouse, {})}
+        p = make_pipeline(config, data_dir, demo, secrets, verbose, switch)
         _check_port(host, port)
         from tweetsense.dashboard.server import serve
 

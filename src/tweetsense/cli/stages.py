@@ -21,9 +21,8 @@ from tweetsense.cli.common import (
     make_pipeline,
     out,
 )
-from tweetsense.config import BatchSection, template_path
+from tweetsense.config import template_path
 from tweetsense.errors import ConfigError
-from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.markers import mark_ingest_complete
 
 
@@ -156,17 +155,9 @@ def batch(
     from tweetsense.pipeline.batch import batch as run_batch
 
     def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
-        if engine or master:
-            section = p.config.batch
-            # Settings written for another engine would be rejected by this one's.
-            options = section.options() if engine in (None, section.type) else {}
-            if master:
-                options["master"] = master
-            chosen = BatchSection(type=engine or section.type, **options)
-            p = Pipeline(
-                p.config.model_copy(update={"batch": chosen}), p.context.secrets, p.progress
-            )
+        settings = {"master": master} if master else {}
+        switch = {"batch": (engine, settings)}
+        p = make_pipeline(config, data_dir, demo, secrets, verbose, switch)
         r = run_batch(p, allow_partial=allow_partial)
         out.print(
             f"batch: {r.result.tweets:,} posts in {r.result.windows} windows -> "
@@ -192,7 +183,8 @@ def load(
     from tweetsense.pipeline.load import load as run_load
 
     def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose, warehouse=warehouse)
+        switch = {"warehouse": (warehouse, {})}
+        p = make_pipeline(config, data_dir, demo, secrets, verbose, switch)
         try:
             r = run_load(p)
         finally:
