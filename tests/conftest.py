@@ -3,8 +3,11 @@ contract suite runs against every backend registered for its stage."""
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,32 @@ def warehouse(request: pytest.FixtureRequest, context: Context) -> Iterator:
     w = create("warehouse", context, BackendSection(type=request.param, **options))
     yield w
     w.close()
+
+
+@contextmanager
+def local_time_zone(name: str) -> Iterator[None]:
+    """The process's local zone set to ``name`` (and restored), for code that must ignore it."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+@pytest.fixture
+def kathmandu() -> Iterator[None]:
+    """A +05:45 local zone makes any local-time bucketing visible."""
+    with local_time_zone("Asia/Kathmandu"):
+        yield
+
+
+@pytest.fixture
+def utc() -> Iterator[None]:
+    with local_time_zone("UTC"):
+        yield

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -57,20 +54,6 @@ def stage(store, window: Window, pages: list[dict], score_rows: list[dict]) -> N
     digest = WindowRecord("ev", SLUG, window, skey, doc.tweet_texts()).digest()
     sdoc = SentimentDoc("ev", window, "test", skey, digest, score_rows)
     store.put(layout.sentiment_key(SLUG, window), sdoc.encode())
-
-
-@pytest.fixture
-def kathmandu() -> Iterator[None]:
-    """A +05:45 local zone makes any local-time bucketing visible."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "Asia/Kathmandu"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def run_job(context, store) -> tuple[list[dict], list[dict]]:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_batch_job import SLUG, T0, kathmandu, stage, tweet
+from tests.test_batch_job import SLUG, T0, stage, tweet
 from tweetsense import layout
 from tweetsense.batch.base import BatchInputs, BatchResult
 from tweetsense.batch.spark_session import find_java_home, start_session
@@ -33,8 +33,6 @@ from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.registry import create, settings_for
 from tweetsense.timeutil import Window
-
-__all__ = ["kathmandu"]  # a fixture used here by name
 
 LOCAL_ZONE = "Asia/Kathmandu"
 N_WINDOWS = 12
@@ -205,19 +203,6 @@ def assert_same_csv(duck: str, spark: str) -> None:
 @pytest.fixture
 def local_store(context):
     return create("storage", context, BackendSection(type="local"))
-
-
-@pytest.fixture
-def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 @pytest.mark.usefixtures("kathmandu")
