@@ -29,9 +29,10 @@ from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
 from tweetsense.retry import with_retries
 from tweetsense.sentiment.base import Score
-from tweetsense.stream.base import Message
+from tweetsense.stream.base import Consumer, Message
 
 POLL_BATCH = 64
+DRAIN_PATIENCE = 120
 RETRY_BACKOFF = 0.5  # seconds before the first retry of a retryable failure; doubles each round
 
 
@@ -121,6 +122,7 @@ def consume(
     consumer = p.stream.consumer(CONSUMER_GROUP)
     scorer = Scorer(p.config, p.context)
     existing = p.keys(layout.SENTIMENT)
+    since_progress = time.monotonic()
     try:
         p.progress.start("consume", consumer.lag())
         while not stop.is_set():
@@ -128,9 +130,10 @@ def consume(
             timeout = poll_timeout if waiting else 0.0
             messages = with_retries("polling the stream", consumer.poll, POLL_BATCH, timeout)
             if not messages:
-                if follow or (until_drained and not ingest_complete(p)):
+                if follow or (until_drained and not _drained(p, consumer, since_progress)):
                     continue
                 break
+            since_progress = time.monotonic()
             _process(p, scorer, messages, existing, report)
             faults.point("consume.commit.before")
             with_retries(f"committing {len(messages)} records", consumer.commit, messages)
@@ -141,6 +144,25 @@ def consume(
         consumer.close()
         p.progress.finish()
     return report
+
+
+def _drained(p: Pipeline, consumer: Consumer, since_progress: float) -> bool:
+    """Ingestion is complete and the group has nothing left. Records another member still holds
+    (a consumer that died keeps its share until its session or lease expires) count as left,
+    unless nothing has moved for DRAIN_PATIENCE seconds, so a stale count cannot hang the run."""
+    if not ingest_complete(p):
+        return False
+    lag = consumer.lag()
+    if not lag or lag < 0:
+        return True
+    if time.monotonic() - since_progress > DRAIN_PATIENCE:
+        log.warning(
+            "stopping with %d records still counted in the group: none arrived for %ds",
+            lag,
+            DRAIN_PATIENCE,
+        )
+        return True
+    return False
 
 
 def _process(

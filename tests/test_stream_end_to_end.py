@@ -1,0 +1,124 @@
+"""The pipeline end to end on Kafka and Redis Streams: synthetic ingest -> stream -> two
+concurrent `tweetsense consume` processes -> batch -> warehouse, equal to the embedded run on the
+same input; and a consumer killed mid-stream whose records a new one finishes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.aws.test_end_to_end import COMMON, WINDOWS, _tables
+
+pytestmark = pytest.mark.slow
+
+CLI = [sys.executable, "-m", "tweetsense.cli.app"]
+
+
+def _cli(*args: str | Path) -> str:
+    done = subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _stream(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:12]
+    if name == "redis":
+        url = request.getfixturevalue("redis_url")
+        return {"type": "redis", "url": url, "stream": f"e2e-{tag}", "claim_idle_seconds": 1.0}
+    return {
+        "type": "kafka",
+        "bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
+        "topic": f"e2e-{tag}",
+        "partitions": 2,  # one per consumer
+        "session_timeout_ms": 6000,
+        # The test broker (Tansu) counts watermarks per batch; one record a batch keeps the
+        # group's lag, which ends `--until-drained`, exact there.
+        "client": {"batch.num.messages": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    root = tmp_path_factory.mktemp("embedded")
+    cfg = root / "embedded.yaml"
+    cfg.write_text(yaml.safe_dump({**COMMON, "data_dir": str(root / "data")}))
+    _cli("run", "--config", cfg)
+    return _tables(root / "data" / "warehouse.duckdb")
+
+
+@pytest.fixture(params=["kafka", "redis"])
+def streamed(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path]:
+    data = tmp_path / "data"
+    cfg = tmp_path / f"{request.param}.yaml"
+    config = {**COMMON, "data_dir": str(data), "stream": _stream(request, request.param)}
+    cfg.write_text(yaml.safe_dump(config))
+    return cfg, data
+
+
+def _consumer(cfg: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, "consume", "--config", str(cfg), "--until-drained"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _scored(data: Path) -> int:
+    return sum(1 for _ in (data / "sentiment").rglob("*.json")) if data.exists() else 0
+
+
+def _counts(stdout: str) -> tuple[int, int]:
+    match = re.search(r"(\d+) windows scored .* (\d+) already done", stdout)
+    assert match, stdout
+    return int(match.group(1)), int(match.group(2))
+
+
+def test_two_concurrent_consumers_equal_the_embedded_run(streamed, embedded) -> None:
+    cfg, data = streamed
+    _cli("ingest", "--config", cfg)
+    consumers = [_consumer(cfg) for _ in range(2)]
+    outputs = [c.communicate(timeout=180) for c in consumers]
+    for c, (_, err) in zip(consumers, outputs, strict=True):
+        assert c.returncode == 0, err[-2000:]
+    assert _scored(data) == WINDOWS
+    _cli("batch", "--config", cfg)
+    _cli("load", "--config", cfg)
+    assert _tables(data / "warehouse.duckdb") == embedded
+
+
+def test_sigkill_one_consumer_then_a_new_one_loses_and_duplicates_nothing(
+    streamed, embedded
+) -> None:
+    cfg, data = streamed
+    _cli("ingest", "--config", cfg)
+    victim = _consumer(cfg)
+    deadline = time.monotonic() + 90
+    while _scored(data) < 3 and time.monotonic() < deadline and victim.poll() is None:
+        time.sleep(0.01)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    done_at_kill = _scored(data)
+    assert 0 < done_at_kill < WINDOWS, "the consumer was not killed mid-stream"
+
+    survivor = _consumer(cfg)
+    out, err = survivor.communicate(timeout=180)
+    assert survivor.returncode == 0, err[-2000:]
+    new, _already = _counts(out)
+    assert _scored(data) == WINDOWS
+    assert new + done_at_kill >= WINDOWS  # nothing lost
+    _cli("batch", "--config", cfg)
+    _cli("load", "--config", cfg)
+    assert _tables(data / "warehouse.duckdb") == embedded  # nothing counted twice
