@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 from tweetsense.registry import backend_class, names
 
@@ -17,10 +18,10 @@ import json, sys, time
 from pathlib import Path
 from tweetsense.config import BackendSection, load_config
 from tweetsense.registry import Context, create
-name, options, data_dir = json.loads(sys.argv[1])
+name, options, data_dir, group = json.loads(sys.argv[1])
 config = load_config(None, demo=True, data_dir=Path(data_dir))
 stream = create("stream", Context(config), BackendSection(type=name, **options))
-consumer = stream.consumer("g")
+consumer = stream.consumer(group)
 got = []
 deadline = time.monotonic() + 60
 while len(got) < 3 and time.monotonic() < deadline:
@@ -34,6 +35,12 @@ def _backend_name(stream) -> str:
     return next(n for n in names("stream") if backend_class("stream", n) is type(stream))
 
 
+def _fresh_group() -> str:
+    """A group no earlier test joined: on Kafka a group's rebalance waits for every member, and
+    members that earlier tests killed stay in it until their session times out."""
+    return f"g-{uuid.uuid4().hex[:8]}"
+
+
 def _drain(consumer, want: int, seconds: float) -> list:
     got: list = []
     deadline = time.monotonic() + seconds
@@ -44,7 +51,8 @@ def _drain(consumer, want: int, seconds: float) -> list:
 
 def test_two_consumers_of_one_group_split_the_records(stream) -> None:
     stream.publish([(f"q/{i}", str(i).encode()) for i in range(20)])
-    consumers = [stream.consumer("g"), stream.consumer("g")]
+    group = _fresh_group()
+    consumers = [stream.consumer(group), stream.consumer(group)]
     seen: list[list[bytes]] = [[], []]
     deadline = time.monotonic() + 40
 
@@ -69,7 +77,8 @@ def test_two_consumers_of_one_group_split_the_records(stream) -> None:
 def test_records_of_a_killed_consumer_are_taken_over(stream, context) -> None:
     stream.publish([(f"q/{i}", str(i).encode()) for i in range(5)])
     options = stream.settings.model_dump(mode="json")
-    arg = json.dumps([_backend_name(stream), options, str(context.data_dir)])
+    group = _fresh_group()
+    arg = json.dumps([_backend_name(stream), options, str(context.data_dir), group])
     proc = subprocess.Popen(
         [sys.executable, "-c", _DYING_CONSUMER, arg], stdout=subprocess.PIPE, text=True
     )
@@ -79,7 +88,7 @@ def test_records_of_a_killed_consumer_are_taken_over(stream, context) -> None:
         proc.kill()
         proc.wait()
     assert len(held) == 3 and set(held) <= {"0", "1", "2", "3", "4"}  # shards interleave keys
-    survivor = stream.consumer("g")
+    survivor = stream.consumer(group)
     got = _drain(survivor, 5, seconds=30)
     assert sorted(m.payload for m in got) == [b"0", b"1", b"2", b"3", b"4"]
     taken_over = [m for m in got if m.payload.decode() in held]
