@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, serving
 
 
 def _tansu() -> Path:
@@ -29,26 +28,9 @@ def running_kafka() -> Iterator[str]:
     bootstrap address."""
     port = free_port()
     url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            str(_tansu()),
-            "broker",
-            "--listener-url",
-            url,
-            "--advertised-listener-url",
-            url,
-            "--storage-engine",
-            "memory://tansu/",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
+    command = [str(_tansu()), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    with serving([*command, "--storage-engine", "memory://tansu/"], port):
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

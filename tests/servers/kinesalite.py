@@ -4,7 +4,6 @@ API for boto3."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / ".cache" / "kinesalite" / "node_modules"
@@ -28,22 +27,9 @@ def kinesalite_endpoint(aws_env: None) -> Iterator[str]:
         "require('kinesalite')({createStreamMs: 20, deleteStreamMs: 20, updateStreamMs: 20,"
         f" shardLimit: 100}}).listen({port}, '127.0.0.1')"
     )
-    proc = subprocess.Popen(
-        [node, "-e", script],
-        cwd=MODULES.parent,
-        env={"NODE_PATH": str(MODULES), "PATH": str(Path(node).parent)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, timeout=30)
+    env = {"NODE_PATH": str(MODULES), "PATH": str(Path(node).parent)}
+    with serving([node, "-e", script], port, cwd=MODULES.parent, env=env):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, serving
 from tests.servers.aws_env import AWS_ENV
 
 
@@ -18,21 +17,9 @@ from tests.servers.aws_env import AWS_ENV
 def moto_endpoint(aws_env: None) -> Iterator[str]:
     port = free_port()
     server = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**AWS_ENV, "PATH": str(server.parent)},
-    )
-    try:
-        wait_for_port(port, timeout=60)
+    command = [str(server), "-H", "127.0.0.1", "-p", str(port)]
+    with serving(command, port, timeout=60, env={**AWS_ENV, "PATH": str(server.parent)}):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture

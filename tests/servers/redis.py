@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, serving
 
 
 @contextmanager
@@ -22,31 +21,10 @@ def running_redis() -> Iterator[str]:
         raise RuntimeError("redis-server not found; run tools/deps/redis-server.sh")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="tweetsense-redis-") as tmp:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tmp,
-                "--logfile",
-                str(Path(tmp) / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for_port(port)
+        command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
+        command += ["--appendonly", "no", "--dir", tmp, "--logfile", str(Path(tmp) / "redis.log")]
+        with serving(command, port):
             yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
