@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import orjson
@@ -45,6 +46,37 @@ def test_two_workers_write_every_window_exactly_once(
     assert p.stream.consumer("tweetsense-sentiment").lag() == 0
     # A second run finds nothing left to do.
     assert consume(p, workers=2).records == 0
+    p.close()
+
+
+class _CountingProgress:
+    def __init__(self) -> None:
+        self.windows = self.tweets = 0
+        self._lock = threading.Lock()
+
+    def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
+        pass
+
+    def advance(self, windows: int = 1, tweets: int = 0) -> None:
+        with self._lock:
+            self.windows += windows
+            self.tweets += tweets
+
+    def finish(self) -> None:
+        pass
+
+
+def test_every_workers_progress_reaches_the_parent(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # 100 posts per window: enough work that the workers, not only this process, score some.
+    p = _pipeline(tmp_path, request, "sqlite", search__max_per_window="100", stream__poll_batch="2")
+    ingest(p)
+    p.progress = progress = _CountingProgress()
+    report = consume(p, workers=3)
+    assert report.scored_windows == progress.windows == 96
+    assert progress.tweets == report.tweets > 0
+    assert report.busy_seconds is not None and report.busy_seconds > 0
     p.close()
 
 

@@ -82,6 +82,12 @@ class StreamSection(BackendSection):
     max_attempts: int = Field(
         default=3, ge=1, description="tries per record before it goes to the dead letters"
     )
+    poll_batch: int = Field(
+        default=16,
+        ge=1,
+        le=10_000,
+        description="window records scored and committed together; small keeps workers even",
+    )
 
 
 class BatchSection(BackendSection):

@@ -18,7 +18,6 @@ from tests.servers.fake_x_api import FakeXApi
 from tweetsense import layout
 from tweetsense.config import build_config
 from tweetsense.pipeline import Pipeline, run_all
-from tweetsense.pipeline import consume as consume_stage
 from tweetsense.pipeline import ingest as ingest_stage
 from tweetsense.retry import ATTEMPTS
 from tweetsense.secrets import Secrets
@@ -57,7 +56,7 @@ def _pipeline(data: Path, api: FakeXApi, start: datetime, *, flaky_backends: boo
                 "rate_margin": 0.02,
             },
             "stream": (
-                {"type": "flaky_sqlite", "seed": 3, "max_attempts": 6}
+                {"type": "flaky_sqlite", "seed": 3, "max_attempts": 6, "poll_batch": 2}
                 if flaky_backends
                 else {"type": "sqlite"}
             ),
@@ -89,7 +88,6 @@ def test_twenty_percent_faults_everywhere_store_every_window_once(
 ) -> None:
     # Small batches: many stream calls, so the 20% of them that fail are many too.
     monkeypatch.setattr(ingest_stage, "PUBLISH_BATCH", 1)
-    monkeypatch.setattr(consume_stage, "POLL_BATCH", 2)
     flaky.register()
     flaky.INJECTED.clear()
     now = datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.console import Console
@@ -23,6 +24,8 @@ class RichProgress:
         self._task: TaskID | None = None
         self._tweets = 0
         self._started = 0.0
+        # Worker processes' progress arrives on another thread.
+        self._lock = threading.Lock()
 
     def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
         self.finish()
@@ -43,12 +46,15 @@ class RichProgress:
         self._task = self._bar.add_task(stage, total=total, rate="")
 
     def advance(self, windows: int = 1, tweets: int = 0) -> None:
-        if self._bar is None or self._task is None:
-            return
-        self._tweets += tweets
-        elapsed = max(time.perf_counter() - self._started, 1e-9)
-        rate = f"{self._tweets:,} posts, {self._tweets / elapsed:,.0f}/s" if self._tweets else ""
-        self._bar.update(self._task, advance=windows, rate=rate)
+        with self._lock:
+            if self._bar is None or self._task is None:
+                return
+            self._tweets += tweets
+            elapsed = max(time.perf_counter() - self._started, 1e-9)
+            rate = ""
+            if self._tweets:
+                rate = f"{self._tweets:,} posts, {self._tweets / elapsed:,.0f}/s"
+            self._bar.update(self._task, advance=windows, rate=rate)
 
     def finish(self) -> None:
         if self._bar is not None:

@@ -31,7 +31,6 @@ from tweetsense.retry import with_retries
 from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Consumer, Message
 
-POLL_BATCH = 64
 DRAIN_PATIENCE = 120
 RETRY_BACKOFF = 0.5  # seconds before the first retry of a retryable failure; doubles each round
 
@@ -45,6 +44,16 @@ class ConsumeReport:
     dead_letters: int = 0
     batches: int = 0
     failed: list[str] = field(default_factory=list)
+    # Wall-clock times, comparable across processes: first record received, last batch committed.
+    first_record_at: float | None = None
+    last_commit_at: float | None = None
+
+    @property
+    def busy_seconds(self) -> float | None:
+        """From the first record to the last commit: scoring time without start-up or joins."""
+        if self.first_record_at is None or self.last_commit_at is None:
+            return None
+        return self.last_commit_at - self.first_record_at
 
     def merge(self, other: ConsumeReport) -> None:
         self.records += other.records
@@ -54,6 +63,10 @@ class ConsumeReport:
         self.dead_letters += other.dead_letters
         self.batches += other.batches
         self.failed.extend(other.failed)
+        starts = [t for t in (self.first_record_at, other.first_record_at) if t is not None]
+        ends = [t for t in (self.last_commit_at, other.last_commit_at) if t is not None]
+        self.first_record_at = min(starts, default=None)
+        self.last_commit_at = max(ends, default=None)
 
 
 def _already_done(p: Pipeline, key: str, existing: set[str], analyzer: str, digest: str) -> bool:
@@ -105,44 +118,55 @@ def consume(
 ) -> ConsumeReport:
     """Process records until the stream is drained. With ``until_drained``, an empty stream only
     ends the run once ingestion has marked itself complete (ingest may run on another machine);
-    with ``follow``, only ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many processes."""
+    with ``follow``, only ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many consumers."""
     stop = stop or threading.Event()
+    options = {"follow": follow, "until_drained": until_drained, "poll_timeout": poll_timeout}
     if workers > 1:
         from tweetsense.pipeline.workers import consume_in_workers
 
-        return consume_in_workers(
-            p,
-            workers,
-            follow=follow,
-            until_drained=until_drained,
-            stop=stop,
-            poll_timeout=poll_timeout,
-        )
-    report = ConsumeReport()
+        return consume_in_workers(p, workers, stop=stop, **options)
     consumer = p.stream.consumer(CONSUMER_GROUP)
     scorer = Scorer(p.config, p.context)
-    existing = p.keys(layout.SENTIMENT)
-    since_progress = time.monotonic()
     try:
         p.progress.start("consume", consumer.lag())
-        while not stop.is_set():
-            waiting = follow or until_drained
-            timeout = poll_timeout if waiting else 0.0
-            messages = with_retries("polling the stream", consumer.poll, POLL_BATCH, timeout)
-            if not messages:
-                if follow or (until_drained and not _drained(p, consumer, since_progress)):
-                    continue
-                break
-            since_progress = time.monotonic()
-            _process(p, scorer, messages, existing, report)
-            faults.point("consume.commit.before")
-            with_retries(f"committing {len(messages)} records", consumer.commit, messages)
-            faults.point("consume.commit.after")
-            report.batches += 1
+        return run_consumer(p, consumer, scorer, stop=stop, **options)
     finally:
         scorer.close()
         consumer.close()
         p.progress.finish()
+
+
+def run_consumer(
+    p: Pipeline,
+    consumer: Consumer,
+    scorer: Scorer,
+    *,
+    stop: threading.Event,
+    follow: bool,
+    until_drained: bool,
+    poll_timeout: float,
+) -> ConsumeReport:
+    """One member of the group: poll, score, write, commit, until drained or stopped."""
+    report = ConsumeReport()
+    existing = p.keys(layout.SENTIMENT)
+    since_progress = time.monotonic()
+    batch = p.config.stream.poll_batch
+    while not stop.is_set():
+        waiting = follow or until_drained
+        timeout = poll_timeout if waiting else 0.0
+        messages = with_retries("polling the stream", consumer.poll, batch, timeout)
+        if not messages:
+            if follow or (until_drained and not _drained(p, consumer, since_progress)):
+                continue
+            break
+        since_progress = time.monotonic()
+        report.first_record_at = report.first_record_at or time.time()
+        _process(p, scorer, messages, existing, report)
+        faults.point("consume.commit.before")
+        with_retries(f"committing {len(messages)} records", consumer.commit, messages)
+        faults.point("consume.commit.after")
+        report.batches += 1
+        report.last_commit_at = time.time()
     return report
 
 
