@@ -122,8 +122,9 @@ def consume(
                 )
             finally:
                 p.close()
+        rate = f", {r.tweets / r.busy_seconds:,.0f}/s" if r.tweets and r.busy_seconds else ""
         out.print(
-            f"consume: {r.scored_windows} windows scored ({r.tweets:,} posts), "
+            f"consume: {r.scored_windows} windows scored ({r.tweets:,} posts{rate}), "
             f"{r.skipped_windows} already done, {r.dead_letters} dead letters, "
             f"{len(r.failed)} failed"
         )
