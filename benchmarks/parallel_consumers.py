@@ -1,6 +1,6 @@
 """Consume throughput with 1 and 2 worker processes, per stream backend, in one run.
 
-    python benchmarks/parallel_consumers.py [--days 8] [--backends sqlite redis kafka]
+    python benchmarks/parallel_consumers.py [--days 8] [--repeat 3] [--backends sqlite redis kafka]
 
 For each backend and worker count: a fresh data dir, the synthetic demo query ingested (100
 posts per 15-minute window; not timed), then `consume --workers N`, one scoring core per
@@ -8,7 +8,8 @@ consumer (sentiment.workers: 1). Redis and Kafka (Tansu) servers are started on 
 ports. Two rates per case, each with its ratio to 1 worker on the same backend: "wall" counts
 from the call to its return (worker start-up, model loads and group joins included: Kafka's
 group join alone takes about 3 s); "scoring" counts from the first record any consumer received
-to the last commit. Also peak RSS of the case's main process and of its largest worker (each
+to the last commit. Each case runs --repeat times, alternating 1 and 2 workers, and its
+fastest run is printed. Also peak RSS of the case's main process and of its largest worker (each
 case runs in its own child process).
 """
 
@@ -91,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=8, help="days of 15-minute windows")
     parser.add_argument("--backends", nargs="+", default=["sqlite", "redis", "kafka"])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is kept")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -102,29 +104,19 @@ def main() -> None:
     )
     for backend in args.backends:
         with running_server(backend) as options:
-            one = one_busy = None
-            for workers in (1, 2):
-                case = {
-                    "backend": backend,
-                    "options": options,
-                    "workers": workers,
-                    "days": args.days,
-                    "tag": f"{workers}-{time.time_ns()}",
-                }
-                out = (
-                    subprocess.run(
-                        [sys.executable, __file__, "--case", json.dumps(case)],
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                    )
-                    .stdout.strip()
-                    .splitlines()[-1]
-                )
-                r = json.loads(out)
+            best: dict[int, dict] = {}
+            # Alternating 1 and 2 workers, best of --repeat: a burst of load elsewhere on a shared
+            # machine then hits both counts alike and rarely the one figure kept.
+            for _ in range(args.repeat):
+                for workers in (1, 2):
+                    r = run_case(backend, options, workers, args.days)
+                    if workers not in best or r["seconds"] < best[workers]["seconds"]:
+                        best[workers] = r
+            one, one_busy = best[1]["posts"] / best[1]["seconds"], None
+            for workers, r in sorted(best.items()):
                 rate = r["posts"] / r["seconds"]
                 busy = r["posts"] / r["busy_seconds"]
-                one, one_busy = one or rate, one_busy or busy
+                one_busy = one_busy or busy
                 print(
                     f"{backend:8} {workers:>7} {r['posts']:>8,} {r['seconds']:>7.2f} "
                     f"{rate:>8,.0f} {rate / one:>5.2f} {r['busy_seconds']:>9.2f} {busy:>9,.0f} "
@@ -132,6 +124,24 @@ def main() -> None:
                     f"{r['rss_workers_mb']:>13.0f}",
                     flush=True,
                 )
+
+
+def run_case(backend: str, options: dict, workers: int, days: int) -> dict:
+    """One case in a fresh child process; its figures."""
+    case = {
+        "backend": backend,
+        "options": options,
+        "workers": workers,
+        "days": days,
+        "tag": f"{workers}-{time.time_ns()}",
+    }
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", json.dumps(case)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
