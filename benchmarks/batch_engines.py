@@ -23,6 +23,12 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 QUERY = "electric vehicles"
@@ -130,81 +136,173 @@ def _inputs(root: Path, n: int, per_window: int):
     )
 
 
+# A reader holds at most this many rows as Python lists (some 60 bytes a string over its text)
+# before they become Arrow-backed columns; larger chunks would only hold more of them at once.
+CHUNK_ROWS = 200_000
+
+
+def _latest_rows(frame: pd.DataFrame, key: str) -> pd.Index:
+    """Labels of the rows "latest wins" keeps: per key, the last one in the latest file."""
+    # Only the key and the order columns are sorted, so the wide columns are copied once, when
+    # the caller takes the winners, instead of once more by the sort.
+    ranked = frame[[key, "file_order", "position"]].sort_values(["file_order", "position"])
+    return ranked.drop_duplicates(key, keep="last").index.sort_values()
+
+
+def _latest(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """One row per ``key`` (see ``_latest_rows``), without the order columns."""
+    winners = _latest_rows(frame, key)
+    # Dropped before the take, so it does not copy them: under copy-on-write a drop copies nothing.
+    return frame.drop(columns=["file_order", "position"]).loc[winners]
+
+
+class _Chunks:
+    """Rows gathered column by column, made into a DataFrame of compact dtypes every chunk."""
+
+    def __init__(self, key: str, dtypes: dict[str, Any]) -> None:
+        self.key, self.dtypes = key, dtypes
+        self.lists: dict[str, list] = {name: [] for name in dtypes}
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, **columns: Iterable) -> None:
+        for name, values in columns.items():
+            self.lists[name].extend(values)
+        if len(self.lists[self.key]) >= CHUNK_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pandas as pd
+
+        columns = {}
+        for name, dtype in self.dtypes.items():
+            values, self.lists[name] = self.lists[name], []
+            if isinstance(dtype, pd.DatetimeTZDtype):
+                # An explicit format parses twice as fast as the dtype's own constructor.
+                columns[name] = pd.to_datetime(values, utc=True, format="ISO8601")
+            else:
+                columns[name] = pd.array(values, dtype=dtype)
+        frame = pd.DataFrame(columns)
+        # Latest wins inside a chunk too: most re-deliveries are dropped before the concat.
+        self.frames.append(frame.loc[_latest_rows(frame, self.key)])
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if self.lists[self.key] or not self.frames:
+            self._flush()
+        frames, self.frames = self.frames, []
+        # Arrow-backed columns are concatenated as chunks, without copying their data.
+        return pd.concat(frames, ignore_index=True)
+
+
 def pandas_job(inputs, outputs, store) -> None:
-    """The same job written by hand in pandas: the comparison a team without an engine makes."""
+    """The same job written by hand in pandas: the comparison a team without an engine makes.
+
+    Files are read a chunk of rows at a time into Arrow-backed strings, numpy numbers and
+    categoricals; the wide tweets table is copied once, when its rows are picked and ordered, and
+    the scores are read only after that, so the two never take their peak memory together.
+    """
     import orjson
     import pandas as pd
+    import pyarrow as pa
 
-    tweets, users, scores = [], [], []
+    # pandas 3's default: without it, drop, reset_index and merge copy every numpy column.
+    pd.set_option("mode.copy_on_write", True)
+    string = pd.ArrowDtype(pa.string())
+    ordering = {"file_order": "int64", "position": "int64"}
+    tweets = _Chunks("tweet_id", {
+        "tweet_id": string, "created_at": pd.DatetimeTZDtype(tz="UTC"), "text": string,
+        "author_id": string, "lang": string, "conversation_id": string,
+        "referenced_tweets": string, **ordering,
+    })  # fmt: skip
+    users = _Chunks("user_id", {
+        "user_id": string, "username": string, "name": string,
+        "verified": pd.ArrowDtype(pa.bool_()), "location": string, **ordering,
+    })  # fmt: skip
     for uri in inputs.staging_uris:
         doc = orjson.loads(Path(uri).read_bytes())
-        order = int(datetime.fromisoformat(doc["window_start"]).timestamp())
+        file_order = int(datetime.fromisoformat(doc["window_start"]).timestamp())
         for page_no, page in enumerate(doc.get("pages") or (), 1):
-            for i, t in enumerate(page.get("data") or (), 1):
-                refs = t.get("referenced_tweets")
-                tweets.append((
-                    t["id"], t["created_at"], t.get("text"), t.get("author_id"), t.get("lang"),
-                    t.get("conversation_id"), orjson.dumps(refs).decode() if refs else None,
-                    order, page_no * 1_000_000 + i,
-                ))  # fmt: skip
-            for i, u in enumerate((page.get("includes") or {}).get("users") or (), 1):
-                users.append((
-                    u["id"], u.get("username"), u.get("name"), u.get("verified"),
-                    u.get("location"), order, page_no * 1_000_000 + i,
-                ))  # fmt: skip
-    analyzer = ""
+            first = page_no * 1_000_000 + 1
+            data = page.get("data") or ()
+            tweets.add(
+                tweet_id=[t.get("id") for t in data],
+                created_at=[t.get("created_at") for t in data],
+                text=[t.get("text") for t in data],
+                author_id=[t.get("author_id") for t in data],
+                lang=[t.get("lang") for t in data],
+                conversation_id=[t.get("conversation_id") for t in data],
+                referenced_tweets=[
+                    orjson.dumps(r).decode() if (r := t.get("referenced_tweets")) else None
+                    for t in data
+                ],
+                file_order=[file_order] * len(data),
+                position=range(first, first + len(data)),
+            )
+            found = (page.get("includes") or {}).get("users") or ()
+            users.add(
+                user_id=[u.get("id") for u in found],
+                username=[u.get("username") for u in found],
+                name=[u.get("name") for u in found],
+                verified=[u.get("verified") for u in found],
+                location=[u.get("location") for u in found],
+                file_order=[file_order] * len(found),
+                position=range(first, first + len(found)),
+            )
+
+    t = tweets.frame()
+    freq = inputs.freq_seconds
+    t["window_epoch"] = t["created_at"].astype("int64") // 10**9 // freq * freq
+    keep = t.index.isin(_latest_rows(t, "tweet_id")) & t["window_epoch"].isin(inputs.window_starts)
+    # Rows are picked and ordered on two narrow columns, then the wide table is copied once; the
+    # merges below keep the left order, so the output needs no sort of its own. A sort on
+    # tweet_id and then a stable one on created_at order as one sort on both, at a third of
+    # its memory.
+    picked = t.loc[keep, ["created_at", "tweet_id"]]
+    order = picked.sort_values("tweet_id").sort_values("created_at", kind="stable").index
+    del keep, picked
+    # Column by column, each one let go as soon as its copy exists: never two whole tables.
+    t = t.drop(columns=["file_order", "position"])
+    t = pd.DataFrame({name: t.pop(name).take(order).array for name in list(t.columns)})
+    del order
+
+    scores = _Chunks("tweet_id", {
+        "tweet_id": string, "label": string, "positive": "float64", "negative": "float64",
+        "neutral": "float64", "mixed": "float64", "analyzer": string, **ordering,
+    })  # fmt: skip
     for uri in inputs.sentiment_uris:
         doc = orjson.loads(Path(uri).read_bytes())
-        order = int(datetime.fromisoformat(doc["window_start"]).timestamp())
-        analyzer = doc["analyzer"]
-        for i, sc in enumerate(doc["scores"], 1):
-            scores.append((
-                sc["tweet_id"], sc["label"], sc["positive"], sc["negative"], sc["neutral"],
-                sc["mixed"], analyzer, order, i,
-            ))  # fmt: skip
-    t = pd.DataFrame(tweets, columns=[
-        "tweet_id", "created_at", "text", "author_id", "lang", "conversation_id",
-        "referenced_tweets", "file_order", "position",
-    ])  # fmt: skip
-    u = pd.DataFrame(users, columns=[
-        "user_id", "username", "name", "verified", "location", "file_order", "position",
-    ])  # fmt: skip
-    s = pd.DataFrame(scores, columns=[
-        "tweet_id", "label", "positive", "negative", "neutral", "mixed", "analyzer",
-        "file_order", "position",
-    ])  # fmt: skip
-    del tweets, users, scores
-
-    def latest(df: pd.DataFrame, key: str) -> pd.DataFrame:
-        df = df.sort_values(["file_order", "position"]).drop_duplicates(key, keep="last")
-        return df.drop(columns=["file_order", "position"])
-
-    t, u, s = latest(t, "tweet_id"), latest(u, "user_id"), latest(s, "tweet_id")
-    t["created_at"] = pd.to_datetime(t["created_at"], utc=True, format="ISO8601")
-    rows = t.merge(u, how="left", left_on="author_id", right_on="user_id")
-    rows = rows.merge(s, how="inner", on="tweet_id")
+        found = doc["scores"]
+        scores.add(
+            tweet_id=[sc["tweet_id"] for sc in found],
+            label=[sc["label"] for sc in found],
+            **{x: [sc[x] for sc in found] for x in ("positive", "negative", "neutral", "mixed")},
+            analyzer=[doc["analyzer"]] * len(found),
+            file_order=[int(datetime.fromisoformat(doc["window_start"]).timestamp())] * len(found),
+            position=range(1, len(found) + 1),
+        )
+    s = _latest(scores.frame().astype({"label": "category", "analyzer": "category"}), "tweet_id")
+    # Merging on string keys costs several times the keys' own size; the scores go first, while
+    # the user columns are not there yet to add to the peak.
+    rows = t.merge(s, how="inner", on="tweet_id")
+    del t, s
+    u = _latest(users.frame(), "user_id").rename(columns={"user_id": "author_id"})
+    rows = rows.merge(u, how="left", on="author_id")
+    del u
     rows["user_id"] = rows["author_id"]
-    epoch = rows["created_at"].astype("int64") // 10**9
-    rows["window_epoch"] = epoch // inputs.freq_seconds * inputs.freq_seconds
-    rows = rows[rows["window_epoch"].isin(set(inputs.window_starts))]
     rows["time_window"] = pd.to_datetime(rows["window_epoch"], unit="s", utc=True)
     rows["query"] = inputs.query
-    columns = [
-        "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets",
-        "user_id", "username", "name", "verified", "location", "lang", "conversation_id",
-        "label", "positive", "negative", "neutral", "mixed", "analyzer",
-    ]  # fmt: skip
-    out_tweets = rows.sort_values(["created_at", "tweet_id"])[columns]
-    for label in LABELS:
-        rows[f"perc_tweet_{label.lower()}"] = (rows["label"] == label).astype("float64")
     agg = rows.groupby("window_epoch").agg(
         count_tweets=("tweet_id", "size"),
         avg_positive=("positive", "mean"),
         avg_negative=("negative", "mean"),
         avg_neutral=("neutral", "mean"),
         avg_mixed=("mixed", "mean"),
-        **{f"perc_tweet_{x.lower()}": (f"perc_tweet_{x.lower()}", "mean") for x in LABELS},
     )
+    for label in LABELS:
+        # Grouping one boolean at a time spares the wide table four float columns.
+        is_label = rows["label"] == label
+        agg[f"perc_tweet_{label.lower()}"] = is_label.groupby(rows["window_epoch"]).mean()
     spine = sorted(set(inputs.window_starts))
     agg = agg.reindex(spine)
     agg["count_tweets"] = agg["count_tweets"].fillna(0).astype("int64")
@@ -213,6 +311,16 @@ def pandas_job(inputs, outputs, store) -> None:
     agg.insert(0, "time_window", pd.to_datetime(agg.index, unit="s", utc=True))
     agg.insert(0, "query", inputs.query)
     out_windows = agg.reset_index(drop=True)
+    # Plain strings in the file, as the other engines write them, not dictionary columns.
+    for name in ("label", "analyzer"):
+        rows[name] = rows[name].astype(string)
+    columns = [
+        "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets",
+        "user_id", "username", "name", "verified", "location", "lang", "conversation_id",
+        "label", "positive", "negative", "neutral", "mixed", "analyzer",
+    ]  # fmt: skip
+    out_tweets = rows[columns]
+    del rows
     for frame, parquet_key, csv_key in (
         (out_tweets, outputs.tweets_parquet, outputs.tweets_csv),
         (out_windows, outputs.windows_parquet, outputs.windows_csv),
