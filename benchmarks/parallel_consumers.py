@@ -25,7 +25,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+START = datetime(2024, 3, 1, tzinfo=UTC)  # the demo query's first window
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +67,7 @@ def one_case(backend: str, options: dict, workers: int, days: int, tag: str) -> 
         stream["topic"] = f"bench-{tag}"
     # One scoring core per consumer, so 1 worker uses one core and 2 workers use two.
     environ = {
-        "TWEETSENSE_SEARCH__END_TIME": f"2024-03-{1 + days:02d}T00:00:00Z",
+        "TWEETSENSE_SEARCH__END_TIME": f"{START + timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}",
         "TWEETSENSE_SENTIMENT__WORKERS": "1",
     }
     config = load_config(None, demo=True, data_dir=data_dir, environ=environ)
@@ -135,13 +138,12 @@ def run_case(backend: str, options: dict, workers: int, days: int) -> dict:
         "days": days,
         "tag": f"{workers}-{time.time_ns()}",
     }
-    out = subprocess.run(
-        [sys.executable, __file__, "--case", json.dumps(case)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(
+        [sys.executable, __file__, "--case", json.dumps(case)], capture_output=True, text=True
+    )
+    if done.returncode:
+        sys.exit(f"{backend} with {workers} workers failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
