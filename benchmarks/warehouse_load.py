@@ -6,7 +6,7 @@ Starts a throwaway PostgreSQL server (as the tests do) unless --dsn names one. E
 in a fresh process on a fresh database, so its peak RSS is its own:
 
 - copy: ``PostgresWarehouse.load`` of the Parquet outputs into empty tables (COPY + upsert),
-- reload: the same load again, so every row hits the upsert's conflict path,
+- reload: the same load again: every row hits the upsert's conflict path and is found unchanged,
 - naive: ``cursor.executemany(INSERT ...)`` of the first --naive-tweets rows, already converted to
   Python tuples (the conversion is not timed, which favours it); the naive run is kept smaller
   because it is much slower.

@@ -73,6 +73,7 @@ def test_load_is_idempotent_and_replaces_by_key(warehouse, tmp_path: Path) -> No
     assert (first.tweets, first.windows) == (5, 1)
     again = warehouse.load("ev", *_outputs(tmp_path, "ev", 5, "NEGATIVE"))
     assert (again.tweets, again.windows) == (5, 1)
+    assert {t["label"] for t in warehouse.tweets("ev", T0, limit=10)} == {"NEGATIVE"}
     more = warehouse.load("ev", *_outputs(tmp_path, "ev", 8, "NEGATIVE"))
     assert (more.tweets, more.windows) == (8, 1)
     assert warehouse.loaded_windows("ev") == {T0}

@@ -92,16 +92,21 @@ def merge_sql(table: Table) -> str:
     """Moves the staged rows of ``table`` into it, replacing rows by key.
 
     An upsert rather than delete-then-insert: two loads of the same window at once then wait
-    for each other on the key instead of one failing on the primary key.
+    for each other on the key instead of one failing on the primary key. A row whose values
+    are unchanged is left alone: every load carries the query's whole history, and rewriting
+    identical rows would cost a new row version and an entry in every index each.
     """
     cols = columns_sql(table)
     key = ", ".join(quote(k) for k in table.key)
-    update = ", ".join(
-        f"{quote(c)} = EXCLUDED.{quote(c)}" for c in table.column_names if c not in table.key
-    )
+    values = [quote(c) for c in table.column_names if c not in table.key]
+    update = ", ".join(f"{c} = EXCLUDED.{c}" for c in values)
+    target = quote(table.name)
+    current = ", ".join(f"{target}.{c}" for c in values)
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in values)
     return (
-        f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols} FROM {quote(stage_name(table))} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {update}"
+        f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {quote(stage_name(table))} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {update} "
+        f"WHERE ({current}) IS DISTINCT FROM ({incoming})"
     )
 
 
