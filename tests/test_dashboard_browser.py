@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests import dashboard_data as demo
 from tests.servers import free_port, wait_for_port
@@ -158,4 +158,33 @@ def test_dashboard_in_chromium(
     page.wait_for_timeout(300)  # an injected image would have fired its onerror by now
     assert dialogs == []
     assert problems == []
+    page.close()
+
+
+def test_auto_refresh_shows_what_the_warehouse_says_now(browser: Browser, url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    summaries = 0
+
+    # The warehouse "receives" 1,000 more tweets once the page has loaded.
+    def later_more(route: Route) -> None:
+        nonlocal summaries
+        summaries += 1
+        response = route.fetch()
+        body = response.json()
+        if summaries > 2:  # the first two: the topic's range, then the page's first load
+            body["tweets"] += 1000
+        route.fulfill(response=response, json=body)
+
+    page.route("**/api/summary*", later_more)
+    page.goto(f"{url}/?refresh=1")
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    before = int(page.get_attribute("#total", "data-value") or 0)
+    assert page.locator("#refresh").input_value() == "1"
+    page.wait_for_selector("body[data-loads='2']", timeout=10000)  # no click, no reload
+    assert int(page.get_attribute("#total", "data-value") or 0) == before + 1000
+
+    page.select_option("#refresh", "0")
+    loads = page.get_attribute("body", "data-loads")
+    page.wait_for_timeout(2500)
+    assert page.get_attribute("body", "data-loads") == loads  # off means off
     page.close()

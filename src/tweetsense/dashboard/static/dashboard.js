@@ -7,7 +7,7 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
   const state = { query: null, start: null, end: null, first: null, last: null, freq: 900,
-    charts: {}, loads: 0, request: 0 };
+    charts: {}, loads: 0, request: 0, timer: null };
 
   function el(tag, attrs = {}, text) {
     const e = document.createElement(tag);
@@ -219,7 +219,30 @@
     return setRange(start, end, "custom");
   }
 
-  async function load() {
+  // Refreshing re-reads the newest window first, so a "last N" range slides with new loads;
+  // the tweets of a clicked window stay listed.
+  async function refresh() {
+    if (state.query === null) return;
+    try {
+      const all = await getJSON("/api/summary", { query: state.query });
+      state.last = all.last_window ? toSec(all.last_window) : null;
+    } catch (e) {
+      return showError(e.message);
+    }
+    const preset = $("range").value;
+    if (preset !== "all" && preset !== "custom" && state.last !== null) {
+      state.end = state.last + state.freq;
+      state.start = state.end - Number(preset);
+    }
+    return load({ keepTweets: true });
+  }
+
+  function autoRefresh(seconds) {
+    clearInterval(state.timer);
+    state.timer = seconds > 0 ? setInterval(refresh, seconds * 1000) : null;
+  }
+
+  async function load({ keepTweets = false } = {}) {
     const request = ++state.request;
     const params = { query: state.query, start: state.start && iso(state.start),
       end: state.end && iso(state.end) };
@@ -233,7 +256,7 @@
       drawTotal(summary);
       drawDonut(summary);
       drawCharts(win);
-      clearTweets();
+      if (!keepTweets) clearTweets();
       $("range-text").textContent = state.start === null && state.end === null
         ? "all windows" : `${state.start === null ? "…" : when(state.start)} to ` +
           `${state.end === null ? "…" : when(state.end)}`;
@@ -289,6 +312,15 @@
     $("range").addEventListener("change", applyPreset);
     $("apply").addEventListener("click", applyInputs);
     $("query").addEventListener("change", (e) => selectQuery(e.target.value));
+    $("refresh").addEventListener("change", (e) => autoRefresh(Number(e.target.value)));
+    // ?refresh=SECONDS starts refreshing at once, for a wall display.
+    const every = Number(new URLSearchParams(location.search).get("refresh"));
+    if (every > 0) {
+      const known = [...$("refresh").options].some((o) => Number(o.value) === every);
+      if (!known) $("refresh").append(el("option", { value: String(every) }, `${every} s`));
+      $("refresh").value = String(every);
+      autoRefresh(every);
+    }
     window.addEventListener("resize", () => {
       for (const [name, chart] of Object.entries(state.charts)) {
         chart.setSize({ width: Math.max(300, $(`chart-${name}`).clientWidth), height: 240 });
