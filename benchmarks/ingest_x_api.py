@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/ingest_x_api.py [--windows 400 --limit 45 --period 3]
 
-Three runs of the same windows, each on a fresh fake server and data dir: concurrency 4,
-concurrency 1, and concurrency 4 with 20% of requests failing (429, 503, timeouts, dropped
-connections). For each: requests, achieved request rate as a share of the allowed rate (over
-the whole run, and per full rate-limit window), requests the server refused for passing the
-limit, windows lost, posts whose author was joined, and peak memory.
+Runs of the same windows, each on a fresh fake server and data dir: concurrency 4, concurrency
+1, and concurrency 4 with 20% of requests failing (429, 503, timeouts, dropped connections);
+then concurrency 1 and 4 over the last --latency-windows windows with every answer taking
+--latency seconds, as a real API's round trip does (the fake otherwise answers in
+milliseconds, so one thread alone already reaches the limit). For each: requests, achieved
+request rate as a share of the allowed rate (over the whole run, and per full rate-limit
+window), requests the server refused for passing the limit, windows lost, posts whose author
+was joined, and peak memory.
 """
 
 from __future__ import annotations
@@ -33,14 +36,26 @@ from tweetsense.secrets import Secrets
 from tweetsense.sources.x_ratelimit import _SHARED
 
 
-def one_run(args: argparse.Namespace, concurrency: int, failure_rate: float) -> dict[str, Any]:
+def one_run(
+    args: argparse.Namespace,
+    concurrency: int,
+    failure_rate: float,
+    latency: float = 0.0,
+    windows: int | None = None,
+) -> dict[str, Any]:
     _SHARED.clear()
+    windows = windows or args.windows
     now = datetime.now(UTC)
     end = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0) - timedelta(hours=1)
-    start = end - timedelta(minutes=15 * args.windows)
+    start = end - timedelta(minutes=15 * windows)
     with (
         FakeXApi(
-            limit=args.limit, period=args.period, failure_rate=failure_rate, hang=1.0, seed=1
+            limit=args.limit,
+            period=args.period,
+            failure_rate=failure_rate,
+            hang=1.0,
+            seed=1,
+            latency=latency,
         ) as api,
         tempfile.TemporaryDirectory() as tmp,
     ):
@@ -87,8 +102,8 @@ def one_run(args: argparse.Namespace, concurrency: int, failure_rate: float) -> 
             consumer.commit(batch)
         p.close()
         stats = api.stats
-        windows = sorted(stats.per_window.items())
-        full = windows[1:-1] or windows
+        limit_windows = sorted(stats.per_window.items())
+        full = limit_windows[1:-1] or limit_windows
         per_window = sum(n for _, n in full) / (len(full) * args.limit)
     allowed = args.limit / args.period
     return {
@@ -100,7 +115,7 @@ def one_run(args: argparse.Namespace, concurrency: int, failure_rate: float) -> 
         "per_window": per_window,
         "violations": stats.violations,
         "injected": sum(stats.injected.values()),
-        "lost": args.windows - stored,
+        "lost": windows - stored,
         "failed": len(report.failed),
         "records": len(records),
         "unique_records": len(set(records)),
@@ -115,6 +130,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=45, help="requests per rate-limit window")
     parser.add_argument("--period", type=int, default=3, help="rate-limit window, seconds")
     parser.add_argument("--per-window", type=int, default=100, help="max_per_window")
+    parser.add_argument("--latency", type=float, default=0.25, help="seconds per answer")
+    parser.add_argument("--latency-windows", type=int, default=100)
     args = parser.parse_args()
     print(
         f"{args.windows} windows, limit {args.limit} requests per {args.period}s "
@@ -125,9 +142,13 @@ def main() -> None:
         f"{'lost':>6}{'records':>9}{'authors joined':>16}"
     )
     print(header)
-    for concurrency, failures in ((4, 0.0), (1, 0.0), (4, 0.2)):
-        r = one_run(args, concurrency, failures)
+    runs = [(4, 0.0, 0.0), (1, 0.0, 0.0), (4, 0.2, 0.0), (1, 0.0, args.latency)]
+    runs.append((4, 0.0, args.latency))
+    for concurrency, failures, latency in runs:
+        windows = args.latency_windows if latency else args.windows
+        r = one_run(args, concurrency, failures, latency, windows)
         name = f"concurrency {concurrency}" + (f", {failures:.0%} fail" if failures else "")
+        name += f", {latency * 1000:.0f} ms" if latency else ""
         print(
             f"{name:<24}{r['seconds']:>7.1f}{r['requests']:>10}{r['rate']:>8.1%}"
             f"{r['per_window']:>14.1%}{r['violations']:>6}{r['lost']:>6}"

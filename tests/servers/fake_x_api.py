@@ -61,6 +61,7 @@ class FakeXApi:
     failure_rate: float = 0.0
     failure_kinds: tuple[str, ...] = FAILURE_KINDS
     hang: float = 1.0  # how long an injected timeout keeps the client waiting
+    latency: float = 0.0  # seconds every answer takes, as a real API's round trip does
     forbidden: bool = False
     authors: int = 500
     stats: FakeStats = field(default_factory=FakeStats)
@@ -282,6 +283,8 @@ class _Handler(BaseHTTPRequestHandler):
         action, status, body, headers = self.api.handle(
             parts.path, query, self.headers.get("Authorization")
         )
+        if self.api.latency:
+            time.sleep(self.api.latency)
         if action in ("timeout", "drop"):
             if action == "timeout":
                 time.sleep(self.api.hang)
