@@ -23,10 +23,11 @@ import orjson
 from tweetsense import faults, layout
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError
-from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
+from tweetsense.pipeline.workers import consume_in_workers
 from tweetsense.retry import with_retries
 from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Consumer, Message
@@ -119,21 +120,14 @@ def consume(
     """Process records until the stream is drained. With ``until_drained``, an empty stream only
     ends the run once ingestion has marked itself complete (ingest may run on another machine);
     with ``follow``, only ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many consumers."""
-    stop = stop or threading.Event()
-    options = {"follow": follow, "until_drained": until_drained, "poll_timeout": poll_timeout}
-    if workers > 1:
-        from tweetsense.pipeline.workers import consume_in_workers
-
-        return consume_in_workers(p, workers, stop=stop, **options)
-    consumer = p.stream.consumer(CONSUMER_GROUP)
-    scorer = Scorer(p.config, p.context)
-    try:
-        p.progress.start("consume", consumer.lag())
-        return run_consumer(p, consumer, scorer, stop=stop, **options)
-    finally:
-        scorer.close()
-        consumer.close()
-        p.progress.finish()
+    return consume_in_workers(
+        p,
+        workers,
+        stop=stop or threading.Event(),
+        follow=follow,
+        until_drained=until_drained,
+        poll_timeout=poll_timeout,
+    )
 
 
 def run_consumer(

@@ -1,4 +1,5 @@
-"""`consume --workers N`: N consumers of one group, this process and N - 1 worker processes.
+"""`consume --workers N`: N consumers of one group, this process and N - 1 worker processes
+(none for N = 1).
 
 The stream backend splits the records (SQLite leases, Redis consumer-group deliveries, Kafka
 partitions, Kinesis shard leases), so the consumers need no coordination of their own; the same
@@ -189,5 +190,6 @@ def consume_in_workers(
         )
     for other in collector.reports:
         report.merge(other)
-    log.info("consume: %d consumers, %d batches", workers, report.batches)
+    if procs:
+        log.info("consume: %d consumers, %d batches", workers, report.batches)
     return report
