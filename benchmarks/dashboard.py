@@ -26,21 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.servers import free_port, wait_for_port  # noqa: E402
+from tests.servers.chromium import launch  # noqa: E402
 
 from tweetsense.warehouse.dialects import DUCKDB  # noqa: E402
 
 QUERY = "electric vehicles"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 def build(path: Path, windows: int) -> None:
@@ -97,7 +87,7 @@ def page_figures(url: str, runs: int) -> list[tuple[float, float, float]]:
 
     figures = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(pw)
         for _ in range(runs):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             t0 = time.perf_counter()

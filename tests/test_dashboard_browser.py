@@ -16,19 +16,7 @@ from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests import dashboard_data as demo
 from tests.servers import free_port, wait_for_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
+from tests.servers.chromium import launch
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +44,7 @@ def url(built_path: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(pw)
         yield b
         b.close()
 
