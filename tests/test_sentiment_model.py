@@ -1,4 +1,5 @@
-"""The shipped linear tweet model: safe files, scores, the MIXED rule, metrics, eval and train."""
+"""The shipped models (`default` transformer, `fast` linear): files, scores, the MIXED rule,
+metrics, eval and train."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from typer.testing import CliRunner
 
 from tweetsense.cli.app import app
 from tweetsense.config import BackendSection
+from tweetsense.errors import BadInputError
 from tweetsense.registry import create
-from tweetsense.sentiment.evaluate import three_label, three_proba
 from tweetsense.sentiment.linear import LinearModel
-from tweetsense.sentiment.metrics import expected_calibration_error, report
-from tweetsense.sentiment.model import comprehend_scores, default_model_dir
+from tweetsense.sentiment.local_models import shipped_model_dir
+from tweetsense.sentiment.modelling.evaluate import three_label, three_proba
+from tweetsense.sentiment.modelling.metrics import expected_calibration_error, report
+from tweetsense.sentiment.scores import comprehend_scores
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "tweet-sentiment"
 runner = CliRunner()
@@ -37,10 +40,10 @@ def shared_rows(name: str, n: int) -> list[tuple[str, str]]:
         return [(r["text"], r["label"]) for r in islice(csv.DictReader(f), n)]
 
 
-def test_model_files_are_plain_arrays_and_json() -> None:
-    directory = default_model_dir()
+def test_fast_model_files_are_plain_arrays_and_json() -> None:
+    directory = shipped_model_dir("fast")
     size = sum(p.stat().st_size for p in directory.iterdir())
-    assert size < 20e6
+    assert size < 15e6
     with np.load(directory / "weights.npz", allow_pickle=False) as w:
         assert set(w.files) == {"idf", "coef", "intercept", "char_hashes"}
         assert all(w[k].dtype != object for k in w.files)
@@ -52,8 +55,20 @@ def test_model_files_are_plain_arrays_and_json() -> None:
     assert 0 < meta["temperature"] < 10
 
 
-def test_default_scores_follow_the_text(context) -> None:
-    analyzer = create("sentiment", context, BackendSection(type="default"))
+def test_default_model_is_an_int8_onnx_classifier() -> None:
+    directory = shipped_model_dir("default")
+    assert {p.name for p in directory.iterdir()} >= {"model.onnx", "tokenizer.json", "model.json"}
+    size = sum(p.stat().st_size for p in directory.iterdir())
+    assert size < 30e6
+    meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+    assert meta["format"] == "tweetsense.onnx-classifier/1"
+    assert meta["labels"] == ["negative", "neutral", "positive"]
+    assert 0 < meta["temperature"] < 10
+
+
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_shipped_scores_follow_the_text(context, name: str) -> None:
+    analyzer = create("sentiment", context, BackendSection(type=name))
     scores = analyzer.analyze(
         ["I love this, what a great day :)", "this is awful, I hate it", "The meeting is at 3pm"]
     )
@@ -62,6 +77,48 @@ def test_default_scores_follow_the_text(context) -> None:
     good, not_good = analyzer.analyze(["the battery is good", "the battery is not good at all"])
     assert not_good.negative > good.negative
     assert good.positive > not_good.positive
+
+
+def test_default_reads_emoji_and_worry(context) -> None:
+    analyzer = create("sentiment", context, BackendSection(type="default"))
+    scary, worried = analyzer.analyze(
+        ["Scary stuff 😟", "I'm seriously worried about electric vehicles"]
+    )
+    assert scary.label == "NEGATIVE" and worried.label == "NEGATIVE"
+    # The emoji alone carries the feeling: its name is what the model reads.
+    happy, sad = analyzer.analyze(["the new model 😍", "the new model 😢"])
+    assert happy.positive > sad.positive and sad.negative > happy.negative
+
+
+def test_default_batches_do_not_change_scores(context) -> None:
+    analyzer = create("sentiment", context, BackendSection(type="default"))
+    texts = [t for t, _ in shared_rows("val.csv", 150)]
+    together = analyzer.analyze(texts)
+    alone = [analyzer.analyze([t])[0] for t in texts[:20]]
+    for a, b in zip(alone, together[:20], strict=True):
+        assert a.label == b.label
+        assert math.isclose(a.positive, b.positive, abs_tol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("damage", "names"),
+    [
+        (lambda d: (d / "model.onnx").write_bytes(b"not onnx"), "model.onnx"),
+        (lambda d: (d / "model.onnx").unlink(), "model.onnx"),
+        (lambda d: (d / "tokenizer.json").write_text("{"), "tokenizer.json"),
+        (lambda d: (d / "model.json").write_text("[1, "), "model.json"),
+    ],
+)
+def test_broken_model_folder_is_one_line(tmp_path: Path, context, damage, names: str) -> None:
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(shipped_model_dir("default"), folder)
+    damage(folder)
+    with pytest.raises(BadInputError) as info:
+        create("sentiment", context, BackendSection(type="model", path=str(folder)))
+    message = str(info.value)
+    assert names in message and len(message.splitlines()) == 1
 
 
 def test_mixed_rule() -> None:
@@ -127,9 +184,43 @@ def test_eval_json_matches_the_analyzer(tmp_path: Path, context) -> None:
     assert math.isclose(got["accuracy"], sum(confusion[k][k] for k in range(3)) / 120, abs_tol=1e-4)
     assert got["n"] == 120 and got["tweets_per_second"] > 0 and 0 <= got["macro_f1"] <= 1
 
-    text = runner.invoke(app, ["eval", "--data", str(data), "--analyzer", "vader"])
+
+def test_eval_compares_analyzers_and_writes_confusions(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "slice.csv", shared_rows("val.csv", 60))
+    args = [
+        "eval",
+        "--data",
+        str(data),
+        "--analyzer",
+        "fast",
+        "vader",
+        "--out",
+        str(tmp_path / "e"),
+    ]
+    text = runner.invoke(app, args)
     assert text.exit_code == 0, text.output
-    assert "macro recall" in text.stdout and "tweets/s" in text.stdout
+    assert "macro recall" in text.stdout and "posts/s wall" in text.stdout
+    assert "fast" in text.stdout and "vader" in text.stdout
+    saved = json.loads((tmp_path / "e" / "eval.json").read_text())
+    assert [r["analyzer"] for r in saved["results"]] == ["fast", "vader"]
+    for r in saved["results"]:
+        rows = (tmp_path / "e" / f"confusion-{r['analyzer']}.csv").read_text().splitlines()
+        cells = [list(map(int, line.split(",")[1:])) for line in rows[1:]]
+        assert cells == r["confusion"] and sum(map(sum, cells)) == 60
+    # Comma-separated specs mean the same.
+    again = runner.invoke(app, ["eval", "--data", str(data), "-a", "vader,fast", "--json"])
+    assert [r["analyzer"] for r in json.loads(again.stdout)] == ["vader", "fast"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [("nope", "unknown analyzer 'nope'"), ("model", "model:DIR"), ("vader:x", "takes no")],
+)
+def test_eval_bad_analyzer_is_one_line(tmp_path: Path, spec: str, expected: str) -> None:
+    data = write_csv(tmp_path / "slice.csv", shared_rows("val.csv", 5))
+    result = runner.invoke(app, ["eval", "--data", str(data), "--analyzer", spec])
+    assert result.exit_code == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -153,7 +244,8 @@ def test_eval_bad_csv_is_one_line(tmp_path: Path, content: str, expected: str) -
 def test_train_then_score_with_the_model_analyzer(tmp_path: Path, context) -> None:
     data = write_csv(tmp_path / "mine.csv", shared_rows("train.csv", 400))
     out = tmp_path / "my-model"
-    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(out)])
+    args = ["train", "--data", str(data), "--out", str(out), "--base", "linear"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     with np.load(out / "weights.npz", allow_pickle=False) as w:
         assert w["coef"].shape[1] == 3
@@ -162,8 +254,8 @@ def test_train_then_score_with_the_model_analyzer(tmp_path: Path, context) -> No
     scores = analyzer.analyze(texts)
     direct = LinearModel.load(out).predict_proba(texts)
     np.testing.assert_allclose(three_proba(scores), direct, rtol=1e-6)
-    default = create("sentiment", context, BackendSection(type="default")).analyze(texts)
-    assert scores != default  # a different model, not the shipped one
+    shipped = create("sentiment", context, BackendSection(type="fast")).analyze(texts)
+    assert scores != shipped  # a different model, not the shipped one
 
 
 def test_model_analyzer_names_a_missing_folder(tmp_path: Path) -> None:

@@ -38,10 +38,12 @@ _REGISTRY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "sentiment": {
         "vader": ("tweetsense.sentiment.vader:VaderAnalyzer", ""),
-        "default": ("tweetsense.sentiment.model:DefaultAnalyzer", ""),
-        "model": ("tweetsense.sentiment.model:ModelAnalyzer", ""),
+        "default": ("tweetsense.sentiment.local_models:DefaultAnalyzer", ""),
+        "fast": ("tweetsense.sentiment.local_models:FastAnalyzer", ""),
+        "model": ("tweetsense.sentiment.local_models:ModelAnalyzer", ""),
         "comprehend": ("tweetsense.sentiment.comprehend:ComprehendAnalyzer", "aws"),
         "http": ("tweetsense.sentiment.http:HttpAnalyzer", "http"),
+        "transformers": ("tweetsense.sentiment.hf:TransformersAnalyzer", "transformers"),
     },
     "batch": {
         "duckdb": ("tweetsense.batch.duckdb_engine:DuckDBEngine", ""),

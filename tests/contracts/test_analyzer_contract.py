@@ -29,14 +29,14 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     trained in seconds on a few hundred tweets cannot be held to the labels asserted below
     (tests/test_sentiment_model.py trains one and scores with it)."""
     from tweetsense.sentiment.linear import LinearModel
-    from tweetsense.sentiment.model import default_model_dir
+    from tweetsense.sentiment.local_models import shipped_model_dir
 
     out = tmp_path_factory.mktemp("model")
-    LinearModel.load(default_model_dir()).save(out)
+    LinearModel.load(shipped_model_dir("fast")).save(out)
     return out
 
 
-@pytest.fixture(params=["vader", "comprehend", "default", "model", "http"])
+@pytest.fixture(params=["vader", "comprehend", "default", "fast", "model", "transformers", "http"])
 def analyzer(request: pytest.FixtureRequest, context):
     options = {}
     if request.param == "http":  # `tweetsense serve-model` serving VADER
@@ -45,6 +45,10 @@ def analyzer(request: pytest.FixtureRequest, context):
         options = {"endpoint_url": request.getfixturevalue("fake_comprehend").url}
     if request.param == "model":
         options = {"path": str(request.getfixturevalue("trained_model_dir"))}
+    if request.param == "transformers":  # the shipped model's folder has the Hugging Face layout
+        from tweetsense.sentiment.local_models import shipped_model_dir
+
+        options = {"model": str(shipped_model_dir("default"))}
     a = create("sentiment", context, BackendSection(type=request.param, **options))
     yield a
     a.close()

@@ -1,15 +1,17 @@
-"""Model commands: `eval` (measure an analyzer on labelled tweets) and `train` (fit a model)."""
+"""Model commands: `eval` (compare analyzers on labelled tweets) and `train` (fit a model)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from tweetsense.cli.common import app, guarded, out, setup_logging
+from tweetsense.cli.common import app, err, guarded, out, setup_logging
 from tweetsense.errors import ConfigError
 
 DataOpt = Annotated[
@@ -18,56 +20,155 @@ DataOpt = Annotated[
         "--data", help="CSV with columns text,label (negative/neutral/positive).", dir_okay=False
     ),
 ]
+# The setting a `NAME:TARGET` analyzer spec fills, for the analyzers that need one.
+_TARGET = {"model": "path", "transformers": "model", "http": "url"}
+
+
+def analyzer_section(spec: str, threads: int) -> tuple[str, dict[str, Any]]:
+    """``default``, ``model:DIR``, ``transformers:NAME`` ... as (type, settings)."""
+    from tweetsense import registry
+
+    name, _, target = spec.partition(":")
+    if name not in registry.names("sentiment"):
+        raise ConfigError(
+            f"--analyzer {spec}: unknown analyzer {name!r}; choose one of "
+            f"{', '.join(registry.names('sentiment'))}"
+        )
+    options: dict[str, Any] = {}
+    if target:
+        if name not in _TARGET:
+            raise ConfigError(f"--analyzer {spec}: {name} takes no ':{target}' part")
+        options[_TARGET[name]] = target
+    elif name in _TARGET:
+        raise ConfigError(
+            f"--analyzer {name}: say which one, e.g. {name}:{'DIR' if name == 'model' else 'NAME'}"
+        )
+    fields = registry.backend_class("sentiment", name).Settings.model_fields
+    if "threads" in fields:
+        options["threads"] = threads
+    return name, options
 
 
 @app.command("eval")
 def eval_(
     data: DataOpt,
     analyzer: Annotated[
-        str, typer.Option("--analyzer", "-a", help="Analyzer name (sentiment.type).")
-    ] = "default",
+        list[str] | None,
+        typer.Option(
+            "--analyzer",
+            "-a",
+            help="Analyzers to compare: default, fast, vader, model:DIR, transformers:NAME, "
+            "http:URL, comprehend (space or comma separated).",
+            show_default=False,
+        ),
+    ] = None,
+    more: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="Model folder for the `model` analyzer.", show_default=False),
+        typer.Option(
+            "--model", help="Model folder, same as --analyzer model:DIR.", show_default=False
+        ),
+    ] = None,
+    threads: Annotated[
+        int, typer.Option(help="Threads for analyzers that take them (default: every core).", min=1)
+    ] = 0,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for eval.json and one confusion CSV per analyzer.",
+            file_okay=False,
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Score labelled tweets with an analyzer: macro recall, accuracy, F1, confusion, tweets/s."""
+    """Compare analyzers on labelled tweets: macro recall, accuracy, F1, ECE, posts/s."""
     from tweetsense import registry
     from tweetsense.config import BackendSection, load_config
-    from tweetsense.sentiment.dataset import read_labelled_csv
-    from tweetsense.sentiment.evaluate import evaluate
+    from tweetsense.sentiment.modelling.dataset import read_labelled_csv
+    from tweetsense.sentiment.modelling.evaluate import evaluate
 
     def body() -> None:
         setup_logging(0)
-        if model is not None and analyzer not in ("default", "model"):
-            raise ConfigError("--model goes with --analyzer model; leave one of them out")
-        name = "model" if model is not None else analyzer
-        options = {"path": model} if model is not None else {}
+        specs = [s for part in [*(analyzer or []), *(more or [])] for s in part.split(",") if s]
+        if model is not None:
+            specs.append(f"model:{model}")
+        specs = list(dict.fromkeys(specs or ["default"]))
+        n_threads = threads or os.cpu_count() or 1
+        sections = [analyzer_section(spec, n_threads) for spec in specs]
         labelled = read_labelled_csv(data)
         context = registry.Context(load_config(None, demo=True))
-        scorer = registry.create("sentiment", context, BackendSection(type=name, **options))
-        try:
-            result = evaluate(scorer, name, labelled)
-        finally:
-            scorer.close()
-        summary = result.as_dict()
+        results = []
+        for spec, (name, options) in zip(specs, sections, strict=True):
+            if not as_json:
+                err.print(f"scoring {len(labelled.texts):,} tweets with {escape(spec)} ...")
+            scorer = registry.create("sentiment", context, BackendSection(type=name, **options))
+            try:
+                results.append(evaluate(scorer, spec, labelled).as_dict())
+            finally:
+                scorer.close()
+        if out_dir is not None:
+            write_results(out_dir, data, results)
         if as_json:
-            print(json.dumps(summary))
+            print(json.dumps(results[0] if len(results) == 1 else results))
             return
-        out.print(
-            f"{name} on {data} ({summary['n']:,} tweets): macro recall "
-            f"{summary['macro_recall']:.4f}, accuracy {summary['accuracy']:.4f}, "
-            f"macro F1 {summary['macro_f1']:.4f}, ECE {summary['ece']:.4f}, "
-            f"{summary['tweets_per_second']:,.0f} tweets/s (CPU time, one core; "
-            f"{summary['wall_tweets_per_second']:,.0f}/s wall clock)"
-        )
-        table = Table("true \\ predicted", *summary["labels"], "recall")
-        for label, row in zip(summary["labels"], summary["confusion"], strict=True):
-            table.add_row(label, *map(str, row), f"{summary['recall'][label]:.4f}")
-        out.print(table)
+        print_results(data, results, n_threads)
+        if out_dir is not None:
+            out.print(f"wrote {escape(str(out_dir))}/eval.json and the confusion matrices")
 
     guarded(body)
+
+
+def write_results(out_dir: Path, data: Path, results: list[dict[str, Any]]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "eval.json").write_text(
+        json.dumps({"data": str(data), "results": results}, indent=2) + "\n"
+    )
+    for r in results:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in r["analyzer"])
+        lines = ["true\\predicted," + ",".join(r["labels"])]
+        lines += [
+            f"{label}," + ",".join(map(str, row))
+            for label, row in zip(r["labels"], r["confusion"], strict=True)
+        ]
+        (out_dir / f"confusion-{safe}.csv").write_text("\n".join(lines) + "\n")
+
+
+def print_results(data: Path, results: list[dict[str, Any]], threads: int) -> None:
+    n = results[0]["n"]
+    table = Table(
+        "analyzer",
+        "macro recall",
+        "accuracy",
+        "macro F1",
+        "recall neg / neu / pos",
+        "ECE",
+        "posts/s wall",
+        "posts/s per core",
+        title=f"{escape(str(data))}: {n:,} tweets",
+    )
+    for r in results:
+        recall = " / ".join(f"{r['recall'][k]:.3f}" for k in r["labels"])
+        table.add_row(
+            escape(r["analyzer"]),
+            f"{r['macro_recall']:.4f}",
+            f"{r['accuracy']:.4f}",
+            f"{r['macro_f1']:.4f}",
+            recall,
+            f"{r['ece']:.4f}",
+            f"{r['wall_tweets_per_second']:,.0f}",
+            f"{r['tweets_per_second']:,.0f}",
+        )
+    out.print(table)
+    out.print(
+        f"posts/s wall: on this machine, {threads} thread(s) for analyzers that take them; "
+        "per core: per second of this process's CPU time"
+    )
+    for r in results:
+        confusion = Table(f"{escape(r['analyzer'])}: true \\ predicted", *r["labels"])
+        for label, row in zip(r["labels"], r["confusion"], strict=True):
+            confusion.add_row(label, *map(str, row))
+        out.print(confusion)
 
 
 @app.command()
@@ -76,28 +177,89 @@ def train(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder to write the model to.", file_okay=False)
     ],
-    base: Annotated[str, typer.Option(help="Model kind to train.")] = "default",
+    base: Annotated[
+        str,
+        typer.Option(
+            help="What to train: minilm (fine-tune all-MiniLM-L6-v2), a local encoder folder "
+            "or a Hugging Face name to fine-tune, or linear (TF-IDF + logistic regression)."
+        ),
+    ] = "minilm",
+    epochs: Annotated[
+        float, typer.Option(help="Passes over the data (transformer).", min=0.01)
+    ] = 2.0,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop after this long and export what was learnt; rerun to continue.",
+            min=0.1,
+            show_default=False,
+        ),
+    ] = None,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (transformer).", min=0)] = 6e-5,
+    threads: Annotated[
+        int, typer.Option(help="Training threads (default: every core).", min=0)
+    ] = 0,
     c: Annotated[
-        float, typer.Option("--c", help="Inverse regularisation strength.", min=1e-6)
+        float, typer.Option("--c", help="Inverse regularisation strength (linear).", min=1e-6)
     ] = 3.0,
 ) -> None:
     """Train a tweet model on labelled tweets; use it with `sentiment: {type: model, path: DIR}`."""
-    from tweetsense.sentiment.dataset import read_labelled_csv
-    from tweetsense.sentiment.train_run import train_and_save
+    from tweetsense.sentiment.modelling.dataset import read_labelled_csv
 
     def body() -> None:
         setup_logging(0)
-        if base != "default":
-            raise ConfigError(
-                f"--base {base!r}: only 'default' (the linear tweet model) can be trained here"
-            )
         labelled = read_labelled_csv(data)
-        result = train_and_save(labelled, out_dir, c=c)
-        out.print(
-            f"wrote {out_dir}: {result['train_size']:,} tweets, {result['features']:,} features; "
-            f"held-out macro recall {result['holdout_macro_recall']}, "
-            f"ECE {result['holdout_ece']} ({result['holdout_size']} tweets)"
-        )
-        out.print(f"use it with  sentiment: {{type: model, path: {out_dir}}}")
+        if base == "linear":
+            from tweetsense.sentiment.modelling.train_run import train_linear
+
+            result = train_linear(labelled, out_dir, c=c)
+            summary = (
+                f"{result['train_size']:,} tweets, {result['features']:,} features; "
+                f"held-out macro recall {result['holdout_macro_recall']}, "
+                f"ECE {result['holdout_ece']} ({result['holdout_size']} tweets)"
+            )
+        else:
+            result = _train_transformer(labelled, out_dir, base, epochs, max_minutes, lr, threads)
+            summary = (
+                f"{result['train_size']:,} tweets; held-out macro recall "
+                f"{result['holdout_macro_recall']}, ECE {result['holdout_ece']} "
+                f"({result['holdout_size']} tweets)"
+            )
+            if not result["finished"]:
+                summary += "; stopped at --max-minutes: run the same command to continue"
+        out.print(f"wrote {escape(str(out_dir))}: {summary}")
+        out.print(f"use it with  sentiment: {{type: model, path: {escape(str(out_dir))}}}")
 
     guarded(body)
+
+
+def _train_transformer(
+    labelled: Any,
+    out_dir: Path,
+    base: str,
+    epochs: float,
+    max_minutes: float | None,
+    lr: float,
+    threads: int,
+) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from tweetsense.sentiment.modelling.finetune import Recipe
+    from tweetsense.sentiment.modelling.train_run import train_transformer
+
+    recipe = Recipe(
+        epochs=epochs, lr=lr, threads=threads or os.cpu_count() or 1, max_minutes=max_minutes
+    )
+    with Progress(
+        TextColumn("fine-tuning"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps, loss {task.fields[loss]:.3f}"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("train", total=None, loss=float("nan"))
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, loss=loss)
+
+        return train_transformer(labelled, out_dir, base, recipe, progress)

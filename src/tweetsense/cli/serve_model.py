@@ -33,7 +33,7 @@ def serve_model(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8008,
 ) -> None:
     """Serve the configured analyzer over HTTP (POST /v1/sentiment) until SIGTERM or Ctrl-C."""
-    from tweetsense.sentiment.server import PATH, make_server
+    from tweetsense.sentiment.modelling.server import PATH, make_server
 
     def body() -> None:
         p = make_pipeline(config, data_dir, demo, secrets, verbose)

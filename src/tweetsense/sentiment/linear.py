@@ -19,9 +19,10 @@ import numpy as np
 
 from tweetsense.errors import BadInputError
 from tweetsense.sentiment.features import char_hashes, normalize, word_grams
+from tweetsense.sentiment.scores import CLASSES
 
 FORMAT = "tweetsense.linear/1"
-LABELS = ("negative", "neutral", "positive")
+LABELS = CLASSES
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 

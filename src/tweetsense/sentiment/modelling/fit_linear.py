@@ -59,9 +59,18 @@ def build_vocabulary(texts: Sequence[str], min_df: int) -> tuple[Vocabulary, np.
 
 
 def fit(
-    texts: Sequence[str], labels: Sequence[str], c: float = DEFAULT_C, min_df: int = MIN_DF
+    texts: Sequence[str],
+    labels: Sequence[str],
+    c: float = DEFAULT_C,
+    min_df: int = MIN_DF,
+    soft: np.ndarray | None = None,
 ) -> LinearModel:
-    """An uncalibrated model (temperature 1) trained on ``texts``."""
+    """An uncalibrated model (temperature 1) trained on ``texts``.
+
+    With ``soft`` (one row of negative/neutral/positive probabilities per text, from a teacher
+    model) the model learns those distributions instead of ``labels``: each text counts once per
+    label, weighted by its probability and by the class balance.
+    """
     _sklearn()
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -84,8 +93,21 @@ def fit(
         shape=(len(texts), len(vocabulary)),
         dtype=np.float64,
     )
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, tol=1e-4)
-    clf.fit(x, y)
+    if soft is None:
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, tol=1e-4)
+        clf.fit(x, y)
+    else:
+        from scipy.sparse import vstack
+
+        mass = soft.sum(axis=0)
+        balance = len(texts) / (3 * np.maximum(mass, 1e-9))
+        # Near-zero shares add rows but no signal.
+        rows_of = [np.flatnonzero(soft[:, k] >= 0.02) for k in range(3)]
+        x = vstack([x[r] for r in rows_of]).tocsr()
+        y = np.concatenate([np.full(len(r), k) for k, r in enumerate(rows_of)])
+        weight = np.concatenate([soft[r, k] * balance[k] for k, r in enumerate(rows_of)])
+        clf = LogisticRegression(C=c, max_iter=2000, tol=1e-4)
+        clf.fit(x, y, sample_weight=weight)
     coef = np.zeros((len(vocabulary), 3), dtype=np.float32)
     # A class absent from the training labels keeps zero weights and a very low bias.
     intercept = np.full(3, -30.0, dtype=np.float32)
