@@ -264,3 +264,60 @@ def test_model_analyzer_names_a_missing_folder(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"sentiment\.path: .*tweetsense train"):
         settings_for("sentiment", BackendSection(type="model", path=str(tmp_path / "nope")))
+
+
+def test_train_fine_tunes_a_transformer_the_model_analyzer_loads(tmp_path: Path, context) -> None:
+    from tests.tiny_models import SENTIMENT, tiny_bert
+    from tweetsense.sentiment.onnx_model import OnnxClassifier
+
+    base = tiny_bert(tmp_path / "base", SENTIMENT)
+    data = write_csv(tmp_path / "mine.csv", shared_rows("train.csv", 120))
+    out = tmp_path / "tuned"
+    args = ["train", "--data", str(data), "--out", str(out), "--base", str(base)]
+    result = runner.invoke(app, [*args, "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "held-out macro recall" in result.stdout
+    assert not (out / "_checkpoint").exists()  # removed once the model is written
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["format"] == "tweetsense.onnx-classifier/1" and meta["holdout_size"] == 12
+    assert 0 < meta["temperature"] < 20
+    texts = [t for t, _ in shared_rows("val.csv", 30)]
+    scores = create("sentiment", context, BackendSection(type="model", path=str(out))).analyze(
+        texts
+    )
+    direct = OnnxClassifier.load(out).predict_proba(texts)
+    np.testing.assert_allclose(three_proba(scores), direct, rtol=1e-5, atol=1e-6)
+
+
+def test_fine_tuning_resumes_where_it_stopped(tmp_path: Path) -> None:
+    import torch
+
+    from tests.tiny_models import SENTIMENT, tiny_bert
+    from tweetsense.sentiment.modelling.finetune import Recipe, finetune
+
+    base = tiny_bert(tmp_path / "base", SENTIMENT)
+    rows = shared_rows("train.csv", 64)
+    texts, labels = (
+        [t for t, _ in rows],
+        [["negative", "neutral", "positive"].index(y) for _, y in rows],
+    )
+    recipe = Recipe(epochs=1, batch_size=8, threads=1, checkpoint_every=3)
+    whole, done = finetune(base, texts, labels, tmp_path / "a", recipe)
+    assert done
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_five(step: int, total: int, loss: float) -> None:
+        if step == 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        finetune(base, texts, labels, tmp_path / "b", recipe, stop_at_five)
+    assert torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)["step"] == 3
+    resumed, done = finetune(base, texts, labels, tmp_path / "b", recipe)
+    assert done
+    for (name, a), (_, b) in zip(
+        whole.state_dict().items(), resumed.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name

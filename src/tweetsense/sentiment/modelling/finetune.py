@@ -101,7 +101,9 @@ def resolve_base(base: str) -> Path:
     return folder
 
 
-def build_classifier(base: Path, torch: Any) -> Any:
+def build_classifier(base: Path, torch: Any, eager: bool = False) -> Any:
+    """Mean-pooled encoder + linear head; ``eager`` attention for export, since the tracer
+    would freeze the branches the fused attention kernels take on tensor values."""
     from transformers import AutoModel
 
     nn = torch.nn
@@ -109,7 +111,8 @@ def build_classifier(base: Path, torch: Any) -> Any:
     class Classifier(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.encoder = AutoModel.from_pretrained(str(base))
+            options = {"attn_implementation": "eager"} if eager else {}
+            self.encoder = AutoModel.from_pretrained(str(base), **options)
             hidden = self.encoder.config.hidden_size
             self.dropout = nn.Dropout(0.1)
             self.head = nn.Linear(hidden, len(LABELS))
@@ -220,6 +223,9 @@ def finetune(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step = int(state["step"])
+        if "rng" in state:
+            # Dropout then draws what an uninterrupted run would have drawn.
+            torch.set_rng_state(state["rng"])
 
     def save() -> None:
         tmp = checkpoint.with_suffix(".tmp")
@@ -229,6 +235,7 @@ def finetune(
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "step": step,
+                "rng": torch.get_rng_state(),
                 "total": total,
                 "n": len(ids),
             },
@@ -276,8 +283,12 @@ def finetune(
 
 
 def export_onnx(model: Any, path: Path, torch: Any, opset: int = 17) -> None:
+    import warnings
+
     sample = torch.ones((2, 8), dtype=torch.int64)
-    with torch.no_grad():
+    sample[1, 5:] = 0  # a padded row keeps the mask's path in the traced graph
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about constants, not errors
         torch.onnx.export(
             model,
             (sample, sample),
@@ -292,6 +303,21 @@ def export_onnx(model: Any, path: Path, torch: Any, opset: int = 17) -> None:
             opset_version=opset,
             dynamo=False,
         )
+
+
+def _same_as_torch(model: Any, onnx_file: Path, tokenizer: Any, torch: Any) -> None:
+    """The exported graph gives torch's logits on a padded batch, or the export is refused."""
+    from tweetsense.sentiment.onnx_model import OnnxClassifier, _session
+
+    texts = ["what a day, I love it 😍", "", "the meeting moved to 3pm, see @bob http://x.y"]
+    classifier = OnnxClassifier(_session(onnx_file, 1), tokenizer, list(LABELS))
+    got = classifier.logits(texts)
+    ids = encode(tokenizer, texts)
+    with torch.no_grad():
+        expected = model(*pad(ids, torch)).numpy()
+    gap = float(np.abs(got - expected).max())
+    if gap > 1e-3 * max(1.0, float(np.abs(expected).max())):
+        raise RuntimeError(f"the ONNX export differs from torch by {gap:.3g}; not written")
 
 
 def quantize(src: Path, dst: Path, per_channel: bool) -> None:
@@ -333,7 +359,7 @@ def write_model_dir(
 def load_trained(base: Path, work_dir: Path) -> Any:
     """The module saved in ``work_dir``'s checkpoint, ready to export."""
     torch = _import_torch()
-    model = build_classifier(base, torch)
+    model = build_classifier(base, torch, eager=True)
     state = torch.load(work_dir / CHECKPOINT, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     model.eval()
@@ -360,9 +386,13 @@ def package(
 
     torch = _import_torch()
     facts: dict[str, Any] = dict(info or {})
+    eager = build_classifier(base, torch, eager=True)
+    eager.load_state_dict(model.state_dict())
+    model = eager.eval()
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         export_onnx(model, fp32, torch)
+        _same_as_torch(model, fp32, load_tokenizer(base, recipe.max_length), torch)
         # Per-channel scales keep the int8 model closer to fp32 than one scale per matrix.
         quantize(fp32, int8, per_channel=True)
         write_model_dir(out, int8, base, recipe, 1.0, facts)
