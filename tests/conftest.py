@@ -28,8 +28,15 @@ pytest_plugins: list[str] = [
 ]
 
 
+# Pipeline tests exercise the stages, not the analyzer: they score with the distilled linear
+# model, which takes seconds where the transformer takes minutes on demo-sized runs. Every
+# analyzer has its own contract suite, and test_pipeline runs `default` end to end.
+FAST = {"TWEETSENSE_SENTIMENT__TYPE": "fast"}
+os.environ.update(FAST)
+
+
 def make_config(tmp_path: Path, **env: str) -> Config:
-    environ = {f"TWEETSENSE_{k.upper()}": v for k, v in env.items()}
+    environ = {**FAST, **{f"TWEETSENSE_{k.upper()}": v for k, v in env.items()}}
     return load_config(None, demo=True, data_dir=tmp_path / "data", environ=environ)
 
 

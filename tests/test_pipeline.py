@@ -179,3 +179,32 @@ def test_until_drained_waits_for_ingest_to_complete(tmp_path: Path) -> None:
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert result["r"].scored_windows == 24  # type: ignore[attr-defined]
+
+
+def test_default_transformer_end_to_end_in_worker_processes(tmp_path: Path) -> None:
+    """The shipped transformer through consume's process pool, twice: the same stored scores."""
+    env = {
+        "search__end_time": "2024-03-01T01:00:00Z",
+        "search__max_per_window": "25",
+        "sentiment__type": "default",
+        "sentiment__workers": "2",
+        "sentiment__batch_size": "7",  # several chunks per window, split across the workers
+    }
+    first = Pipeline(make_config(tmp_path / "a", **env))
+    report = run_all(first)
+    assert report.consume.scored_windows == 4
+    doc = first.store.get(layout.sentiment_key(first.slug, first.windows[0]))
+    assert b'"analyzer":"default"' in doc.replace(b" ", b"")
+    con = duckdb.connect(str(tmp_path / "a" / "data" / "warehouse.duckdb"), read_only=True)
+    labels = dict(con.execute("SELECT label, count(*) FROM tweet GROUP BY label").fetchall())
+    con.close()
+    assert labels.get("POSITIVE", 0) > 0 and labels.get("NEGATIVE", 0) > 0
+
+    # Scores do not depend on which posts were scored together.
+    env["sentiment__workers"], env["sentiment__batch_size"] = "1", "2000"
+    second = Pipeline(make_config(tmp_path / "b", **env))
+    run_all(second)
+    assert_same(
+        snapshot(tmp_path / "a" / "data" / "warehouse.duckdb"),
+        snapshot(tmp_path / "b" / "data" / "warehouse.duckdb"),
+    )

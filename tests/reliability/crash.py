@@ -62,7 +62,7 @@ def config(query: str = "electric vehicles", hours: int = 6, per_window: int = 3
             "max_per_window": per_window,
         },
         "source": {"type": "synthetic", "seed": 11, "duplicate_rate": 0.05},
-        "sentiment": {"type": "default", "workers": 1},
+        "sentiment": {"type": "fast", "workers": 1},
     }
 
 

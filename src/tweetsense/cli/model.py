@@ -141,28 +141,27 @@ def print_results(data: Path, results: list[dict[str, Any]], threads: int) -> No
         "macro recall",
         "accuracy",
         "macro F1",
-        "recall neg / neu / pos",
+        *(f"recall {label[:3]}" for label in results[0]["labels"]),
         "ECE",
-        "posts/s wall",
-        "posts/s per core",
+        "posts/s",
+        "per core",
         title=f"{escape(str(data))}: {n:,} tweets",
     )
     for r in results:
-        recall = " / ".join(f"{r['recall'][k]:.3f}" for k in r["labels"])
         table.add_row(
             escape(r["analyzer"]),
             f"{r['macro_recall']:.4f}",
             f"{r['accuracy']:.4f}",
             f"{r['macro_f1']:.4f}",
-            recall,
+            *(f"{r['recall'][k]:.3f}" for k in r["labels"]),
             f"{r['ece']:.4f}",
             f"{r['wall_tweets_per_second']:,.0f}",
             f"{r['tweets_per_second']:,.0f}",
         )
     out.print(table)
     out.print(
-        f"posts/s wall: on this machine, {threads} thread(s) for analyzers that take them; "
-        "per core: per second of this process's CPU time"
+        f"posts/s: wall clock on this machine, {threads} thread(s) for analyzers that take "
+        "them; per core: per second of this process's CPU time"
     )
     for r in results:
         confusion = Table(f"{escape(r['analyzer'])}: true \\ predicted", *r["labels"])

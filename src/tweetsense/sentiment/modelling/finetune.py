@@ -17,12 +17,13 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tweetsense.sentiment.onnx_model import PER_POST
 from tweetsense.sentiment.scores import CLASSES as LABELS
 from tweetsense.sentiment.tweet_text import normalize
 
@@ -42,7 +43,6 @@ class Recipe:
     threads: int = 2
     checkpoint_every: int = 100
     max_minutes: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _import_torch() -> Any:
@@ -350,7 +350,10 @@ def write_model_dir(
         "temperature": temperature,
         "max_length": recipe.max_length,
         "normalize": "tweet_text/1",
-        "recipe": {k: v for k, v in asdict(recipe).items() if k not in ("threads",)},
+        "quantization": PER_POST,
+        "recipe": {
+            k: v for k, v in asdict(recipe).items() if k not in ("threads", "checkpoint_every")
+        },
         **info,
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
