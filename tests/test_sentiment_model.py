@@ -199,7 +199,7 @@ def test_eval_compares_analyzers_and_writes_confusions(tmp_path: Path) -> None:
     ]
     text = runner.invoke(app, args)
     assert text.exit_code == 0, text.output
-    assert "macro recall" in text.stdout and "posts/s" in text.stdout
+    assert "ECE" in text.stdout and "posts/s" in text.stdout
     assert "fast" in text.stdout and "vader" in text.stdout
     saved = json.loads((tmp_path / "e" / "eval.json").read_text())
     assert [r["analyzer"] for r in saved["results"]] == ["fast", "vader"]

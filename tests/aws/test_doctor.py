@@ -29,8 +29,15 @@ def _config(tmp_path: Path, bucket: str, stream: str, endpoints: dict[str, str])
 
 
 def test_doctor_reports_each_backend(
-    tmp_path, make_bucket, moto_endpoint, make_kinesis_stream, kinesalite_endpoint, fake_comprehend
+    tmp_path,
+    make_bucket,
+    moto_endpoint,
+    make_kinesis_stream,
+    kinesalite_endpoint,
+    fake_comprehend,
+    monkeypatch,
 ) -> None:
+    monkeypatch.delenv("TWEETSENSE_SENTIMENT__TYPE")  # the config file's analyzer is the subject
     endpoints = {
         "s3": moto_endpoint,
         "kinesis": kinesalite_endpoint,

@@ -70,7 +70,8 @@ def eval_(
         ),
     ] = None,
     threads: Annotated[
-        int, typer.Option(help="Threads for analyzers that take them (default: every core).", min=1)
+        int,
+        typer.Option(help="Threads for analyzers that take them (0: one per core).", min=0),
     ] = 0,
     out_dir: Annotated[
         Path | None,

@@ -270,7 +270,8 @@ def finetune(
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
-        running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+        value = float(loss.detach())
+        running = 0.98 * running + 0.02 * value if step > 1 else value
         if progress:
             progress(step, total, running)
         if step % recipe.checkpoint_every == 0 or step == total:
