@@ -46,8 +46,9 @@ from tweetsense.sentiment.onnx_model import (
     OnnxClassifier,
     _session,
     _tokenizer,
+    read_json,
 )
-from tweetsense.sentiment.scores import CLASSES, comprehend_scores
+from tweetsense.sentiment.scores import CLASSES, comprehend_scores, softmax
 from tweetsense.sentiment.tweet_text import handles_and_links
 
 if TYPE_CHECKING:
@@ -119,18 +120,6 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:200]
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{path}: missing; the model folder is incomplete") from None
-    except (OSError, ValueError) as exc:
-        raise BadInputError(f"{path}: not readable JSON ({_first_line(exc)})") from None
-    if not isinstance(config, dict):
-        raise BadInputError(f"{path}: expected a JSON object")
-    return config
-
-
 def _id2label(config: dict[str, Any], where: str) -> list[str]:
     raw = config.get("id2label")
     try:
@@ -153,14 +142,6 @@ def _max_tokens(config: dict[str, Any]) -> int | None:
 
 class _Classifier(Protocol):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
 
 
 class TorchClassifier:
@@ -191,7 +172,7 @@ class TorchClassifier:
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return _softmax(self.logits(texts))
+        return softmax(self.logits(texts).astype(np.float64))
 
 
 class _ExportFailed(Exception):
@@ -346,7 +327,7 @@ class TransformersAnalyzer(Analyzer):
         self.runtime = f"onnxruntime (from {folder / ONNX_FILE})"
 
     def _load_onnx(self, folder: Path, onnx_file: Path, where: str) -> None:
-        config = _read_config(folder / CONFIG_FILE)
+        config = read_json(folder / CONFIG_FILE)
         names = _id2label(config, str(folder / CONFIG_FILE))
         self._order = self._labels(names)
         self._check_length(config)

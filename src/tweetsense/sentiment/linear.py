@@ -19,7 +19,7 @@ import numpy as np
 
 from tweetsense.errors import BadInputError
 from tweetsense.sentiment.features import char_hashes, normalize, word_grams
-from tweetsense.sentiment.scores import CLASSES
+from tweetsense.sentiment.scores import CLASSES, softmax
 
 FORMAT = "tweetsense.linear/1"
 LABELS = CLASSES
@@ -150,9 +150,3 @@ class LinearModel:
             return cls(vocabulary, idf, coef, intercept, float(meta["temperature"]), meta["info"])
         except (KeyError, ValueError) as exc:
             raise BadInputError(f"{directory}: model files do not match ({exc})") from None
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tweetsense.errors import BadInputError
+from tweetsense.sentiment.scores import softmax
 from tweetsense.sentiment.tweet_text import normalize
 
 FORMAT = "tweetsense.onnx-classifier/1"
@@ -64,17 +65,22 @@ def _tokenizer(path: Path, max_length: int) -> Any:
     return tokenizer
 
 
-def read_meta(directory: Path) -> dict[str, Any]:
-    path = directory / META_FILE
+def read_json(path: Path) -> dict[str, Any]:
+    """A model folder's JSON object; a missing or broken file is one line naming it."""
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInputError(f"{path}: missing; the model folder is incomplete") from None
     except (OSError, ValueError) as exc:
-        raise BadInputError(f"{path}: not readable JSON ({exc}); reinstall the model") from None
-    if not isinstance(meta, dict):
-        raise BadInputError(f"{path}: expected a JSON object; reinstall the model")
-    return meta
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadInputError(f"{path}: not readable JSON ({first[:160]})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{path}: expected a JSON object")
+    return data
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    return read_json(directory / META_FILE)
 
 
 @dataclass
@@ -138,8 +144,4 @@ class OnnxClassifier:
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        z = self.logits(texts).astype(np.float64) / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return softmax(self.logits(texts).astype(np.float64) / self.temperature)

@@ -20,6 +20,12 @@ from tweetsense.sentiment.base import Score
 CLASSES = ("negative", "neutral", "positive")
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def comprehend_scores(proba: np.ndarray) -> list[Score]:
     """Four-score shape from (negative, neutral, positive) rows; see the module's MIXED rule."""
     neg, neu, pos = proba[:, 0], proba[:, 1], proba[:, 2]
