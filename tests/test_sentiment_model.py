@@ -321,3 +321,20 @@ def test_fine_tuning_resumes_where_it_stopped(tmp_path: Path) -> None:
         whole.state_dict().items(), resumed.state_dict().items(), strict=True
     ):
         assert torch.equal(a, b), name
+
+
+def test_default_scores_without_torch_or_transformers() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tweetsense.config import BackendSection, load_config\n"
+        "from tweetsense.registry import Context, create\n"
+        "ctx = Context(load_config(None, demo=True, environ={}))\n"
+        "a = create('sentiment', ctx, BackendSection(type='default'))\n"
+        "assert a.analyze(['what a great day'])[0].label == 'POSITIVE'\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
