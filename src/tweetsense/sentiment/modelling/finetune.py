@@ -215,7 +215,9 @@ def finetune(
     if checkpoint.exists():
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)
         if state["total"] != total or state["n"] != len(ids):
-            raise ValueError(
+            from tweetsense.errors import ConfigError
+
+            raise ConfigError(
                 f"{checkpoint} belongs to another run ({state['n']} texts, {state['total']} "
                 "steps); delete it or choose another output folder"
             )
