@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from tests.tiny_models import SENTIMENT, tiny_bert
 from tweetsense.config import BackendSection
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.registry import create
-from tweetsense.sentiment import LABELS
 from tweetsense.sentiment.hf import TransformersAnalyzer, _ExportFailed, default_cache_dir
 from tweetsense.sentiment.onnx_model import FORMAT, OnnxClassifier
 from tweetsense.sentiment.tweet_text import handles_and_links
@@ -75,13 +73,8 @@ def test_one_score_per_text_in_order_via_the_registry(context, model_dir, cache_
     )
     analyzer = create("sentiment", context, section)
     assert isinstance(analyzer, TransformersAnalyzer) and analyzer.cpu_bound
+    # The analyzer contract suite checks the scores' shape; here, that order is kept.
     scores = analyzer.analyze(TEXTS)
-    assert len(scores) == len(TEXTS)
-    for s in scores:
-        assert s.label in LABELS
-        parts = (s.positive, s.negative, s.neutral, s.mixed)
-        assert all(0.0 <= v <= 1.0 for v in parts)
-        assert math.isclose(sum(parts), 1.0, abs_tol=1e-9)
     # The texts score differently, so a reordering would show.
     assert len({round(s.positive, 6) for s in scores}) == len(TEXTS)
     for text, s in zip(TEXTS, scores, strict=True):

@@ -20,7 +20,6 @@ from tweetsense.sentiment.modelling.dataset import read_labelled_csv
 from tweetsense.sentiment.modelling.finetune import (
     Recipe,
     finetune,
-    load_trained,
     package,
     resolve_base,
 )
@@ -52,8 +51,8 @@ def main() -> None:
             minutes = (time.monotonic() - started) / 60
             print(f"step {step}/{total} loss {loss:.4f} ({minutes:.1f} min)", flush=True)
 
-    finetune(base, train.texts, label_ids(train.labels), args.work, recipe, progress)
-    model = load_trained(base, args.work)
+    # A finished checkpoint resumes at its last step, so a rerun only exports again.
+    model, _ = finetune(base, train.texts, label_ids(train.labels), args.work, recipe, progress)
     facts = package(
         model,
         base,

@@ -39,12 +39,20 @@ def unlabeled(path: Path) -> list[str]:
         return [row["text"] for row in csv.DictReader(handle)]
 
 
-def _score(teacher: Path, texts: list[str]) -> np.ndarray:
-    model = OnnxClassifier.load(teacher, threads=1)
-    # Batches of 64 are a sixth faster than one post per run; for training labels the small
+_teacher: OnnxClassifier | None = None
+
+
+def _load(teacher: Path) -> None:
+    global _teacher
+    _teacher = OnnxClassifier.load(teacher, threads=1)
+    # Batches of 64 are a little faster than one post per run; for training labels the small
     # dependence of int8 scores on batch mates does not matter.
-    model.batch = 64
-    return model.predict_proba(texts)
+    _teacher.batch = 64
+
+
+def _score(texts: list[str]) -> np.ndarray:
+    assert _teacher is not None
+    return _teacher.predict_proba(texts)
 
 
 def teacher_proba(teacher: Path, texts: list[str], cache: Path, jobs: int) -> np.ndarray:
@@ -56,8 +64,8 @@ def teacher_proba(teacher: Path, texts: list[str], cache: Path, jobs: int) -> np
     started = time.perf_counter()
     size = 2000
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(jobs) as pool:
-        proba = np.concatenate(list(pool.map(_score, [teacher] * len(chunks), chunks)))
+    with ProcessPoolExecutor(jobs, initializer=_load, initargs=(teacher,)) as pool:
+        proba = np.concatenate(list(pool.map(_score, chunks)))
     print(f"teacher scored {len(texts):,} tweets in {time.perf_counter() - started:.0f} s")
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, proba)

@@ -362,16 +362,6 @@ def write_model_dir(
     (out / "model.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
-def load_trained(base: Path, work_dir: Path) -> Any:
-    """The module saved in ``work_dir``'s checkpoint, ready to export."""
-    torch = _import_torch()
-    model = build_classifier(base, torch, eager=True)
-    state = torch.load(work_dir / CHECKPOINT, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model
-
-
 def package(
     model: Any,
     base: Path,
