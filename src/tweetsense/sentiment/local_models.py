@@ -1,7 +1,7 @@
 """Analyzers whose model ships in the package or sits in a local folder, all run on this machine.
 
 - ``default``: a fine-tuned MiniLM transformer, int8 ONNX, run with onnxruntime (most accurate
-  local choice, about a thousand posts/s on two cores);
+  local choice, about 500 posts/s on two cores);
 - ``fast``: a TF-IDF + logistic regression model distilled from ``default``, numpy only
   (several thousand posts/s per core);
 - ``model``: a folder written by ``tweetsense train`` (either kind).
