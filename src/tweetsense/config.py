@@ -9,14 +9,23 @@ as YAML scalars, so ``TWEETSENSE_SEARCH__MAX_PER_WINDOW=50`` is a number.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tweetsense.errors import ConfigError
 from tweetsense.timeutil import parse_duration, parse_utc
@@ -113,6 +122,15 @@ class Config(_Strict):
     sentiment: SentimentSection = SentimentSection()
     batch: BatchSection = BatchSection()
     warehouse: WarehouseSection = WarehouseSection()
+    # Where each key was written, so later errors (a backend's settings) can blame the right place.
+    _origin: str = PrivateAttr("config")
+    _env: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+
+    def describe(self, error: ValidationError, prefix: tuple[str, ...], keys: Iterable[str]) -> str:
+        """``describe_validation_error`` for a part of this config validated on its own."""
+        return describe_validation_error(
+            error, origin=self._origin, prefix=prefix, extra_keys=keys, env=self._env
+        )
 
 
 DEMO = {
@@ -138,34 +156,78 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def env_overrides(environ: Mapping[str, str]) -> list[tuple[list[str], Any]]:
+def env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, ...], tuple[str, Any]]:
+    """Config path -> (variable name, value) of every ``TWEETSENSE_<SECTION>__<KEY>`` variable."""
     top_level = set(Config.model_fields)
-    found = []
+    found: dict[tuple[str, ...], tuple[str, Any]] = {}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
-        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        path = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split("__"))
         if path[0] not in top_level:
+            if len(path) > 1:  # meant as an override (TWEETSENSE_CONFIG and the like are not)
+                raise ConfigError(
+                    f"environment variable {name}: {path[0]!r} is not a config section"
+                    f"{_did_you_mean(path[0], top_level)}; fix or unset it"
+                )
             continue
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        found.append((path, value))
+        found[path] = (name, value)
     return found
 
 
-def _describe(error: ValidationError, origin: str) -> str:
+def _did_you_mean(key: str, valid: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
+    """The keys the model nested at ``loc`` accepts (empty when ``loc`` leaves the models)."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        sub = field.annotation if field else None
+        if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
+            return set()
+        model = sub
+    return set(model.model_fields)
+
+
+def describe_validation_error(
+    error: ValidationError,
+    *,
+    origin: str,
+    model: type[BaseModel] | None = None,
+    prefix: tuple[str, ...] = (),
+    extra_keys: Iterable[str] = (),
+    env: Mapping[tuple[str, ...], str] | None = None,
+) -> str:
+    """One line for every problem, each blamed on where it was written: ``origin`` (a file), or
+    the environment variable of ``env`` (config path -> variable name) that set the key.
+    ``model`` (validated at ``prefix``) and ``extra_keys`` give the spelling suggestions."""
     parts = []
     for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        loc = (*prefix, *(str(p) for p in item["loc"]))
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            msg = "unknown key; check its spelling against `tweetsense init`"
+            valid = set(extra_keys)
+            if model is not None:
+                valid |= _fields_at(model, item["loc"][:-1])
+            msg = f"unknown key{_did_you_mean(loc[-1], valid)}"
         elif item["type"] == "missing":
             msg = "required key is missing"
-        parts.append(f"{loc}: {msg}")
-    return f"{origin}: " + "; ".join(parts)
+        where = next(
+            (
+                f"environment variable {env[loc[:n]]}"
+                for n in range(len(loc), 0, -1)
+                if env and loc[:n] in env
+            ),
+            origin,
+        )
+        parts.append(f"{where}: {'.'.join(loc) or '(top level)'}: {msg}")
+    return "; ".join(parts)
 
 
 def build_config(
@@ -177,14 +239,34 @@ def build_config(
 ) -> Config:
     """Validate a config mapping after applying environment overrides and a data dir."""
     tree: dict[str, Any] = copy.deepcopy(dict(data or {}))
-    for path, value in env_overrides(os.environ if environ is None else environ):
-        _set_path(tree, path, value)
+    overrides = env_overrides(os.environ if environ is None else environ)
+    for path, (_, value) in overrides.items():
+        _set_path(tree, list(path), value)
     if data_dir is not None:
         tree["data_dir"] = str(data_dir)
+    env = {path: name for path, (name, _) in overrides.items()}
     try:
-        return Config.model_validate(tree)
+        config = Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, origin)) from None
+        raise ConfigError(
+            describe_validation_error(exc, origin=origin, model=Config, env=env)
+        ) from None
+    config._origin = origin
+    config._env = env
+    return config
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where the problem starts: an unclosed quote is reported at its opening line, not at the
+    end of the file where the parser gave up."""
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    problem, end = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    text = problem or "invalid YAML"
+    if start is not None and context:
+        if end is not None and end.line != start.line:
+            text += f" at line {end.line + 1}"
+        return f" line {start.line + 1}: {text} ({context} that starts on this line)"
+    return f" line {end.line + 1}: {text}" if end is not None else f": {text}"
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -199,10 +281,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {path}{where}: {problem}; fix the YAML syntax") from None
+        raise ConfigError(f"config file {path}{_yaml_problem(exc)}; fix the YAML syntax") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

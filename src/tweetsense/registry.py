@@ -14,54 +14,67 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tweetsense.config import BackendSection, Config, SearchConfig
+from tweetsense.config import BackendSection, Config, SearchConfig, describe_validation_error
 from tweetsense.errors import ConfigError, UnknownBackendError
+from tweetsense.extras import check_installed, missing_hint
 from tweetsense.secrets import Secrets
 
 STAGES = ("source", "storage", "stream", "sentiment", "batch", "warehouse")
 
-_REGISTRY: dict[str, dict[str, tuple[str, str]]] = {
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a backend's class lives and the client modules (from a pip extra) it imports."""
+
+    target: str
+    needs: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, dict[str, Backend]] = {
     "source": {
-        "synthetic": ("tweetsense.sources.synthetic:SyntheticSource", ""),
-        "replay": ("tweetsense.sources.replay:ReplaySource", ""),
-        "x_api": ("tweetsense.sources.x_api:XApiSource", "x"),
+        "synthetic": Backend("tweetsense.sources.synthetic:SyntheticSource"),
+        "replay": Backend("tweetsense.sources.replay:ReplaySource"),
+        "x_api": Backend("tweetsense.sources.x_api:XApiSource", ("httpx", "tenacity")),
     },
     "storage": {
-        "local": ("tweetsense.staging.local:LocalStore", ""),
-        "s3": ("tweetsense.staging.s3:S3Store", "aws"),
+        "local": Backend("tweetsense.staging.local:LocalStore"),
+        "s3": Backend("tweetsense.staging.s3:S3Store", ("boto3", "s3fs")),
     },
     "stream": {
-        "sqlite": ("tweetsense.stream.sqlite:SQLiteStream", ""),
-        "kinesis": ("tweetsense.stream.kinesis:KinesisStream", "aws"),
-        "kafka": ("tweetsense.stream.kafka:KafkaStream", "kafka"),
-        "redis": ("tweetsense.stream.redis:RedisStream", "redis"),
+        "sqlite": Backend("tweetsense.stream.sqlite:SQLiteStream"),
+        "kinesis": Backend("tweetsense.stream.kinesis:KinesisStream", ("boto3",)),
+        "kafka": Backend("tweetsense.stream.kafka:KafkaStream", ("confluent_kafka",)),
+        "redis": Backend("tweetsense.stream.redis:RedisStream", ("redis",)),
     },
     "sentiment": {
-        "vader": ("tweetsense.sentiment.vader:VaderAnalyzer", ""),
-        "default": ("tweetsense.sentiment.local_models:DefaultAnalyzer", ""),
-        "fast": ("tweetsense.sentiment.local_models:FastAnalyzer", ""),
-        "model": ("tweetsense.sentiment.local_models:ModelAnalyzer", ""),
-        "comprehend": ("tweetsense.sentiment.comprehend:ComprehendAnalyzer", "aws"),
-        "http": ("tweetsense.sentiment.http:HttpAnalyzer", "http"),
-        "transformers": ("tweetsense.sentiment.hf:TransformersAnalyzer", "transformers"),
+        "vader": Backend("tweetsense.sentiment.vader:VaderAnalyzer"),
+        "default": Backend("tweetsense.sentiment.local_models:DefaultAnalyzer"),
+        "fast": Backend("tweetsense.sentiment.local_models:FastAnalyzer"),
+        "model": Backend("tweetsense.sentiment.local_models:ModelAnalyzer"),
+        "comprehend": Backend("tweetsense.sentiment.comprehend:ComprehendAnalyzer", ("boto3",)),
+        "http": Backend("tweetsense.sentiment.http:HttpAnalyzer", ("httpx",)),
+        # Runs a cached ONNX export without torch; it names the extra itself when it needs it.
+        "transformers": Backend("tweetsense.sentiment.hf:TransformersAnalyzer"),
     },
     "batch": {
-        "duckdb": ("tweetsense.batch.duckdb_engine:DuckDBEngine", ""),
-        "spark": ("tweetsense.batch.spark_engine:SparkEngine", "spark"),
+        "duckdb": Backend("tweetsense.batch.duckdb_engine:DuckDBEngine"),
+        "spark": Backend("tweetsense.batch.spark_engine:SparkEngine", ("pyspark",)),
     },
     "warehouse": {
-        "duckdb": ("tweetsense.warehouse.duckdb:DuckDBWarehouse", ""),
-        "postgres": ("tweetsense.warehouse.postgres:PostgresWarehouse", "postgres"),
-        "redshift": ("tweetsense.warehouse.redshift:RedshiftWarehouse", "redshift"),
+        "duckdb": Backend("tweetsense.warehouse.duckdb:DuckDBWarehouse"),
+        "postgres": Backend("tweetsense.warehouse.postgres:PostgresWarehouse", ("psycopg",)),
+        "redshift": Backend(
+            "tweetsense.warehouse.redshift:RedshiftWarehouse", ("redshift_connector", "boto3")
+        ),
     },
 }
 
 
-def register(stage: str, name: str, target: str, extra: str = "") -> None:
-    """Add a backend: ``target`` is 'module:Class'; ``extra`` the pip extra that provides it."""
+def register(stage: str, name: str, target: str, needs: tuple[str, ...] = ()) -> None:
+    """Add a backend: ``target`` is 'module:Class'; ``needs`` the client modules it imports."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    _REGISTRY[stage][name] = (target, extra)
+    _REGISTRY[stage][name] = Backend(target, needs)
 
 
 def names(stage: str) -> list[str]:
@@ -69,20 +82,20 @@ def names(stage: str) -> list[str]:
 
 
 def backend_class(stage: str, name: str) -> type:
+    """The backend's class; a missing client library is a one-line error naming its extra,
+    raised here, before any work starts, rather than when the backend first connects."""
     try:
-        target, extra = _REGISTRY[stage][name]
+        backend = _REGISTRY[stage][name]
     except KeyError:
         raise UnknownBackendError(
             f"{stage}.type: unknown backend {name!r}; choose one of {', '.join(names(stage))}"
         ) from None
-    module_name, _, attr = target.partition(":")
+    check_installed(backend.needs, f"{stage}.type: {name}")
+    module_name, _, attr = backend.target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f"pip install 'tweetsense[{extra}]'" if extra else "reinstall tweetsense"
-        raise ConfigError(
-            f"{stage}.type: backend {name!r} cannot load ({exc.name} missing); run: {hint}"
-        ) from None
+        raise ConfigError(missing_hint(exc.name or module_name, f"{stage}.type: {name}")) from None
     return getattr(module, attr)
 
 
@@ -102,25 +115,28 @@ class Context:
         return self.config.search
 
 
-def settings_for(stage: str, section: BackendSection) -> BaseModel:
+def settings_for(stage: str, section: BackendSection, config: Config | None = None) -> BaseModel:
+    """The backend's validated settings; ``config`` (the section's own) names where a bad key
+    was written."""
     cls = backend_class(stage, section.type)
-    options = section.options()
     try:
-        return cls.Settings.model_validate(options)
+        return cls.Settings.model_validate(section.options())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in (stage, *first["loc"]))
-        msg = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            msg = f"unknown setting for the {section.type} backend"
-        raise ConfigError(f"{loc}: {msg}") from None
+        keys = set(cls.Settings.model_fields) | set(type(section).model_fields)
+        if config is None:
+            msg = describe_validation_error(exc, origin="config", prefix=(stage,), extra_keys=keys)
+        else:
+            msg = config.describe(exc, (stage,), keys)
+        raise ConfigError(
+            msg.replace("unknown key", f"unknown setting of the {section.type} backend")
+        ) from None
 
 
 def create(stage: str, context: Context, section: BackendSection | None = None) -> Any:
     """Build the backend the config names for ``stage``."""
     section = section or getattr(context.config, stage)
     cls = backend_class(stage, section.type)
-    return cls(settings_for(stage, section), context)
+    return cls(settings_for(stage, section, context.config), context)
 
 
 def with_backend(config: Config, stage: str, name: str | None, **options: Any) -> Config:
@@ -139,4 +155,4 @@ def with_backend(config: Config, stage: str, name: str | None, **options: Any) -
 def validate_all(config: Config) -> None:
     """Check every section's backend name and settings before any work starts."""
     for stage in STAGES:
-        settings_for(stage, getattr(config, stage))
+        settings_for(stage, getattr(config, stage), config)
