@@ -72,3 +72,19 @@ def test_stage_commands_and_status(tmp_path: Path) -> None:
     assert "0 records waiting" in done.output
     row = next(line for line in done.output.splitlines() if "load" in line)
     assert row.split("│")[2].strip() == "8"
+    nothing = invoke("status", "--demo", "-d", d, "--windows", "-vv", env=env)
+    assert "every window is done in every stage (8 windows)" in nothing.output
+
+
+def test_help_lists_commands_in_the_order_of_use() -> None:
+    text = invoke("--help", env={"COLUMNS": "100"}).output
+    order = ["run", "init", "status", "dashboard", "ingest", "consume", "batch", "load", "doctor"]
+    at = [text.index(f"│ {name} ") for name in order]
+    assert at == sorted(at)
+
+
+def test_help_shows_flags_without_metavars_and_the_config_default() -> None:
+    text = invoke("ingest", "--help", env={"COLUMNS": "200"}).output
+    assert "<bool>" not in text and "<int>" not in text.split("--verbose")[1].splitlines()[0]
+    assert "./tweetsense.yaml" in text and "-v, -vv" in text
+    assert "--no-refetch" not in text

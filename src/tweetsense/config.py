@@ -32,6 +32,7 @@ from tweetsense.timeutil import parse_duration, parse_utc
 
 ENV_PREFIX = "TWEETSENSE_"
 DEFAULT_DATA_DIR = Path("tweetsense-data")
+DEFAULT_CONFIG = "tweetsense.yaml"
 
 
 class _Strict(BaseModel):
@@ -301,6 +302,26 @@ def load_config(
         return build_config(DEMO, origin="demo config", environ=environ, data_dir=data_dir)
     data = read_yaml(path) if path is not None else {}
     return build_config(data, origin=str(path or "config"), environ=environ, data_dir=data_dir)
+
+
+def locate_config(path: Path | None, *, demo: bool = False) -> Path | None:
+    """The config file to read: ``path``, else $TWEETSENSE_CONFIG, else ./tweetsense.yaml;
+    None for the demo, whose config is built in."""
+    if demo:
+        if path is not None:
+            raise ConfigError("--demo and --config exclude each other; pass one of them")
+        return None
+    if path is not None:
+        return path
+    env = os.environ.get("TWEETSENSE_CONFIG")
+    if env:
+        return Path(env)
+    if Path(DEFAULT_CONFIG).exists():
+        return Path(DEFAULT_CONFIG)
+    raise ConfigError(
+        "no config: pass --config FILE (create one with `tweetsense init`), "
+        "or use --demo for the synthetic demo"
+    )
 
 
 def template_path() -> Path:

@@ -39,11 +39,11 @@ def missing_hint(module: str, needed_by: str, extra: str | None = None) -> str:
     return f"{needed_by}: needs the Python package {top}; run: {fix}"
 
 
-def check_installed(modules: tuple[str, ...], needed_by: str) -> None:
+def check_installed(modules: tuple[str, ...], needed_by: str, extra: str | None = None) -> None:
     """A one-line ConfigError for the first of ``modules`` that is not installed."""
     for module in modules:
         if importlib.util.find_spec(module) is None:
-            raise ConfigError(missing_hint(module, needed_by))
+            raise ConfigError(missing_hint(module, needed_by, extra or None))
 
 
 def require(module: str, extra: str, setting: str) -> ModuleType:

@@ -27,6 +27,7 @@ class Backend:
     """Where a backend's class lives and the client modules (from a pip extra) it imports."""
 
     target: str
+    extra: str = ""
     needs: tuple[str, ...] = ()
 
 
@@ -34,47 +35,56 @@ _REGISTRY: dict[str, dict[str, Backend]] = {
     "source": {
         "synthetic": Backend("tweetsense.sources.synthetic:SyntheticSource"),
         "replay": Backend("tweetsense.sources.replay:ReplaySource"),
-        "x_api": Backend("tweetsense.sources.x_api:XApiSource", ("httpx", "tenacity")),
+        "x_api": Backend("tweetsense.sources.x_api:XApiSource", "x", ("httpx", "tenacity")),
     },
     "storage": {
         "local": Backend("tweetsense.staging.local:LocalStore"),
-        "s3": Backend("tweetsense.staging.s3:S3Store", ("boto3", "s3fs")),
+        "s3": Backend("tweetsense.staging.s3:S3Store", "aws", ("boto3", "s3fs")),
     },
     "stream": {
         "sqlite": Backend("tweetsense.stream.sqlite:SQLiteStream"),
-        "kinesis": Backend("tweetsense.stream.kinesis:KinesisStream", ("boto3",)),
-        "kafka": Backend("tweetsense.stream.kafka:KafkaStream", ("confluent_kafka",)),
-        "redis": Backend("tweetsense.stream.redis:RedisStream", ("redis",)),
+        "kinesis": Backend("tweetsense.stream.kinesis:KinesisStream", "aws", ("boto3",)),
+        "kafka": Backend("tweetsense.stream.kafka:KafkaStream", "kafka", ("confluent_kafka",)),
+        "redis": Backend("tweetsense.stream.redis:RedisStream", "redis", ("redis",)),
     },
     "sentiment": {
         "vader": Backend("tweetsense.sentiment.vader:VaderAnalyzer"),
         "default": Backend("tweetsense.sentiment.local_models:DefaultAnalyzer"),
         "fast": Backend("tweetsense.sentiment.local_models:FastAnalyzer"),
         "model": Backend("tweetsense.sentiment.local_models:ModelAnalyzer"),
-        "comprehend": Backend("tweetsense.sentiment.comprehend:ComprehendAnalyzer", ("boto3",)),
-        "http": Backend("tweetsense.sentiment.http:HttpAnalyzer", ("httpx",)),
+        "comprehend": Backend(
+            "tweetsense.sentiment.comprehend:ComprehendAnalyzer", "aws", ("boto3",)
+        ),
+        "http": Backend("tweetsense.sentiment.http:HttpAnalyzer", "http", ("httpx",)),
         # Runs a cached ONNX export without torch; it names the extra itself when it needs it.
         "transformers": Backend("tweetsense.sentiment.hf:TransformersAnalyzer"),
     },
     "batch": {
         "duckdb": Backend("tweetsense.batch.duckdb_engine:DuckDBEngine"),
-        "spark": Backend("tweetsense.batch.spark_engine:SparkEngine", ("pyspark",)),
+        "spark": Backend("tweetsense.batch.spark_engine:SparkEngine", "spark", ("pyspark",)),
     },
     "warehouse": {
         "duckdb": Backend("tweetsense.warehouse.duckdb:DuckDBWarehouse"),
-        "postgres": Backend("tweetsense.warehouse.postgres:PostgresWarehouse", ("psycopg",)),
+        "postgres": Backend(
+            "tweetsense.warehouse.postgres:PostgresWarehouse", "postgres", ("psycopg",)
+        ),
         "redshift": Backend(
-            "tweetsense.warehouse.redshift:RedshiftWarehouse", ("redshift_connector", "boto3")
+            "tweetsense.warehouse.redshift:RedshiftWarehouse",
+            "redshift",
+            ("redshift_connector", "boto3"),
         ),
     },
 }
 
 
-def register(stage: str, name: str, target: str, needs: tuple[str, ...] = ()) -> None:
-    """Add a backend: ``target`` is 'module:Class'; ``needs`` the client modules it imports."""
+def register(
+    stage: str, name: str, target: str, extra: str = "", needs: tuple[str, ...] = ()
+) -> None:
+    """Add a backend: ``target`` is 'module:Class'; ``needs`` the client modules it imports,
+    which the pip ``extra`` installs."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}")
-    _REGISTRY[stage][name] = Backend(target, needs)
+    _REGISTRY[stage][name] = Backend(target, extra, needs)
 
 
 def names(stage: str) -> list[str]:
@@ -90,12 +100,13 @@ def backend_class(stage: str, name: str) -> type:
         raise UnknownBackendError(
             f"{stage}.type: unknown backend {name!r}; choose one of {', '.join(names(stage))}"
         ) from None
-    check_installed(backend.needs, f"{stage}.type: {name}")
+    needed_by = f"{stage}.type: {name}"
+    check_installed(backend.needs, needed_by, backend.extra)
     module_name, _, attr = backend.target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ConfigError(missing_hint(exc.name or module_name, f"{stage}.type: {name}")) from None
+        raise ConfigError(missing_hint(exc.name or module_name, needed_by, backend.extra)) from None
     return getattr(module, attr)
 
 

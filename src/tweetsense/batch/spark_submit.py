@@ -11,6 +11,7 @@ The session is the one spark-submit configured (its --master, --conf and cluster
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -34,20 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     from pyspark.sql import SparkSession
 
-    from tweetsense.cli.common import make_pipeline
-    from tweetsense.config import BatchSection
     from tweetsense.pipeline.batch import batch
     from tweetsense.pipeline.core import Pipeline
 
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # Created before the engine looks for one, so spark-submit's master and conf are used.
     session = SparkSession.builder.appName("tweetsense-batch").getOrCreate()
     try:
-        p = make_pipeline(args.config, args.data_dir, False, args.secrets, args.verbose)
-        section = p.config.batch
-        options = section.options() if section.type == "spark" else {}
-        config = p.config.model_copy(update={"batch": BatchSection(type="spark", **options)})
-        p = Pipeline(config, p.context.secrets, p.progress)
-        report = batch(p, allow_partial=args.allow_partial)
+        with Pipeline.open(
+            args.config, data_dir=args.data_dir, secrets=args.secrets, backends={"batch": "spark"}
+        ) as p:
+            report = batch(p, allow_partial=args.allow_partial)
     except TweetsenseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -17,6 +17,25 @@ from tweetsense.cli import (  # noqa: F401  (registers their commands)
 )
 from tweetsense.cli.common import app, out
 
+# --help lists commands in the order a user needs them: first steps, stages, tools.
+ORDER = [
+    "run",
+    "init",
+    "status",
+    "dashboard",
+    "ingest",
+    "consume",
+    "batch",
+    "load",
+    "doctor",
+    "eval",
+    "train",
+    "serve-model",
+]
+app.registered_commands.sort(
+    key=lambda c: ORDER.index(c.name or (c.callback.__name__ if c.callback else ""))
+)
+
 
 def _version(value: bool) -> None:
     if value:

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from tweetsense.cli.common import app, err, guarded, out, setup_logging
+from tweetsense.cli.common import TOOLS, command, err, out, setup_logging
 from tweetsense.errors import ConfigError
 
 DataOpt = Annotated[
@@ -49,7 +48,7 @@ def analyzer_section(spec: str, threads: int) -> tuple[str, dict[str, Any]]:
     return name, options
 
 
-@app.command("eval")
+@command(TOOLS, name="eval")
 def eval_(
     data: DataOpt,
     analyzer: Annotated[
@@ -89,35 +88,32 @@ def eval_(
     from tweetsense.sentiment.modelling.dataset import read_labelled_csv
     from tweetsense.sentiment.modelling.evaluate import evaluate
 
-    def body() -> None:
-        setup_logging(0)
-        specs = [s for part in [*(analyzer or []), *(more or [])] for s in part.split(",") if s]
-        if model is not None:
-            specs.append(f"model:{model}")
-        specs = list(dict.fromkeys(specs or ["default"]))
-        n_threads = threads or os.cpu_count() or 1
-        sections = [analyzer_section(spec, n_threads) for spec in specs]
-        labelled = read_labelled_csv(data)
-        context = registry.Context(load_config(None, demo=True))
-        results = []
-        for spec, (name, options) in zip(specs, sections, strict=True):
-            if not as_json:
-                err.print(f"scoring {len(labelled.texts):,} tweets with {escape(spec)} ...")
-            scorer = registry.create("sentiment", context, BackendSection(type=name, **options))
-            try:
-                results.append(evaluate(scorer, spec, labelled).as_dict())
-            finally:
-                scorer.close()
-        if out_dir is not None:
-            write_results(out_dir, data, results)
-        if as_json:
-            print(json.dumps(results[0] if len(results) == 1 else results))
-            return
-        print_results(data, results, n_threads)
-        if out_dir is not None:
-            out.print(f"wrote {escape(str(out_dir))}/eval.json and the confusion matrices")
-
-    guarded(body)
+    setup_logging(0)
+    specs = [s for part in [*(analyzer or []), *(more or [])] for s in part.split(",") if s]
+    if model is not None:
+        specs.append(f"model:{model}")
+    specs = list(dict.fromkeys(specs or ["default"]))
+    n_threads = threads or os.cpu_count() or 1
+    sections = [analyzer_section(spec, n_threads) for spec in specs]
+    labelled = read_labelled_csv(data)
+    context = registry.Context(load_config(None, demo=True))
+    results = []
+    for spec, (name, options) in zip(specs, sections, strict=True):
+        if not as_json:
+            err.print(f"scoring {len(labelled.texts):,} tweets with {spec} ...")
+        scorer = registry.create("sentiment", context, BackendSection(type=name, **options))
+        try:
+            results.append(evaluate(scorer, spec, labelled).as_dict())
+        finally:
+            scorer.close()
+    if out_dir is not None:
+        write_results(out_dir, data, results)
+    if as_json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return
+    print_results(data, results, n_threads)
+    if out_dir is not None:
+        out.print(f"wrote {out_dir!s}/eval.json and the confusion matrices")
 
 
 def write_results(out_dir: Path, data: Path, results: list[dict[str, Any]]) -> None:
@@ -146,11 +142,11 @@ def print_results(data: Path, results: list[dict[str, Any]], threads: int) -> No
         "ECE",
         "posts/s",
         "per core",
-        title=f"{escape(str(data))}: {n:,} tweets",
+        title=f"{data!s}: {n:,} tweets",
     )
     for r in results:
         table.add_row(
-            escape(r["analyzer"]),
+            r["analyzer"],
             f"{r['macro_recall']:.4f}",
             f"{r['accuracy']:.4f}",
             f"{r['macro_f1']:.4f}",
@@ -165,13 +161,13 @@ def print_results(data: Path, results: list[dict[str, Any]], threads: int) -> No
         "them; per core: per second of this process's CPU time"
     )
     for r in results:
-        confusion = Table(f"{escape(r['analyzer'])}: true \\ predicted", *r["labels"])
+        confusion = Table(f"{r['analyzer']}: true \\ predicted", *r["labels"])
         for label, row in zip(r["labels"], r["confusion"], strict=True):
             confusion.add_row(label, *map(str, row))
         out.print(confusion)
 
 
-@app.command()
+@command(TOOLS)
 def train(
     data: DataOpt,
     out_dir: Annotated[
@@ -206,31 +202,28 @@ def train(
     """Train a tweet model on labelled tweets; use it with `sentiment: {type: model, path: DIR}`."""
     from tweetsense.sentiment.modelling.dataset import read_labelled_csv
 
-    def body() -> None:
-        setup_logging(0)
-        labelled = read_labelled_csv(data)
-        if base == "linear":
-            from tweetsense.sentiment.modelling.train_run import train_linear
+    setup_logging(0)
+    labelled = read_labelled_csv(data)
+    if base == "linear":
+        from tweetsense.sentiment.modelling.train_run import train_linear
 
-            result = train_linear(labelled, out_dir, c=c)
-            summary = (
-                f"{result['train_size']:,} tweets, {result['features']:,} features; "
-                f"held-out macro recall {result['holdout_macro_recall']}, "
-                f"ECE {result['holdout_ece']} ({result['holdout_size']} tweets)"
-            )
-        else:
-            result = _train_transformer(labelled, out_dir, base, epochs, max_minutes, lr, threads)
-            summary = (
-                f"{result['train_size']:,} tweets; held-out macro recall "
-                f"{result['holdout_macro_recall']}, ECE {result['holdout_ece']} "
-                f"({result['holdout_size']} tweets)"
-            )
-            if not result["finished"]:
-                summary += "; stopped at --max-minutes: run the same command to continue"
-        out.print(f"wrote {escape(str(out_dir))}: {summary}")
-        out.print(f"use it with  sentiment: {{type: model, path: {escape(str(out_dir))}}}")
-
-    guarded(body)
+        result = train_linear(labelled, out_dir, c=c)
+        summary = (
+            f"{result['train_size']:,} tweets, {result['features']:,} features; "
+            f"held-out macro recall {result['holdout_macro_recall']}, "
+            f"ECE {result['holdout_ece']} ({result['holdout_size']} tweets)"
+        )
+    else:
+        result = _train_transformer(labelled, out_dir, base, epochs, max_minutes, lr, threads)
+        summary = (
+            f"{result['train_size']:,} tweets; held-out macro recall "
+            f"{result['holdout_macro_recall']}, ECE {result['holdout_ece']} "
+            f"({result['holdout_size']} tweets)"
+        )
+        if not result["finished"]:
+            summary += "; stopped at --max-minutes: run the same command to continue"
+    out.print(f"wrote {out_dir!s}: {summary}")
+    out.print(f"use it with  sentiment: {{type: model, path: {out_dir!s}}}")
 
 
 def _train_transformer(

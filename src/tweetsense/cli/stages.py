@@ -1,4 +1,4 @@
-"""Stage commands: `run` (every stage), `ingest`, `consume`, `batch`, `load`, `status`, `init`."""
+"""The pipeline's commands: `run` (every stage), `init`, `status`, then each stage alone."""
 
 from __future__ import annotations
 
@@ -10,55 +10,97 @@ import typer
 from rich.table import Table
 
 from tweetsense.cli.common import (
-    ConfigOpt,
-    DataDirOpt,
-    DemoOpt,
-    SecretsOpt,
-    VerboseOpt,
-    app,
+    STAGES,
+    START,
+    PipelineOptions,
+    command,
     graceful_stop,
-    guarded,
-    make_pipeline,
     out,
 )
-from tweetsense.config import template_path
+from tweetsense.config import DEFAULT_CONFIG, template_path
 from tweetsense.errors import ConfigError
 from tweetsense.pipeline.markers import mark_ingest_complete
 
 
-@app.command()
-def run(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
-) -> None:
+@command(START)
+def run(opts: PipelineOptions) -> None:
     """Run every stage: ingest, consume, batch, load; then print a summary."""
     from tweetsense.cli.summary import print_run_summary
     from tweetsense.pipeline.run import run_all
 
-    def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
-        try:
-            report = run_all(p)
-        finally:
-            p.close()
-        print_run_summary(out, p, report)
-
-    guarded(body)
+    with opts.open() as p:
+        report = run_all(p)
+    print_run_summary(out, p, report)
 
 
-@app.command()
+@command(START)
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path(
+        DEFAULT_CONFIG
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented config template."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite it")
+    shutil.copyfile(template_path(), path)
+    out.print(f"wrote {path}; edit it, then run: tweetsense run --config {path}", soft_wrap=True)
+
+
+@command(START)
+def status(
+    opts: PipelineOptions,
+    windows: Annotated[
+        bool, typer.Option("--windows", help="One line per window that is not done everywhere.")
+    ] = False,
+) -> None:
+    """Show, per stage, how many windows are done, pending and failed."""
+    from tweetsense.pipeline.status import DONE
+    from tweetsense.pipeline.status import STAGES as STATUS_STAGES
+    from tweetsense.pipeline.status import status as run_status
+
+    with opts.open() as p:
+        r = run_status(p)
+    table = Table(title=f"{p.query!r}: {len(r.windows)} windows")
+    table.add_column("stage")
+    for col in ("done", "pending", "failed"):
+        table.add_column(col, justify="right")
+    counts = r.counts()
+    for stage in STATUS_STAGES:
+        c = counts[stage]
+        table.add_row(stage, str(c["done"]), str(c["pending"]), str(c["failed"]))
+    out.print(table)
+    if r.stream_lag is not None:
+        out.print(f"stream: {r.stream_lag} records waiting for the consumer")
+    if r.quarantined:
+        out.print(
+            f"quarantined: {r.quarantined} bad records, with reasons, under "
+            f"{p.store.uri('errors')}",
+            soft_wrap=True,
+        )
+    if windows:
+        detail = Table("window (UTC)", *STATUS_STAGES)
+        for w in r.windows:
+            states = [w.stage(s) for s in STATUS_STAGES]
+            if any(s != DONE for s in states):
+                detail.add_row(w.window.start.strftime("%Y-%m-%d %H:%M"), *states)
+        if detail.row_count:
+            out.print(detail)
+        else:
+            out.print(f"every window is done in every stage ({len(r.windows)} windows)")
+
+
+@command(STAGES)
 def ingest(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
-    refetch: Annotated[bool, typer.Option(help="Fetch windows already staged again.")] = False,
+    opts: PipelineOptions,
+    refetch: Annotated[
+        bool, typer.Option("--refetch", help="Fetch windows already staged again.")
+    ] = False,
     dry_run: Annotated[
-        bool, typer.Option(help="Print windows, requests, posts, cost and time; fetch nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print windows, requests, posts, cost and time; fetch nothing."
+        ),
     ] = False,
     max_posts: Annotated[
         int | None, typer.Option(min=1, help="Stop before reading more posts.", show_default=False)
@@ -71,16 +113,12 @@ def ingest(
     """Fetch every window of the search into the staging store and publish it to the stream."""
     from tweetsense.pipeline.ingest import ingest as run_ingest
 
-    def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
+    with opts.open() as p:
         if dry_run:
             from tweetsense.cli.ingest_plan import print_dry_run
 
             return print_dry_run(out, p, refetch=refetch)
-        try:
-            r = run_ingest(p, refetch=refetch, max_posts=max_posts, max_cost=max_cost)
-        finally:
-            p.close()
+        r = run_ingest(p, refetch=refetch, max_posts=max_posts, max_cost=max_cost)
         out.print(
             f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} "
             f"published again, {r.skipped} already done, {len(r.failed)} failed"
@@ -89,22 +127,22 @@ def ingest(
             raise typer.Exit(1)
         mark_ingest_complete(p)
 
-    guarded(body)
 
-
-@app.command()
+@command(STAGES)
 def consume(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
+    opts: PipelineOptions,
     follow: Annotated[
-        bool, typer.Option(help="Keep waiting for new records instead of stopping when drained.")
+        bool,
+        typer.Option(
+            "--follow", help="Keep waiting for new records instead of stopping when drained."
+        ),
     ] = False,
     until_drained: Annotated[
         bool,
-        typer.Option(help="Wait until ingestion is complete, then stop once the stream is empty."),
+        typer.Option(
+            "--until-drained",
+            help="Wait until ingestion is complete, then stop once the stream is empty.",
+        ),
     ] = False,
     workers: Annotated[
         int, typer.Option(min=1, help="Consumer processes sharing the stream's records.")
@@ -113,39 +151,29 @@ def consume(
     """Score the posts of every window record in the stream; write one sentiment file each."""
     from tweetsense.pipeline.consume import consume as run_consume
 
-    def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
-        with graceful_stop() as stop:
-            try:
-                r = run_consume(
-                    p, follow=follow, until_drained=until_drained, stop=stop, workers=workers
-                )
-            finally:
-                p.close()
-        rate = f", {r.tweets / r.busy_seconds:,.0f}/s" if r.tweets and r.busy_seconds else ""
-        out.print(
-            f"consume: {r.scored_windows} windows scored ({r.tweets:,} posts{rate}), "
-            f"{r.skipped_windows} already done, {r.dead_letters} dead letters, "
-            f"{len(r.failed)} failed"
-        )
-        if r.failed or r.dead_letters:
-            raise typer.Exit(1)
-
-    guarded(body)
+    with opts.open() as p, graceful_stop() as stop:
+        r = run_consume(p, follow=follow, until_drained=until_drained, stop=stop, workers=workers)
+    rate = f", {r.tweets / r.busy_seconds:,.0f}/s" if r.tweets and r.busy_seconds else ""
+    out.print(
+        f"consume: {r.scored_windows} windows scored ({r.tweets:,} posts{rate}), "
+        f"{r.skipped_windows} already done, {r.dead_letters} dead letters, "
+        f"{len(r.failed)} failed"
+    )
+    if r.failed or r.dead_letters:
+        raise typer.Exit(1)
 
 
-@app.command()
+@command(STAGES)
 def batch(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
+    opts: PipelineOptions,
     engine: Annotated[
         str | None, typer.Option(help="Batch engine (overrides batch.type).", show_default=False)
     ] = None,
     allow_partial: Annotated[
-        bool, typer.Option(help="Aggregate the scored windows even if some are not scored.")
+        bool,
+        typer.Option(
+            "--allow-partial", help="Aggregate the scored windows even if some are not scored."
+        ),
     ] = False,
     master: Annotated[
         str | None,
@@ -155,107 +183,29 @@ def batch(
     """Merge posts with their scores and aggregate them per window into Parquet and CSV."""
     from tweetsense.pipeline.batch import batch as run_batch
 
-    def body() -> None:
-        settings = {"master": master} if master else {}
-        switch = {"batch": (engine, settings)}
-        p = make_pipeline(config, data_dir, demo, secrets, verbose, switch)
+    with opts.open(batch=(engine, {"master": master} if master else {})) as p:
         r = run_batch(p, allow_partial=allow_partial)
         out.print(
             f"batch: {r.result.tweets:,} posts in {r.result.windows} windows -> "
-            f"{p.store.uri(r.outputs.tweets_parquet)}, {p.store.uri(r.outputs.windows_parquet)}"
+            f"{p.store.uri(r.outputs.tweets_parquet)}, {p.store.uri(r.outputs.windows_parquet)}",
+            soft_wrap=True,
         )
 
-    guarded(body)
 
-
-@app.command()
+@command(STAGES)
 def load(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
+    opts: PipelineOptions,
     warehouse: Annotated[
         str | None,
-        typer.Option(help="Warehouse: duckdb, postgres or redshift (overrides warehouse.type)."),
+        typer.Option(
+            help="Warehouse: duckdb, postgres or redshift (overrides warehouse.type).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Load the batch outputs into the warehouse tables `tweet` and `sentiment`."""
     from tweetsense.pipeline.load import load as run_load
 
-    def body() -> None:
-        switch = {"warehouse": (warehouse, {})}
-        p = make_pipeline(config, data_dir, demo, secrets, verbose, switch)
-        try:
-            r = run_load(p)
-        finally:
-            p.close()
-        out.print(f"load: {r.tweets:,} tweets, {r.windows} windows in {r.location}")
-
-    guarded(body)
-
-
-@app.command()
-def status(
-    config: ConfigOpt = None,
-    data_dir: DataDirOpt = None,
-    demo: DemoOpt = False,
-    secrets: SecretsOpt = None,
-    verbose: VerboseOpt = 0,
-    windows: Annotated[
-        bool, typer.Option("--windows", help="One line per window that is not done everywhere.")
-    ] = False,
-) -> None:
-    """Show, per stage, how many windows are done, pending and failed."""
-    from tweetsense.pipeline.status import DONE, STAGES
-    from tweetsense.pipeline.status import status as run_status
-
-    def body() -> None:
-        p = make_pipeline(config, data_dir, demo, secrets, verbose)
-        try:
-            r = run_status(p)
-        finally:
-            p.close()
-        table = Table(title=f"{p.query!r}: {len(r.windows)} windows")
-        table.add_column("stage")
-        for col in ("done", "pending", "failed"):
-            table.add_column(col, justify="right")
-        counts = r.counts()
-        for stage in STAGES:
-            c = counts[stage]
-            table.add_row(stage, str(c["done"]), str(c["pending"]), str(c["failed"]))
-        out.print(table)
-        if r.stream_lag is not None:
-            out.print(f"stream: {r.stream_lag} records waiting for the consumer")
-        if r.quarantined:
-            out.print(
-                f"quarantined: {r.quarantined} bad records, with reasons, under "
-                f"{p.store.uri('errors')}"
-            )
-        if windows:
-            detail = Table("window", *STAGES)
-            for w in r.windows:
-                states = [w.stage(s) for s in STAGES]
-                if any(s != DONE for s in states):
-                    detail.add_row(w.window.start.strftime("%Y-%m-%d %H:%M"), *states)
-            out.print(detail)
-
-    guarded(body)
-
-
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path(
-        "tweetsense.yaml"
-    ),
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented config template."""
-
-    def body() -> None:
-        if path.exists() and not force:
-            raise ConfigError(f"{path} exists; pass --force to overwrite it")
-        shutil.copyfile(template_path(), path)
-        out.print(f"wrote {path}; edit it, then run `tweetsense run --config {path}`")
-
-    guarded(body)
+    with opts.open(warehouse=warehouse) as p:
+        r = run_load(p)
+    out.print(f"load: {r.tweets:,} posts, {r.windows} windows in {r.location}", soft_wrap=True)

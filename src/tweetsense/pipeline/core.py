@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tweetsense import layout, registry
-from tweetsense.config import Config
+from tweetsense.config import Config, load_config, locate_config
 from tweetsense.pipeline.progress import Progress, SilentProgress
 from tweetsense.secrets import Secrets
 from tweetsense.timeutil import Window, windows_between
@@ -35,6 +37,35 @@ class Pipeline:
         self.config = config
         self.context = registry.Context(config, secrets or Secrets())
         self.progress: Progress = progress or SilentProgress()
+
+    @classmethod
+    def open(
+        cls,
+        config: str | Path | None = None,
+        *,
+        data_dir: str | Path | None = None,
+        demo: bool = False,
+        secrets: str | Path | None = None,
+        progress: Progress | None = None,
+        backends: Mapping[str, str | tuple[str | None, Mapping[str, Any]]] | None = None,
+    ) -> Pipeline:
+        """The pipeline of a config file (default: $TWEETSENSE_CONFIG, then ./tweetsense.yaml) or
+        of the demo; ``backends`` switches a stage's backend, e.g. ``{"warehouse": "postgres"}``
+        or ``{"batch": ("spark", {"master": "local[4]"})}``. Use it as a context manager so
+        its connections are closed."""
+        path = locate_config(Path(config) if config is not None else None, demo=demo)
+        cfg = load_config(path, demo=demo, data_dir=Path(data_dir) if data_dir else None)
+        for stage, choice in (backends or {}).items():
+            name, options = (choice, {}) if isinstance(choice, str) else choice
+            if name or options:
+                cfg = registry.with_backend(cfg, stage, name, **options)
+        return cls(cfg, Secrets(Path(secrets) if secrets else None), progress)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def query(self) -> str:

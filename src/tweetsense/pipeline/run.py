@@ -12,6 +12,7 @@ from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ingest import IngestReport, ingest
 from tweetsense.pipeline.load import load
 from tweetsense.pipeline.markers import mark_ingest_complete
+from tweetsense.pipeline.preflight import preflight
 from tweetsense.timeutil import format_utc
 from tweetsense.warehouse.base import LoadResult
 
@@ -26,6 +27,9 @@ class RunReport:
 
 
 def run_all(p: Pipeline) -> RunReport:
+    """Every stage in turn, after checking every backend so that a broken one (a closed
+    warehouse port) stops the run before any request is paid for."""
+    preflight(p.context)
     seconds: dict[str, float] = {}
 
     def timed(name, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
