@@ -227,7 +227,8 @@ def describe_validation_error(
             ),
             origin,
         )
-        parts.append(f"{where}: {'.'.join(loc) or '(top level)'}: {msg}")
+        where = f"{where}: " if where else ""
+        parts.append(f"{where}{'.'.join(loc) or '(top level)'}: {msg}")
     return "; ".join(parts)
 
 

@@ -135,7 +135,7 @@ def settings_for(stage: str, section: BackendSection, config: Config | None = No
     except ValidationError as exc:
         keys = set(cls.Settings.model_fields) | set(type(section).model_fields)
         if config is None:
-            msg = describe_validation_error(exc, origin="config", prefix=(stage,), extra_keys=keys)
+            msg = describe_validation_error(exc, origin="", prefix=(stage,), extra_keys=keys)
         else:
             msg = config.describe(exc, (stage,), keys)
         raise ConfigError(

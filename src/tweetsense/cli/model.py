@@ -1,4 +1,4 @@
-"""Model commands: `eval` (compare analyzers on labelled tweets) and `train` (fit a model)."""
+"""Model commands: `eval` (compare analyzers on labelled posts) and `train` (fit a model)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def eval_(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Compare analyzers on labelled tweets: macro recall, accuracy, F1, ECE, posts/s."""
+    """Compare analyzers on labelled posts: macro recall, accuracy, F1, ECE, posts/s."""
     from tweetsense import registry
     from tweetsense.config import BackendSection, load_config
     from tweetsense.sentiment.modelling.dataset import read_labelled_csv
@@ -100,7 +100,7 @@ def eval_(
     results = []
     for spec, (name, options) in zip(specs, sections, strict=True):
         if not as_json:
-            err.print(f"scoring {len(labelled.texts):,} tweets with {spec} ...")
+            err.print(f"scoring {len(labelled.texts):,} posts with {spec} ...")
         scorer = registry.create("sentiment", context, BackendSection(type=name, **options))
         try:
             results.append(evaluate(scorer, spec, labelled).as_dict())
@@ -142,7 +142,7 @@ def print_results(data: Path, results: list[dict[str, Any]], threads: int) -> No
         "ECE",
         "posts/s",
         "per core",
-        title=f"{data!s}: {n:,} tweets",
+        title=f"{data!s}: {n:,} posts",
     )
     for r in results:
         table.add_row(
@@ -199,7 +199,7 @@ def train(
         float, typer.Option("--c", help="Inverse regularisation strength (linear).", min=1e-6)
     ] = 3.0,
 ) -> None:
-    """Train a tweet model on labelled tweets; use it with `sentiment: {type: model, path: DIR}`."""
+    """Train a model on labelled posts; use it with `sentiment: {type: model, path: DIR}`."""
     from tweetsense.sentiment.modelling.dataset import read_labelled_csv
 
     setup_logging(0)
@@ -209,16 +209,16 @@ def train(
 
         result = train_linear(labelled, out_dir, c=c)
         summary = (
-            f"{result['train_size']:,} tweets, {result['features']:,} features; "
+            f"{result['train_size']:,} posts, {result['features']:,} features; "
             f"held-out macro recall {result['holdout_macro_recall']}, "
-            f"ECE {result['holdout_ece']} ({result['holdout_size']} tweets)"
+            f"ECE {result['holdout_ece']} ({result['holdout_size']} posts)"
         )
     else:
         result = _train_transformer(labelled, out_dir, base, epochs, max_minutes, lr, threads)
         summary = (
-            f"{result['train_size']:,} tweets; held-out macro recall "
+            f"{result['train_size']:,} posts; held-out macro recall "
             f"{result['holdout_macro_recall']}, ECE {result['holdout_ece']} "
-            f"({result['holdout_size']} tweets)"
+            f"({result['holdout_size']} posts)"
         )
         if not result["finished"]:
             summary += "; stopped at --max-minutes: run the same command to continue"

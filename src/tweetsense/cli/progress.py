@@ -33,7 +33,7 @@ class RichProgress:
         self._started = time.perf_counter()
         self._bar = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description:<8}"),
+            TextColumn("{task.description:<8}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn(unit),
