@@ -24,13 +24,14 @@ import orjson
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
-from tweetsense.pipeline.budget import Budget, BudgetReached, Prices, Usage
+from tweetsense.pipeline.budget import Budget, BudgetReached
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
 from tweetsense.quarantine import quarantine
 from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
+from tweetsense.sources.cost import Prices, Usage
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
