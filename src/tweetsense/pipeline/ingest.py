@@ -31,7 +31,7 @@ from tweetsense.pipeline.progress import log
 from tweetsense.quarantine import quarantine
 from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
-from tweetsense.sources.cost import Prices, Usage
+from tweetsense.sources.cost import Estimate, Prices, Usage
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
@@ -72,7 +72,7 @@ class IngestPlan:
     to_fetch: int
     per_window: int | None
     source: str
-    estimate: Any = None  # the source's own estimate, when it has a cost model
+    estimate: Estimate | None = None  # None: the source has no cost model
 
 
 def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
@@ -110,7 +110,7 @@ def _budget(
         max_cost = getattr(settings, "max_cost", None)
     if max_posts is None and max_cost is None:
         return None
-    prices: Prices | None = getattr(source, "prices", None)
+    prices = source.prices
     if max_cost is not None and prices is None:
         raise ConfigError(
             f"max_cost: the {p.config.source.type} source has no prices; use max_posts instead"
@@ -154,13 +154,12 @@ def _done_windows(
 def plan(p: Pipeline, *, refetch: bool = False) -> IngestPlan:
     """Windows, and the source's estimate of requests, posts, cost and time; no request."""
     section = p.config.source
-    cls = registry.backend_class("source", section.type)
+    cls: type[Source] = registry.backend_class("source", section.type)
     settings = registry.settings_for("source", section)
     staged = set() if refetch else p.keys(layout.STAGING)
     done = sum(1 for w in p.windows if layout.staging_key(p.slug, w) in staged)
     to_fetch = len(p.windows) - done
-    estimate_fn = getattr(cls, "estimate", None)
-    est = estimate_fn(settings, p.config.search, to_fetch) if estimate_fn else None
+    est = cls.estimate(settings, p.config.search, to_fetch)
     return IngestPlan(
         len(p.windows), done, to_fetch, p.config.search.max_per_window, section.type, est
     )
@@ -284,8 +283,8 @@ def ingest(
     report.left = len(to_fetch)
     if budget is not None:
         report.cost = budget.cost
-    elif getattr(source, "prices", None) is not None:
-        report.cost = report.used.cost(source.prices)  # type: ignore[attr-defined]
+    elif source.prices is not None:
+        report.cost = report.used.cost(source.prices)
     p.progress.finish()
     if report.stopped:
         spent = f", ${report.cost:,.2f}" if report.cost is not None else ""
@@ -303,9 +302,7 @@ def _stop(
 ) -> list[BaseException]:
     """After an error no retry can fix: stop the other threads, keep the windows they finished;
     returns the errors they ended with."""
-    cancel = getattr(source, "cancel", None)
-    if cancel is not None:
-        cancel()
+    source.cancel()
     errors: list[BaseException] = []
     for window, future in inflight:
         if future.cancel():
