@@ -103,17 +103,16 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
 def _budget(
     p: Pipeline, source: Source, max_posts: int | None, max_cost: float | None
 ) -> Budget | None:
-    settings = getattr(source, "settings", None)
-    if max_posts is None:
-        max_posts = getattr(settings, "max_posts", None)
-    if max_cost is None:
-        max_cost = getattr(settings, "max_cost", None)
+    """The run's budget: the CLI's limits, else the config's ``source.max_posts/max_cost``."""
+    section = p.config.source
+    max_posts = section.max_posts if max_posts is None else max_posts
+    max_cost = section.max_cost if max_cost is None else max_cost
     if max_posts is None and max_cost is None:
         return None
     prices = source.prices
     if max_cost is not None and prices is None:
         raise ConfigError(
-            f"max_cost: the {p.config.source.type} source has no prices; use max_posts instead"
+            f"max_cost: the {section.type} source has no prices; use max_posts instead"
         )
     return Budget(max_posts, max_cost, prices or Prices(), p.config.search.max_per_window)
 

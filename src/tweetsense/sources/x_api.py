@@ -103,8 +103,6 @@ class XApiSource(Source):
         min_interval: float | None = Field(default=None, ge=0)
         price_per_post: float = Field(default=0.005, ge=0)
         price_per_user: float = Field(default=0.010, ge=0)
-        max_posts: int | None = Field(default=None, ge=1, description="run budget in posts")
-        max_cost: float | None = Field(default=None, ge=0, description="run budget in dollars")
 
         @model_validator(mode="after")
         def _page_size(self) -> XApiSource.Settings:
