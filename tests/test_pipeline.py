@@ -89,10 +89,12 @@ def test_stages_one_by_one_then_rerun_changes_nothing(tmp_path: Path) -> None:
 
 def test_lost_publish_is_republished_and_duplicates_are_skipped(tmp_path: Path) -> None:
     p = Pipeline(make_config(tmp_path, **SMALL))
-    ingest(p)
+    first = ingest(p)
     # The same windows published twice (as after a crash between staging and checkpoint).
     again = ingest(p)
     assert again.republished == 24
+    assert (again.tweets, again.republished_tweets) == (0, first.tweets)
+    assert again.published_tweets == first.published_tweets == first.tweets
     report = consume(p)
     assert report.scored_windows == 24 and report.skipped_windows == 24
 

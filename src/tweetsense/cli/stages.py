@@ -82,8 +82,9 @@ def ingest(
         finally:
             p.close()
         out.print(
-            f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} "
-            f"published again, {r.skipped} already done, {len(r.failed)} failed"
+            f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} already "
+            f"staged and published again ({r.republished_tweets:,} posts), {r.skipped} already "
+            f"done, {len(r.failed)} failed"
         )
         if r.failed:
             raise typer.Exit(1)

@@ -43,16 +43,22 @@ AHEAD_PER_THREAD = 4
 @dataclass
 class IngestReport:
     windows: int = 0
-    fetched: int = 0
-    skipped: int = 0
-    republished: int = 0
+    fetched: int = 0  # windows fetched by this run
+    skipped: int = 0  # windows staged and scored before: nothing to do
+    republished: int = 0  # windows staged before, not yet scored: published again
     adopted: int = 0
-    tweets: int = 0
+    tweets: int = 0  # posts fetched by this run
+    republished_tweets: int = 0  # posts of the windows published again (staged before)
     failed: list[tuple[Window, str]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped before the last window ("budget")
     left: int = 0  # windows not fetched because the run stopped
     used: Usage = field(default_factory=Usage)
     cost: float | None = None
+
+    @property
+    def published_tweets(self) -> int:
+        """Posts this run published: fetched now or staged before (what its progress counts)."""
+        return self.tweets + self.republished_tweets
 
 
 @dataclass
@@ -243,6 +249,7 @@ class _Run:
             doc = StagingDoc.decode(p.store.get(key), what=f"staging file {p.store.uri(key)}")
             self.pending.append(_record(doc, p.slug, key))
             self.report.republished += 1
+            self.report.republished_tweets += doc.tweet_count
             p.progress.advance(1, doc.tweet_count)
             self.publish()
         self.manifest.save()
