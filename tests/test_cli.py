@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,22 @@ def test_unknown_backend_from_environment(tmp_path: Path) -> None:
 def test_stage_out_of_order_exits_non_zero(tmp_path: Path) -> None:
     result = invoke("load", "--demo", "--data-dir", str(tmp_path))
     assert result.exit_code == 1 and "run `tweetsense batch` first" in result.output
+
+
+def test_ingest_line_counts_posts_already_staged(tmp_path: Path) -> None:
+    # As after a run stopped before scoring: the rerun publishes the staged windows again, and
+    # its line counts their posts as its progress bar does, apart from posts fetched now.
+    env = {"TWEETSENSE_SEARCH__END_TIME": "2024-03-01T01:00:00Z"}
+    first = invoke("ingest", "--demo", "-d", str(tmp_path), env=env)
+    found = re.search(r"4 windows fetched \(([\d,]+) posts\)", " ".join(first.output.split()))
+    assert first.exit_code == 0 and found, first.output
+    again = invoke("ingest", "--demo", "-d", str(tmp_path), env=env)
+    assert again.exit_code == 0
+    line = " ".join(again.output.split())
+    assert (
+        f"0 windows fetched (0 posts), 4 already staged and published again ({found[1]} posts)"
+        in line
+    ), line
 
 
 @pytest.mark.slow

@@ -136,3 +136,18 @@ def test_switching_backend_keeps_only_settings_the_new_one_has(tmp_path: Path) -
     assert same.batch.options() == {"threads": 2, "csv": False, "memory_limit": "1GB"}
     sentiment = with_backend(cfg, "sentiment", "vader")
     assert sentiment.sentiment.batch_size == cfg.sentiment.batch_size
+
+
+def test_budgets_are_source_section_keys_for_any_source(tmp_path: Path) -> None:
+    from tweetsense.registry import settings_for
+
+    # Written where the x_api settings used to hold them: the same YAML stays valid.
+    text = BASE + "source:\n  type: x_api\n  endpoint: all\n  max_posts: 5000\n  max_cost: 25\n"
+    cfg = load_config(write(tmp_path, text), environ={})
+    assert (cfg.source.max_posts, cfg.source.max_cost) == (5000, 25.0)
+    assert "max_cost" not in cfg.source.options()
+    settings_for("source", cfg.source)
+    env = {"TWEETSENSE_SOURCE__MAX_POSTS": "300"}
+    assert load_config(write(tmp_path, BASE), environ=env).source.max_posts == 300
+    with pytest.raises(ConfigError, match=r"source\.max_posts: .*greater than or equal to 1"):
+        load_config(write(tmp_path, BASE + "source:\n  max_posts: 0\n"), environ={})

@@ -15,9 +15,10 @@ import pytest
 
 from tests.conftest import make_config
 from tweetsense import layout
-from tweetsense.errors import StageError
+from tweetsense.errors import ConfigError, StageError
 from tweetsense.pipeline import Pipeline, run_all
 from tweetsense.pipeline.batch import batch
+from tweetsense.pipeline.budget import BudgetReached
 from tweetsense.pipeline.consume import consume
 from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.load import load
@@ -88,10 +89,12 @@ def test_stages_one_by_one_then_rerun_changes_nothing(tmp_path: Path) -> None:
 
 def test_lost_publish_is_republished_and_duplicates_are_skipped(tmp_path: Path) -> None:
     p = Pipeline(make_config(tmp_path, **SMALL))
-    ingest(p)
+    first = ingest(p)
     # The same windows published twice (as after a crash between staging and checkpoint).
     again = ingest(p)
     assert again.republished == 24
+    assert (again.tweets, again.republished_tweets) == (0, first.tweets)
+    assert again.published_tweets == first.published_tweets == first.tweets
     report = consume(p)
     assert report.scored_windows == 24 and report.skipped_windows == 24
 
@@ -106,6 +109,20 @@ def test_changed_window_content_is_scored_again(tmp_path: Path) -> None:
     r = run_all(p2)
     assert r.ingest.republished == 1 and r.consume.scored_windows == 1
     assert p2.store.get(key) == before
+
+
+def test_source_budget_holds_for_any_source_and_the_cli_overrides_it(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, source__max_posts="100", **SMALL))
+    with pytest.raises(BudgetReached) as info:
+        ingest(p)
+    first = info.value.report
+    assert first.stopped == "budget" and 0 < first.used.posts <= 100
+    assert first.fetched + first.left == 24
+    rest = ingest(p, max_posts=10_000)
+    assert rest.stopped is None and rest.fetched == first.left
+    free = Pipeline(make_config(tmp_path / "free", source__max_cost="5", **SMALL))
+    with pytest.raises(ConfigError, match=r"^max_cost: the synthetic source has no prices"):
+        ingest(free)
 
 
 def test_poison_record_goes_to_dead_letter_without_blocking(tmp_path: Path) -> None:

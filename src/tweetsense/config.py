@@ -81,6 +81,11 @@ class BackendSection(BaseModel):
 class SourceSection(BackendSection):
     type: str = "synthetic"
     concurrency: int = Field(default=4, ge=1, le=64, description="windows fetched at once")
+    # Budgets belong to the run, not to one backend, so every source honours them.
+    max_posts: int | None = Field(default=None, ge=1, description="run budget in posts")
+    max_cost: float | None = Field(
+        default=None, ge=0, description="run budget in dollars; the source needs prices"
+    )
 
 
 class StorageSection(BackendSection):

@@ -24,6 +24,7 @@ from tweetsense.pipeline.consume import consume
 from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.status import status
 from tweetsense.sentiment.http_contract import MalformedResponse, parse_scores
+from tweetsense.sources.base import Source
 from tweetsense.timeutil import Window
 
 BOUNDED = settings(
@@ -209,7 +210,7 @@ def test_replay_files_replay_or_fail_naming_the_file(tmp_path: Path, lines: list
         p.close()
 
 
-class _Pages:
+class _Pages(Source):
     """A source whose second window holds a post without an id."""
 
     def __init__(self, settings: Any, context: Any) -> None:

@@ -120,8 +120,9 @@ def ingest(
             return print_dry_run(out, p, refetch=refetch)
         r = run_ingest(p, refetch=refetch, max_posts=max_posts, max_cost=max_cost)
         out.print(
-            f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} "
-            f"published again, {r.skipped} already done, {len(r.failed)} failed"
+            f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} already "
+            f"staged and published again ({r.republished_tweets:,} posts), {r.skipped} already "
+            f"done, {len(r.failed)} failed"
         )
         if r.failed:
             raise typer.Exit(1)

@@ -17,7 +17,7 @@ def print_run_summary(console: Console, p: Pipeline, r: RunReport) -> None:
     stages.add_column("seconds", justify="right")
     stages.add_column("posts/s", justify="right")
     rows = [
-        ("ingest", r.ingest.fetched + r.ingest.republished, r.ingest.tweets),
+        ("ingest", r.ingest.fetched + r.ingest.republished, r.ingest.published_tweets),
         ("consume", r.consume.scored_windows, r.consume.tweets),
         ("batch", r.batch.windows_in, r.batch.result.tweets),
         ("load", r.load.windows, r.load.tweets),

@@ -9,11 +9,10 @@ cleanly with every finished window staged, and the next run goes on from there.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tweetsense.errors import ConfigError, TweetsenseError
+from tweetsense.sources.cost import Prices, Usage
 
 
 class BudgetReached(TweetsenseError):
@@ -24,37 +23,6 @@ class BudgetReached(TweetsenseError):
     def __init__(self, message: str, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
-
-
-@dataclass(frozen=True)
-class Prices:
-    """What one read costs, in dollars."""
-
-    post: float = 0.0
-    user: float = 0.0
-
-
-@dataclass
-class Usage:
-    """Resources read: posts (``data``) and users (``includes.users``)."""
-
-    posts: int = 0
-    users: int = 0
-
-    @classmethod
-    def of_pages(cls, pages: Iterable[dict[str, Any]]) -> Usage:
-        usage = cls()
-        for page in pages:
-            usage.posts += len(page.get("data") or ())
-            usage.users += len((page.get("includes") or {}).get("users") or ())
-        return usage
-
-    def cost(self, prices: Prices) -> float:
-        return self.posts * prices.post + self.users * prices.user
-
-    def add(self, other: Usage) -> None:
-        self.posts += other.posts
-        self.users += other.users
 
 
 class Budget:

@@ -24,13 +24,14 @@ import orjson
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
-from tweetsense.pipeline.budget import Budget, BudgetReached, Prices, Usage
+from tweetsense.pipeline.budget import Budget, BudgetReached
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
 from tweetsense.quarantine import quarantine
 from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
+from tweetsense.sources.cost import Estimate, Prices, Usage
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
@@ -42,16 +43,22 @@ AHEAD_PER_THREAD = 4
 @dataclass
 class IngestReport:
     windows: int = 0
-    fetched: int = 0
-    skipped: int = 0
-    republished: int = 0
+    fetched: int = 0  # windows fetched by this run
+    skipped: int = 0  # windows staged and scored before: nothing to do
+    republished: int = 0  # windows staged before, not yet scored: published again
     adopted: int = 0
-    tweets: int = 0
+    tweets: int = 0  # posts fetched by this run
+    republished_tweets: int = 0  # posts of the windows published again (staged before)
     failed: list[tuple[Window, str]] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped before the last window ("budget")
     left: int = 0  # windows not fetched because the run stopped
     used: Usage = field(default_factory=Usage)
     cost: float | None = None
+
+    @property
+    def published_tweets(self) -> int:
+        """Posts this run published: fetched now or staged before (what its progress counts)."""
+        return self.tweets + self.republished_tweets
 
 
 @dataclass
@@ -71,7 +78,7 @@ class IngestPlan:
     to_fetch: int
     per_window: int | None
     source: str
-    estimate: Any = None  # the source's own estimate, when it has a cost model
+    estimate: Estimate | None = None  # None: the source has no cost model
 
 
 def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
@@ -102,17 +109,16 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
 def _budget(
     p: Pipeline, source: Source, max_posts: int | None, max_cost: float | None
 ) -> Budget | None:
-    settings = getattr(source, "settings", None)
-    if max_posts is None:
-        max_posts = getattr(settings, "max_posts", None)
-    if max_cost is None:
-        max_cost = getattr(settings, "max_cost", None)
+    """The run's budget: the CLI's limits, else the config's ``source.max_posts/max_cost``."""
+    section = p.config.source
+    max_posts = section.max_posts if max_posts is None else max_posts
+    max_cost = section.max_cost if max_cost is None else max_cost
     if max_posts is None and max_cost is None:
         return None
-    prices: Prices | None = getattr(source, "prices", None)
+    prices = source.prices
     if max_cost is not None and prices is None:
         raise ConfigError(
-            f"max_cost: the {p.config.source.type} source has no prices; use max_posts instead"
+            f"max_cost: the {section.type} source has no prices; use max_posts instead"
         )
     return Budget(max_posts, max_cost, prices or Prices(), p.config.search.max_per_window)
 
@@ -153,13 +159,12 @@ def _done_windows(
 def plan(p: Pipeline, *, refetch: bool = False) -> IngestPlan:
     """Windows, and the source's estimate of requests, posts, cost and time; no request."""
     section = p.config.source
-    cls = registry.backend_class("source", section.type)
+    cls: type[Source] = registry.backend_class("source", section.type)
     settings = registry.settings_for("source", section)
     staged = set() if refetch else p.keys(layout.STAGING)
     done = sum(1 for w in p.windows if layout.staging_key(p.slug, w) in staged)
     to_fetch = len(p.windows) - done
-    estimate_fn = getattr(cls, "estimate", None)
-    est = estimate_fn(settings, p.config.search, to_fetch) if estimate_fn else None
+    est = cls.estimate(settings, p.config.search, to_fetch)
     return IngestPlan(
         len(p.windows), done, to_fetch, p.config.search.max_per_window, section.type, est
     )
@@ -172,11 +177,35 @@ def ingest(
     max_posts: int | None = None,
     max_cost: float | None = None,
 ) -> IngestReport:
-    staged = p.keys(layout.STAGING)
-    scored = p.keys(layout.SENTIMENT)
-    errors = p.keys(f"{layout.ERRORS}/ingest")
+    """Sorts the windows, publishes the done ones again where needed, fetches the others, and
+    reports; raises ``BudgetReached`` when a budget stopped the run."""
     manifest = Manifest.load(p.store, p.slug, p.query)
     report = IngestReport(windows=len(p.windows))
+    to_fetch, to_republish = _sort_windows(p, manifest, refetch, report)
+    run = _Run(p, manifest, report)
+    p.progress.start("ingest", len(to_fetch) + len(to_republish))
+    run.republish(to_republish)
+    if not to_fetch:
+        run.publish(force=True)
+        p.progress.finish()
+        return report
+    source = p.source  # built once, before threads share it
+    budget = _budget(p, source, max_posts, max_cost)
+    _fetch(run, source, budget, to_fetch)
+    _close_report(report, source, budget, left=len(to_fetch))
+    p.progress.finish()
+    if report.stopped:
+        raise _budget_reached(report)
+    return report
+
+
+def _sort_windows(
+    p: Pipeline, manifest: Manifest, refetch: bool, report: IngestReport
+) -> tuple[deque[Window], list[Window]]:
+    """The windows to fetch, and the done ones whose records to publish again (no sentiment
+    file yet); the other done windows are counted as skipped."""
+    staged = p.keys(layout.STAGING)
+    scored = p.keys(layout.SENTIMENT)
     done, report.adopted = _done_windows(p, manifest, staged, refetch)
     to_fetch: deque[Window] = deque()
     to_republish: list[Window] = []
@@ -187,58 +216,76 @@ def ingest(
             to_republish.append(window)
         else:
             report.skipped += 1
+    return to_fetch, to_republish
 
-    pending: list[tuple[str, bytes]] = []
 
-    def flush(force: bool = False) -> None:
-        if pending and (force or len(pending) >= PUBLISH_BATCH):
+class _Run:
+    """One run's shared state: the manifest, the records waiting to be published, the report.
+    Only the main thread touches it; the fetch threads just stage."""
+
+    def __init__(self, p: Pipeline, manifest: Manifest, report: IngestReport) -> None:
+        self.p = p
+        self.manifest = manifest
+        self.report = report
+        self.pending: list[tuple[str, bytes]] = []
+        self.errors = p.keys(f"{layout.ERRORS}/ingest")  # error files a success removes
+
+    def publish(self, force: bool = False) -> None:
+        """Publishes the pending records once a batch is full (or ``force``), then saves the
+        manifest that lists their windows."""
+        if self.pending and (force or len(self.pending) >= PUBLISH_BATCH):
             faults.point("ingest.publish.before")
-            with_retries(f"publishing {len(pending)} records", p.stream.publish, pending)
+            with_retries(
+                f"publishing {len(self.pending)} records", self.p.stream.publish, self.pending
+            )
             faults.point("ingest.publish.after")
-            pending.clear()
-            manifest.save()
+            self.pending.clear()
+            self.manifest.save()
 
-    p.progress.start("ingest", len(to_fetch) + len(to_republish))
-    for window in to_republish:
-        key = layout.staging_key(p.slug, window)
-        doc = StagingDoc.decode(p.store.get(key), what=f"staging file {p.store.uri(key)}")
-        pending.append(_record(doc, p.slug, key))
-        report.republished += 1
-        p.progress.advance(1, doc.tweet_count)
-        flush()
-    manifest.save()
-    if not to_fetch:
-        flush(force=True)
-        p.progress.finish()
-        return report
+    def republish(self, windows: list[Window]) -> None:
+        p = self.p
+        for window in windows:
+            key = layout.staging_key(p.slug, window)
+            doc = StagingDoc.decode(p.store.get(key), what=f"staging file {p.store.uri(key)}")
+            self.pending.append(_record(doc, p.slug, key))
+            self.report.republished += 1
+            self.report.republished_tweets += doc.tweet_count
+            p.progress.advance(1, doc.tweet_count)
+            self.publish()
+        self.manifest.save()
 
-    source, store = p.source, p.store  # built once, before threads share them
-    budget = _budget(p, source, max_posts, max_cost)
-
-    def accept(window: Window, fetched: _Fetched) -> None:
-        manifest.add(
+    def accept(self, window: Window, fetched: _Fetched) -> None:
+        p, report = self.p, self.report
+        self.manifest.add(
             window,
             source=p.config.source.type,
             posts=fetched.usage.posts,
             users=fetched.usage.users,
             pages=fetched.pages,
         )
-        pending.append(fetched.message)
+        self.pending.append(fetched.message)
         report.fetched += 1
         report.tweets += fetched.count
         report.used.add(fetched.usage)
         error_key = layout.error_key("ingest", p.slug, window)
-        if error_key in errors:
-            store.delete(error_key)
+        if error_key in self.errors:
+            p.store.delete(error_key)
 
-    def reject(window: Window, reason: str) -> None:
-        report.failed.append((window, reason))
+    def reject(self, window: Window, reason: str) -> None:
+        self.report.failed.append((window, reason))
         log.warning("ingest of window %s failed: %s", window.id, reason)
-        store.put(layout.error_key("ingest", p.slug, window), _error_doc(window, reason))
+        self.p.store.put(
+            layout.error_key("ingest", self.p.slug, window), _error_doc(window, reason)
+        )
 
-    concurrency = p.config.source.concurrency
+
+def _fetch(run: _Run, source: Source, budget: Budget | None, to_fetch: deque[Window]) -> None:
+    """Fetches windows on ``source.concurrency`` threads and takes them in time order; stops
+    before a window the budget cannot hold (``report.stopped``), leaving the windows not started
+    in ``to_fetch``. The finished windows are published and listed whatever ends the loop."""
+    report = run.report
+    concurrency = run.p.config.source.concurrency
     inflight: deque[tuple[Window, Future[_Fetched | str]]] = deque()
-    completed = False
     with ThreadPoolExecutor(concurrency, thread_name_prefix="ingest") as pool:
         try:
             while to_fetch or inflight:
@@ -248,53 +295,61 @@ def ingest(
                             report.stopped = "budget"
                         break  # settle the windows in flight, then try again
                     window = to_fetch.popleft()
-                    inflight.append((window, pool.submit(_fetch_and_stage, p, source, window)))
+                    future = pool.submit(_fetch_and_stage, run.p, source, window)
+                    inflight.append((window, future))
                 if report.stopped or not inflight:
                     break
                 window, future = inflight.popleft()
-                try:
-                    result = future.result()
-                except BaseException:
-                    if budget is not None:
-                        budget.settle(None)
-                    raise
-                if budget is not None:
-                    budget.settle(result.usage if isinstance(result, _Fetched) else None)
-                if isinstance(result, str):
-                    reject(window, result)
-                    p.progress.advance(1, 0)
-                    continue
-                accept(window, result)
-                p.progress.advance(1, result.count)
-                flush()
-            completed = True
+                _take(run, budget, window, future)
         except BaseException as exc:
-            others = _stop(source, inflight, accept)
+            others = _stop(source, inflight, run.accept)
             # Threads stopped by the first error fail with a plain "stopped"; report its cause.
             cause = next((e for e in (exc, *others) if isinstance(e, TerminalError)), exc)
             if cause is not exc:
                 raise cause from None
             raise
         finally:
-            if not completed:
-                _stop(source, inflight, accept)
-            flush(force=True)
-            manifest.save()
-    report.left = len(to_fetch)
+            run.publish(force=True)
+            run.manifest.save()
+
+
+def _take(run: _Run, budget: Budget | None, window: Window, future: Future[_Fetched | str]) -> None:
+    """Waits for one window: settles its budget reservation, then accepts or rejects it."""
+    try:
+        result = future.result()
+    except BaseException:
+        if budget is not None:
+            budget.settle(None)
+        raise
+    if budget is not None:
+        budget.settle(result.usage if isinstance(result, _Fetched) else None)
+    if isinstance(result, str):
+        run.reject(window, result)
+        run.p.progress.advance(1, 0)
+        return
+    run.accept(window, result)
+    run.p.progress.advance(1, result.count)
+    run.publish()
+
+
+def _close_report(
+    report: IngestReport, source: Source, budget: Budget | None, *, left: int
+) -> None:
+    report.left = left
     if budget is not None:
         report.cost = budget.cost
-    elif getattr(source, "prices", None) is not None:
-        report.cost = report.used.cost(source.prices)  # type: ignore[attr-defined]
-    p.progress.finish()
-    if report.stopped:
-        spent = f", ${report.cost:,.2f}" if report.cost is not None else ""
-        raise BudgetReached(
-            f"ingest: budget reached after {report.fetched} windows ({report.used.posts:,} posts"
-            f"{spent}); {report.left} windows left; rerun with a larger max_posts/max_cost to "
-            "go on from there",
-            report,
-        )
-    return report
+    elif source.prices is not None:
+        report.cost = report.used.cost(source.prices)
+
+
+def _budget_reached(report: IngestReport) -> BudgetReached:
+    spent = f", ${report.cost:,.2f}" if report.cost is not None else ""
+    return BudgetReached(
+        f"ingest: budget reached after {report.fetched} windows ({report.used.posts:,} posts"
+        f"{spent}); {report.left} windows left; rerun with a larger max_posts/max_cost to "
+        "go on from there",
+        report,
+    )
 
 
 def _stop(
@@ -302,9 +357,7 @@ def _stop(
 ) -> list[BaseException]:
     """After an error no retry can fix: stop the other threads, keep the windows they finished;
     returns the errors they ended with."""
-    cancel = getattr(source, "cancel", None)
-    if cancel is not None:
-        cancel()
+    source.cancel()
     errors: list[BaseException] = []
     for window, future in inflight:
         if future.cancel():

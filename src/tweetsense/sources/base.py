@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
 
+from tweetsense.sources.cost import Estimate, Prices
 from tweetsense.timeutil import Window
+
+if TYPE_CHECKING:
+    from tweetsense.config import SearchConfig
 
 Page = dict[str, Any]
 
@@ -27,5 +31,20 @@ class Source(ABC):
     def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:
         """Pages for ``window`` holding at most ``max_posts`` posts (None: every post)."""
 
+    @property
+    def prices(self) -> Prices | None:
+        """What each read costs; None: reads are free, so a dollar budget means nothing."""
+        return None
+
+    def cancel(self) -> None:  # noqa: B027 - optional hook
+        """Make fetches in progress stop soon; called from another thread after a fatal error.
+        The default fetch is short enough to let finish."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default source holds none."""
+
+    @classmethod
+    def estimate(cls, settings: BaseModel, search: SearchConfig, windows: int) -> Estimate | None:
+        """Requests, posts, cost and time ``windows`` windows need, without a request; None: the
+        source has no cost model."""
+        return None

@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tweetsense.config import SearchConfig
 from tweetsense.errors import ConfigError, TerminalError
-from tweetsense.pipeline.budget import Prices
 from tweetsense.sources import x_cost
 from tweetsense.sources.base import Page, Source
+from tweetsense.sources.cost import Estimate, Prices
 from tweetsense.sources.x_client import XClient, token_fingerprint
 from tweetsense.sources.x_ratelimit import RateLimiter, shared_limiter
 from tweetsense.timeutil import Window, format_utc, windows_between
@@ -103,8 +103,6 @@ class XApiSource(Source):
         min_interval: float | None = Field(default=None, ge=0)
         price_per_post: float = Field(default=0.005, ge=0)
         price_per_user: float = Field(default=0.010, ge=0)
-        max_posts: int | None = Field(default=None, ge=1, description="run budget in posts")
-        max_cost: float | None = Field(default=None, ge=0, description="run budget in dollars")
 
         @model_validator(mode="after")
         def _page_size(self) -> XApiSource.Settings:
@@ -191,7 +189,7 @@ class XApiSource(Source):
     # -- dry run ----------------------------------------------------------------------------
 
     @classmethod
-    def estimate(cls, settings: Settings, search: SearchConfig, windows: int) -> x_cost.Estimate:
+    def estimate(cls, settings: Settings, search: SearchConfig, windows: int) -> Estimate:
         """Requests, posts, cost and time for ``windows`` windows; checks the search first."""
         check_search(settings, search)
         return x_cost.estimate(

@@ -9,9 +9,8 @@ full-archive search, at least ``min_interval`` seconds between two requests.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from tweetsense.pipeline.budget import Prices
+from tweetsense.sources.cost import Estimate, Prices
 
 MIN_PAGE = 10  # the smallest max_results the search endpoints accept
 
@@ -37,25 +36,6 @@ def min_seconds(requests: int, limit: int, period: float, min_interval: float) -
     if requests <= 0:
         return 0.0
     return max((requests - 1) // limit * period, (requests - 1) * min_interval)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    windows: int
-    requests: int | None  # None: unbounded (no per-window cap)
-    posts: int | None
-    users: int | None
-    post_cost: float | None
-    user_cost: float | None
-    min_seconds: float | None
-    limit: int
-    period: float
-
-    @property
-    def cost(self) -> float | None:
-        if self.post_cost is None or self.user_cost is None:
-            return None
-        return self.post_cost + self.user_cost
 
 
 def estimate(
