@@ -91,7 +91,7 @@ def poisoned():
 def test_record_failing_scoring_is_dead_lettered_after_max_attempts(
     tmp_path: Path, poisoned: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tweetsense.pipeline.consume.RETRY_BACKOFF", 0.01)
+    monkeypatch.setattr("tweetsense.pipeline.consumer_loop.RETRY_BACKOFF", 0.01)
     p = Pipeline(
         make_config(tmp_path, **ONE_DAY, sentiment__type="poisoned", stream__max_attempts="4")
     )
