@@ -13,12 +13,9 @@ its reason, and is committed so that it never blocks the records behind it.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-
-import orjson
 
 from tweetsense import faults, layout
 from tweetsense.config import Config
@@ -28,6 +25,7 @@ from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
+from tweetsense.quarantine import write_error
 from tweetsense.retry import with_retries
 from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Consumer, Message
@@ -80,26 +78,17 @@ def _already_done(p: Pipeline, key: str, existing: set[str], analyzer: str, dige
     return doc.analyzer == analyzer and doc.input_digest == digest
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
-
-
 def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) -> None:
-    key = (
-        f"{layout.ERRORS}/consume/dead-letter/"
-        f"{_safe(message.key) or 'record'}-{_safe(message.position)}.json"
-    )
-    p.store.put(
+    key = layout.dead_letter_key(message.key, message.position)
+    write_error(
+        p.store,
         key,
-        orjson.dumps(
-            {
-                "key": message.key,
-                "position": message.position,
-                "attempts": attempts,
-                "error": reason,
-                "payload": message.payload.decode("utf-8", "replace"),
-            }
-        ),
+        stage="consume",
+        reason=reason,
+        payload=message.payload,
+        key=message.key,
+        position=message.position,
+        attempts=attempts,
     )
     log.warning("stream record %s moved to %s: %s", message.key, key, reason)
 
@@ -289,9 +278,12 @@ def _score(
         error = errors[id(job)]
         reason = f"scoring failed {max_attempts} times: {type(error).__name__}: {error}"
         _dead_letter(p, job.message, reason, max_attempts)
-        p.store.put(
+        write_error(
+            p.store,
             layout.error_key("consume", job.record.slug, job.record.window),
-            orjson.dumps({"window": job.record.window.id, "error": reason}),
+            stage="consume",
+            reason=reason,
+            window=job.record.window.id,
         )
         report.dead_letters += 1
         report.failed.append(job.record.window.id)
