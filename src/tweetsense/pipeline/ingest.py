@@ -13,13 +13,10 @@ windows are staged and listed, and the next run goes on from there.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
@@ -28,7 +25,7 @@ from tweetsense.pipeline.budget import Budget, BudgetReached, Prices, Usage
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
-from tweetsense.quarantine import quarantine
+from tweetsense.quarantine import quarantine, write_error
 from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
 from tweetsense.timeutil import Window, format_utc
@@ -174,7 +171,7 @@ def ingest(
 ) -> IngestReport:
     staged = p.keys(layout.STAGING)
     scored = p.keys(layout.SENTIMENT)
-    errors = p.keys(f"{layout.ERRORS}/ingest")
+    errors = p.keys(layout.error_dir("ingest"))
     manifest = Manifest.load(p.store, p.slug, p.query)
     report = IngestReport(windows=len(p.windows))
     done, report.adopted = _done_windows(p, manifest, staged, refetch)
@@ -234,7 +231,13 @@ def ingest(
     def reject(window: Window, reason: str) -> None:
         report.failed.append((window, reason))
         log.warning("ingest of window %s failed: %s", window.id, reason)
-        store.put(layout.error_key("ingest", p.slug, window), _error_doc(window, reason))
+        write_error(
+            store,
+            layout.error_key("ingest", p.slug, window),
+            stage="ingest",
+            reason=reason,
+            window_start=format_utc(window.start),
+        )
 
     concurrency = p.config.source.concurrency
     inflight: deque[tuple[Window, Future[_Fetched | str]]] = deque()
@@ -318,9 +321,3 @@ def _stop(
             accept(window, result)
     inflight.clear()
     return errors
-
-
-def _error_doc(window: Window, reason: str) -> bytes:
-    return orjson.dumps(
-        {"window_start": format_utc(window.start), "error": reason, "at": time.time()}
-    )
