@@ -26,12 +26,13 @@ from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
 from tweetsense.quarantine import write_error
-from tweetsense.retry import with_retries
+from tweetsense.retry import backoff_delay, with_retries
 from tweetsense.sentiment.base import Score
 from tweetsense.stream.base import Consumer, Message
 
 DRAIN_PATIENCE = 120
 RETRY_BACKOFF = 0.5  # seconds before the first retry of a retryable failure; doubles each round
+MAX_RETRY_BACKOFF = 10.0
 
 
 @dataclass
@@ -91,10 +92,6 @@ def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) 
         attempts=attempts,
     )
     log.warning("stream record %s moved to %s: %s", message.key, key, reason)
-
-
-def _backoff(round_: int) -> float:
-    return min(RETRY_BACKOFF * 2 ** (round_ - 1), 10.0)
 
 
 def consume_member(
@@ -261,7 +258,7 @@ def _score(
     remaining = jobs
     for attempt in range(2, max_attempts + 1):
         if any(isinstance(errors[id(j)], RetryableError) for j in remaining):
-            time.sleep(_backoff(attempt - 1))
+            time.sleep(backoff_delay(attempt - 1, RETRY_BACKOFF, MAX_RETRY_BACKOFF))
         failing = []
         for job in remaining:
             try:
