@@ -52,10 +52,11 @@ def test_two_workers_write_every_window_exactly_once(
 class _CountingProgress:
     def __init__(self) -> None:
         self.windows = self.tweets = 0
+        self.total: int | None = None
         self._lock = threading.Lock()
 
     def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
-        pass
+        self.total = total
 
     def advance(self, windows: int = 1, tweets: int = 0) -> None:
         with self._lock:
@@ -77,6 +78,18 @@ def test_every_workers_progress_reaches_the_parent(
     assert report.scored_windows == progress.windows == 96
     assert progress.tweets == report.tweets > 0
     assert report.busy_seconds is not None and report.busy_seconds > 0
+    p.close()
+
+
+def test_records_published_twice_advance_the_bar_once_per_window(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    p = _pipeline(tmp_path, request, "sqlite", stream__poll_batch="4")
+    ingest(p)
+    assert ingest(p).republished == 96  # every window's record is in the stream twice
+    p.progress = progress = _CountingProgress()
+    consume(p, workers=2)
+    assert progress.total == progress.windows == 96
     p.close()
 
 

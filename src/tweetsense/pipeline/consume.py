@@ -12,13 +12,39 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tweetsense import layout
 from tweetsense.pipeline.consumer_loop import ConsumeReport, run_consumer
-from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
 from tweetsense.pipeline.workers import WorkerGroup, per_worker_config
 
 __all__ = ["ConsumeReport", "consume"]
+
+
+class _WindowBar:
+    """The consume bar: one step per window of the search, scored before or now. The stream may
+    hold a window's record more than once (a rerun publishes again what was not scored), and
+    each member sees only its own records, so steps are counted here, once per window."""
+
+    def __init__(self, p: Pipeline):
+        self._p = p
+        self._left = {layout.sentiment_key(p.slug, w) for w in p.windows}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        done = self._left & self._p.keys(layout.SENTIMENT)
+        self._left -= done
+        self._p.progress.start("consume", len(self._p.windows))
+        if done:
+            self._p.progress.advance(len(done), 0)
+
+    def window(self, key: str, tweets: int) -> None:
+        with self._lock:
+            new = key in self._left
+            self._left.discard(key)
+        if new or tweets:
+            self._p.progress.advance(int(new), tweets)
 
 
 def consume(
@@ -40,19 +66,18 @@ def consume(
         "poll_timeout": poll_timeout,
     }
     config = per_worker_config(p.config, workers)
-    group = WorkerGroup(p, workers, config, options)
+    bar = _WindowBar(p)
+    group = WorkerGroup(p, workers, config, options, bar)
     group.start()
     report: ConsumeReport | None = None
     try:
-        consumer = p.stream.consumer(CONSUMER_GROUP)
         scorer = Scorer(config, p.context)
         try:
-            p.progress.start("consume", consumer.lag())
+            bar.start()
             group.listen()
-            report = run_consumer(p, consumer, scorer, stop=stop, **options)
+            report = run_consumer(p, scorer, bar, stop=stop, **options)
         finally:
             scorer.close()
-            consumer.close()
     finally:
         if report is None or stop.is_set():
             group.stop()

@@ -16,9 +16,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tweetsense import faults, layout
-from tweetsense.config import Config
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
@@ -94,64 +94,49 @@ def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) 
     log.warning("stream record %s moved to %s: %s", message.key, key, reason)
 
 
-def consume_member(
-    p: Pipeline,
-    scorer_config: Config,
-    *,
-    stop: threading.Event,
-    follow: bool,
-    until_drained: bool,
-    poll_timeout: float,
-) -> ConsumeReport:
-    """Join the group with a consumer and a scorer of its own, and run until drained or stopped."""
-    consumer = p.stream.consumer(CONSUMER_GROUP)
-    scorer = Scorer(scorer_config, p.context)
-    try:
-        return run_consumer(
-            p,
-            consumer,
-            scorer,
-            stop=stop,
-            follow=follow,
-            until_drained=until_drained,
-            poll_timeout=poll_timeout,
-        )
-    finally:
-        scorer.close()
-        consumer.close()
+class WindowTally(Protocol):
+    """Hears of every window record a member finishes: its sentiment file and the posts it
+    scored (0 when the file was there already)."""
+
+    def window(self, key: str, tweets: int) -> None: ...
 
 
 def run_consumer(
     p: Pipeline,
-    consumer: Consumer,
     scorer: Scorer,
+    tally: WindowTally,
     *,
     stop: threading.Event,
     follow: bool,
     until_drained: bool,
     poll_timeout: float,
 ) -> ConsumeReport:
-    """One member of the group: poll, score, write, commit, until drained or stopped."""
+    """One member of the group: join it, then poll, score, write, commit, until drained or
+    stopped."""
     report = ConsumeReport()
     existing = p.keys(layout.SENTIMENT)
     since_progress = time.monotonic()
     batch = p.config.stream.poll_batch
-    while not stop.is_set():
-        waiting = follow or until_drained
-        timeout = poll_timeout if waiting else 0.0
-        messages = with_retries("polling the stream", consumer.poll, batch, timeout)
-        if not messages:
-            if follow or (until_drained and not _drained(p, consumer, since_progress)):
-                continue
-            break
-        since_progress = time.monotonic()
-        report.first_record_at = report.first_record_at or time.time()
-        _process(p, scorer, messages, existing, report)
-        faults.point("consume.commit.before")
-        with_retries(f"committing {len(messages)} records", consumer.commit, messages)
-        faults.point("consume.commit.after")
-        report.batches += 1
-        report.last_commit_at = time.time()
+    consumer = p.stream.consumer(CONSUMER_GROUP)
+    try:
+        while not stop.is_set():
+            waiting = follow or until_drained
+            timeout = poll_timeout if waiting else 0.0
+            messages = with_retries("polling the stream", consumer.poll, batch, timeout)
+            if not messages:
+                if follow or (until_drained and not _drained(p, consumer, since_progress)):
+                    continue
+                break
+            since_progress = time.monotonic()
+            report.first_record_at = report.first_record_at or time.time()
+            _process(p, scorer, tally, messages, existing, report)
+            faults.point("consume.commit.before")
+            with_retries(f"committing {len(messages)} records", consumer.commit, messages)
+            faults.point("consume.commit.after")
+            report.batches += 1
+            report.last_commit_at = time.time()
+    finally:
+        consumer.close()
     return report
 
 
@@ -175,7 +160,12 @@ def _drained(p: Pipeline, consumer: Consumer, since_progress: float) -> bool:
 
 
 def _process(
-    p: Pipeline, scorer: Scorer, messages: list[Message], existing: set[str], report: ConsumeReport
+    p: Pipeline,
+    scorer: Scorer,
+    tally: WindowTally,
+    messages: list[Message],
+    existing: set[str],
+    report: ConsumeReport,
 ) -> None:
     max_attempts = p.config.stream.max_attempts
     # Keyed by sentiment file: a window delivered twice in one batch is scored once, latest wins.
@@ -203,7 +193,7 @@ def _process(
         digest = record.digest()
         if key in queued or _already_done(p, key, existing, scorer.name, digest):
             report.skipped_windows += 1
-            p.progress.advance(1, 0)
+            tally.window(key, 0)
             if key not in queued:
                 continue
         queued[key] = _Job(message, record, key, digest)
@@ -226,7 +216,7 @@ def _process(
         existing.add(job.key)
         report.scored_windows += 1
         report.tweets += len(scores)
-        p.progress.advance(1, len(scores))
+        tally.window(job.key, len(scores))
     log.debug("scored %d windows in %.3fs", len(jobs), time.perf_counter() - started)
 
 

@@ -21,34 +21,31 @@ from typing import Any
 
 from tweetsense.config import Config
 from tweetsense.errors import StageError, TweetsenseError
-from tweetsense.pipeline.consumer_loop import ConsumeReport, consume_member
+from tweetsense.pipeline.consumer_loop import ConsumeReport, WindowTally, run_consumer
 from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.scoring import Scorer
 from tweetsense.secrets import Secrets
 
 PROGRESS_EVERY = 0.25  # seconds between a worker's progress messages
 
 
-class _QueueProgress:
-    """A worker's progress, sent to the parent's bar in small sums."""
+class _QueueTally:
+    """A worker's finished windows, sent to the parent's bar in small batches."""
 
     def __init__(self, results: Any):
         self._results = results
-        self._windows = self._tweets = 0
+        self._windows: list[tuple[str, int]] = []
         self._sent = time.monotonic()
 
-    def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
-        pass
-
-    def advance(self, windows: int = 1, tweets: int = 0) -> None:
-        self._windows += windows
-        self._tweets += tweets
+    def window(self, key: str, tweets: int) -> None:
+        self._windows.append((key, tweets))
         if time.monotonic() - self._sent >= PROGRESS_EVERY:
-            self.finish()
+            self.flush()
 
-    def finish(self) -> None:
-        if self._windows or self._tweets:
-            self._results.put(("progress", (self._windows, self._tweets)))
-            self._windows = self._tweets = 0
+    def flush(self) -> None:
+        if self._windows:
+            self._results.put(("windows", self._windows))
+            self._windows = []
         self._sent = time.monotonic()
 
 
@@ -65,13 +62,16 @@ def _worker(
     # The parent decides about Ctrl-C and passes it on as SIGTERM: no half-written batch here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     p = Pipeline(
-        Config.model_validate(config),
-        Secrets(Path(secrets_path) if secrets_path else None),
-        progress=_QueueProgress(results),
+        Config.model_validate(config), Secrets(Path(secrets_path) if secrets_path else None)
     )
+    tally = _QueueTally(results)
     try:
-        report = consume_member(p, p.config, stop=stop, **options)
-        p.progress.finish()
+        scorer = Scorer(p.config, p.context)
+        try:
+            report = run_consumer(p, scorer, tally, stop=stop, **options)
+        finally:
+            scorer.close()
+            tally.flush()  # before the report: the parent stops listening once it has them all
         results.put(("ok", report))
     except TweetsenseError as exc:
         results.put(("error", exc))
@@ -90,11 +90,11 @@ def per_worker_config(config: Config, workers: int) -> Config:
 
 
 class _Collector(threading.Thread):
-    """Feeds the workers' progress to the bar and gathers their final reports."""
+    """Passes the workers' finished windows on and gathers their final reports."""
 
-    def __init__(self, p: Pipeline, results: Any, procs: list[BaseProcess]):
+    def __init__(self, tally: WindowTally, results: Any, procs: list[BaseProcess]):
         super().__init__(name="tweetsense-consume-collector", daemon=True)
-        self._p, self._results, self._procs = p, results, procs
+        self._tally, self._results, self._procs = tally, results, procs
         self.reports: list[ConsumeReport] = []
         self.errors: list[TweetsenseError] = []
 
@@ -110,8 +110,9 @@ class _Collector(threading.Thread):
                 if all(not proc.is_alive() for proc in self._procs) and self._results.empty():
                     return
                 continue
-            if kind == "progress":
-                self._p.progress.advance(*value)
+            if kind == "windows":
+                for key, tweets in value:
+                    self._tally.window(key, tweets)
             elif kind == "ok":
                 self.reports.append(value)
             else:
@@ -121,9 +122,15 @@ class _Collector(threading.Thread):
 class WorkerGroup:
     """``workers - 1`` consumer processes: started, then listened to, then stopped and joined."""
 
-    def __init__(self, p: Pipeline, workers: int, config: Config, options: dict[str, Any]):
+    def __init__(
+        self,
+        p: Pipeline,
+        workers: int,
+        config: Config,
+        options: dict[str, Any],
+        tally: WindowTally,
+    ):
         ctx = multiprocessing.get_context("spawn")  # forking SQLite/DuckDB handles is unsafe
-        self._p = p
         self._workers = workers
         self._results = ctx.Queue()
         secrets_path = str(p.context.secrets.path) if p.context.secrets.path else None
@@ -133,14 +140,14 @@ class WorkerGroup:
             ctx.Process(target=_worker, args=args, name=f"tweetsense-consume-{i}")
             for i in range(1, workers)
         ]
-        self._collector = _Collector(p, self._results, self._procs)
+        self._collector = _Collector(tally, self._results, self._procs)
 
     def start(self) -> None:
         for proc in self._procs:
             proc.start()
 
     def listen(self) -> None:
-        """Pass the workers' progress on to this process's bar from now on."""
+        """Pass the workers' finished windows on to the tally from now on."""
         self._collector.start()
 
     def stop(self) -> None:
