@@ -52,10 +52,11 @@ def test_two_workers_write_every_window_exactly_once(
 class _CountingProgress:
     def __init__(self) -> None:
         self.windows = self.tweets = 0
+        self.total: int | None = None
         self._lock = threading.Lock()
 
     def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
-        pass
+        self.total = total
 
     def advance(self, windows: int = 1, tweets: int = 0) -> None:
         with self._lock:
@@ -80,6 +81,18 @@ def test_every_workers_progress_reaches_the_parent(
     p.close()
 
 
+def test_records_published_twice_advance_the_bar_once_per_window(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    p = _pipeline(tmp_path, request, "sqlite", stream__poll_batch="4")
+    ingest(p)
+    assert ingest(p).republished == 96  # every window's record is in the stream twice
+    p.progress = progress = _CountingProgress()
+    consume(p, workers=2)
+    assert progress.total == progress.windows == 96
+    p.close()
+
+
 @pytest.fixture
 def poisoned():
     registry.register("sentiment", "poisoned", "tests.poisoned_analyzer:PoisonedAnalyzer")
@@ -91,7 +104,7 @@ def poisoned():
 def test_record_failing_scoring_is_dead_lettered_after_max_attempts(
     tmp_path: Path, poisoned: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("tweetsense.pipeline.consume.RETRY_BACKOFF", 0.01)
+    monkeypatch.setattr("tweetsense.pipeline.consumer_loop.RETRY_BACKOFF", 0.01)
     p = Pipeline(
         make_config(tmp_path, **ONE_DAY, sentiment__type="poisoned", stream__max_attempts="4")
     )

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -133,6 +134,46 @@ def test_poison_record_goes_to_dead_letter_without_blocking(tmp_path: Path) -> N
     assert report.dead_letters == 1 and report.scored_windows == 24
     dead = list(p.store.list("errors/consume/dead-letter"))
     assert len(dead) == 1 and b"malformed JSON" in p.store.get(dead[0])
+
+
+class _Bar:
+    """The consume bar as the CLI would draw it; sets ``stop`` once ``stop_after`` windows are
+    done, as Ctrl-C would."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.total: int | None = None
+        self.done = 0
+        self.stop = threading.Event()
+        self._stop_after = stop_after
+
+    def start(self, stage: str, total: int | None, unit: str = "windows") -> None:
+        self.total, self.done = total, 0
+
+    def advance(self, windows: int = 1, tweets: int = 0) -> None:
+        self.done += windows
+        assert self.total is not None and self.done <= self.total
+        if self._stop_after is not None and self.done >= self._stop_after:
+            self.stop.set()
+
+    def finish(self) -> None:
+        pass
+
+
+def test_rerun_after_an_interrupted_consume_counts_every_window_once(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **SMALL, stream__poll_batch="4"))
+    ingest(p)
+    p.progress = bar = _Bar(stop_after=8)
+    first = consume(p, stop=bar.stop)
+    assert 8 <= first.scored_windows < 24
+    assert (bar.total, bar.done) == (24, first.scored_windows)
+
+    # The rerun publishes the windows not scored yet again, next to their first records.
+    p2 = Pipeline(make_config(tmp_path, **SMALL, stream__poll_batch="4"))
+    assert ingest(p2).republished == 24 - first.scored_windows
+    p2.progress = bar = _Bar()
+    again = consume(p2)
+    assert again.scored_windows == 24 - first.scored_windows
+    assert (bar.total, bar.done) == (24, 24)
 
 
 def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:

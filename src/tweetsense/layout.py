@@ -1,4 +1,8 @@
-"""Where every artefact lives in the store: deterministic keys, one file per window and stage."""
+"""Where every artefact lives in the store: deterministic keys, one file per window and stage.
+
+Every key the pipeline writes is built here; stored data of earlier versions is found at the same
+keys, so these paths do not change.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ STAGING = "staging"
 SENTIMENT = "sentiment"
 ERRORS = "errors"
 OUTPUTS = "outputs"
+MANIFESTS = "manifests"
+QUARANTINE = f"{ERRORS}/quarantine"
+DEAD_LETTERS = f"{ERRORS}/consume/dead-letter"
 
 
 def query_slug(query: str) -> str:
@@ -33,8 +40,38 @@ def sentiment_key(slug: str, window: Window) -> str:
     return f"{SENTIMENT}/{slug}/{_window_part(window)}.json"
 
 
+def error_dir(stage: str) -> str:
+    """The folder of a stage's failed windows, one sub-folder per query slug."""
+    return f"{ERRORS}/{stage}"
+
+
 def error_key(stage: str, slug: str, window: Window) -> str:
-    return f"{ERRORS}/{stage}/{slug}/{_window_part(window)}.json"
+    return f"{error_dir(stage)}/{slug}/{_window_part(window)}.json"
+
+
+def _safe(text: str) -> str:
+    """A file name from any text (record keys and names come from outside)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120]
+
+
+def quarantine_dir(stage: str, slug: str) -> str:
+    return f"{QUARANTINE}/{stage}/{slug}"
+
+
+def quarantine_key(stage: str, slug: str, name: str) -> str:
+    return f"{quarantine_dir(stage, slug)}/{_safe(name) or 'record'}.json"
+
+
+def dead_letter_key(record_key: str, position: str) -> str:
+    return f"{DEAD_LETTERS}/{_safe(record_key) or 'record'}-{_safe(position)}.json"
+
+
+def ingest_complete_key(slug: str) -> str:
+    return f"{STAGING}/{slug}/_ingest_complete.json"
+
+
+def manifest_key(slug: str) -> str:
+    return f"{MANIFESTS}/{slug}/ingest.json"
 
 
 def output_key(slug: str, name: str) -> str:

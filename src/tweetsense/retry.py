@@ -1,8 +1,10 @@
-"""Bounded retries of one backend call that failed with a RetryableError, each one logged."""
+"""Bounded retries of one backend call that failed with a RetryableError, each one logged, and
+the exponential backoff every retry loop of the project waits by."""
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +19,14 @@ BACKOFF = 0.2  # seconds before the first retry; doubles each time, capped at MA
 MAX_BACKOFF = 5.0
 
 
+def backoff_delay(attempt: int, first: float, cap: float, *, jitter: bool = False) -> float:
+    """Seconds to wait before retry ``attempt`` (1 for the first): ``first``, doubled for each
+    retry after it, at most ``cap``. With ``jitter``, a random point in the upper half of that,
+    so that clients that failed together do not all retry at the same moment."""
+    delay = min(first * 2 ** (attempt - 1), cap)
+    return random.uniform(delay / 2, delay) if jitter else delay
+
+
 def with_retries(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, called again after a RetryableError at most ``ATTEMPTS - 1`` times.
 
@@ -29,7 +39,7 @@ def with_retries(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> 
         except RetryableError as exc:
             if attempt == attempts:
                 raise
-            delay = min(BACKOFF * 2 ** (attempt - 1), MAX_BACKOFF)
+            delay = backoff_delay(attempt, BACKOFF, MAX_BACKOFF)
             log.warning(
                 "%s failed (attempt %d of %d: %s); retrying in %.1fs",
                 what,

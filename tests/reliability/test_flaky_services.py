@@ -155,3 +155,11 @@ def test_retries_stop_after_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BadInputError):
         retry.with_retries("publishing", bad)
     assert calls.count(2) == 1  # a terminal error is never retried
+
+
+def test_backoff_doubles_up_to_its_cap_and_jitters_in_the_upper_half() -> None:
+    from tweetsense.retry import backoff_delay
+
+    assert [backoff_delay(n, 0.5, 3.0) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    waits = [backoff_delay(3, 0.5, 3.0, jitter=True) for _ in range(200)]
+    assert all(1.0 <= w <= 2.0 for w in waits) and len(set(waits)) > 1

@@ -255,7 +255,7 @@ def test_bad_posts_and_records_are_quarantined_and_counted(tmp_path: Path) -> No
     assert r.quarantined == 3 == quarantine.count(p.store, p.slug)
     counts = r.counts()
     assert counts["ingest"]["failed"] == 1 and counts["consume"]["done"] == 3
-    kept = orjson.loads(p.store.get(quarantine.quarantine_key("ingest", p.slug, window.id)))
+    kept = orjson.loads(p.store.get(layout.quarantine_key("ingest", p.slug, window.id)))
     assert "field id" in kept["error"] and kept["payload"][0]["data"][0]["text"] == "no id 😀"
     p.close()
 

@@ -13,13 +13,10 @@ windows are staged and listed, and the next run goes on from there.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
@@ -28,7 +25,7 @@ from tweetsense.pipeline.budget import Budget, BudgetReached
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
-from tweetsense.quarantine import quarantine
+from tweetsense.quarantine import quarantine, write_error
 from tweetsense.retry import with_retries
 from tweetsense.sources.base import Source
 from tweetsense.sources.cost import Estimate, Prices, Usage
@@ -228,7 +225,7 @@ class _Run:
         self.manifest = manifest
         self.report = report
         self.pending: list[tuple[str, bytes]] = []
-        self.errors = p.keys(f"{layout.ERRORS}/ingest")  # error files a success removes
+        self.errors = p.keys(layout.error_dir("ingest"))  # error files a success removes
 
     def publish(self, force: bool = False) -> None:
         """Publishes the pending records once a batch is full (or ``force``), then saves the
@@ -274,8 +271,12 @@ class _Run:
     def reject(self, window: Window, reason: str) -> None:
         self.report.failed.append((window, reason))
         log.warning("ingest of window %s failed: %s", window.id, reason)
-        self.p.store.put(
-            layout.error_key("ingest", self.p.slug, window), _error_doc(window, reason)
+        write_error(
+            self.p.store,
+            layout.error_key("ingest", self.p.slug, window),
+            stage="ingest",
+            reason=reason,
+            window_start=format_utc(window.start),
         )
 
 
@@ -371,9 +372,3 @@ def _stop(
             accept(window, result)
     inflight.clear()
     return errors
-
-
-def _error_doc(window: Window, reason: str) -> bytes:
-    return orjson.dumps(
-        {"window_start": format_utc(window.start), "error": reason, "at": time.time()}
-    )

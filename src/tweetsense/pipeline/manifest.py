@@ -15,15 +15,11 @@ from typing import Any
 import orjson
 
 from tweetsense.errors import BadInputError
+from tweetsense.layout import manifest_key
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import Window, format_utc
 
 MANIFEST_SCHEMA = "tweetsense.manifest/1"
-MANIFESTS = "manifests"
-
-
-def manifest_key(slug: str) -> str:
-    return f"{MANIFESTS}/{slug}/ingest.json"
 
 
 class Manifest:

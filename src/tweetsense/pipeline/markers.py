@@ -9,15 +9,11 @@ from tweetsense.pipeline.core import Pipeline
 from tweetsense.timeutil import format_utc
 
 
-def _complete_key(p: Pipeline) -> str:
-    return f"{layout.STAGING}/{p.slug}/_ingest_complete.json"
-
-
 def mark_ingest_complete(p: Pipeline) -> None:
     """Every window of the search is staged and published: consumers may stop once drained."""
     s = p.config.search
     p.store.put(
-        _complete_key(p),
+        layout.ingest_complete_key(p.slug),
         orjson.dumps(
             {
                 "query": p.query,
@@ -30,4 +26,4 @@ def mark_ingest_complete(p: Pipeline) -> None:
 
 
 def ingest_complete(p: Pipeline) -> bool:
-    return p.store.exists(_complete_key(p))
+    return p.store.exists(layout.ingest_complete_key(p.slug))

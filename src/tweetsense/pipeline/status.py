@@ -41,7 +41,7 @@ def status(p: Pipeline) -> StatusReport:
         "ingest": p.keys(layout.STAGING),
         "consume": p.keys(layout.SENTIMENT),
     }
-    failed = {s: p.keys(f"{layout.ERRORS}/{s}") for s in done}
+    failed = {s: p.keys(layout.error_dir(s)) for s in done}
     output_key = {"ingest": layout.staging_key, "consume": layout.sentiment_key}
 
     def state(stage: str, w: Window) -> str:

@@ -9,6 +9,7 @@ comes from the secret named by ``token_secret`` and is sent as ``<auth_scheme> <
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from tweetsense.errors import (
     ConfigError,
 )
 from tweetsense.extras import require
+from tweetsense.retry import backoff_delay
 from tweetsense.sentiment.base import Analyzer, Score
 from tweetsense.sentiment.http_contract import PARSERS, MalformedResponse
 
@@ -118,7 +120,7 @@ class HttpAnalyzer(Analyzer):
                     f"sentiment.url: {url} failed {attempt + 1} times ({failure}); "
                     "check the model server is up, or raise sentiment.timeout"
                 )
-            time.sleep(self.settings.backoff * 2**attempt)
+            time.sleep(backoff_delay(attempt + 1, self.settings.backoff, math.inf))
             attempt += 1
 
     def _decode(self, reply: Any, expected: int) -> list[Score]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tweetsense.errors import ConfigError, RetryableError, TerminalError, TweetsenseError
+from tweetsense.retry import backoff_delay
 from tweetsense.sources.x_ratelimit import RateLimiter, RateLimitHeaders
 
 if TYPE_CHECKING:
@@ -182,9 +183,7 @@ class XClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited):
             return exc.wait
-        # Full jitter exponential backoff: attempt n waits up to backoff * 2**(n-1).
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff_delay(state.attempt_number, self.backoff, self.max_backoff, jitter=True)
 
     def _sleep(self, seconds: float) -> None:
         if self.cancelled.wait(seconds):
