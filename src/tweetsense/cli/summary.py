@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from tweetsense.contracts import LABELS
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.run import RunReport
 
@@ -35,7 +36,7 @@ def print_run_summary(console: Console, p: Pipeline, r: RunReport) -> None:
     summary.add_column()
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
-    for label in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"):
+    for label in LABELS:
         share = result.label_counts.get(label, 0) / total
         summary.add_row(label.lower(), f"{share:.1%}")
     summary.add_row("warehouse", f"{r.load.location} (tables tweet, sentiment)")

@@ -13,11 +13,17 @@ from typing import Any
 
 import yaml
 
+from tweetsense import contracts
+
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 DATASOURCE_UID = "tweetsense"
 DASHBOARD_UID = "tweetsense-sentiment"
-LABELS = ("positive", "neutral", "negative", "mixed")
-COLORS = {"positive": "green", "neutral": "blue", "negative": "red", "mixed": "orange"}
+# The label columns (``avg_<label>``, ``perc_tweet_<label>``) are the labels in lower case;
+# unpacking fails at import if the label set changes, instead of leaving panels out.
+_POSITIVE, _NEGATIVE, _NEUTRAL, _MIXED = (label.lower() for label in contracts.LABELS)
+# In the panels' order, from positive to negative, then mixed.
+LABELS = (_POSITIVE, _NEUTRAL, _NEGATIVE, _MIXED)
+COLORS = {_POSITIVE: "green", _NEUTRAL: "blue", _NEGATIVE: "red", _MIXED: "orange"}
 
 # The topic variable, quoted and escaped by Grafana, and the dashboard's time range.
 TOPIC = "query = ${query:sqlstring}"

@@ -2,7 +2,9 @@
 // innerHTML: every text from the warehouse is set with textContent.
 "use strict";
 (() => {
-  const LABELS = ["positive", "neutral", "negative", "mixed"];
+  // The lowercase label keys of the API's answers (shares, averages, avg_<key>), in the order
+  // the panels show them; the label set itself is tweetsense.contracts.LABELS.
+  const LABEL_KEYS = ["positive", "neutral", "negative", "mixed"];
   const COLORS = { positive: "#2e9d5b", neutral: "#7f8fa6", negative: "#d64545", mixed: "#e0a030" };
   const SVG_NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
@@ -72,7 +74,7 @@
   }
 
   function drawGauges(summary) {
-    for (const label of LABELS) {
+    for (const label of LABEL_KEYS) {
       const box = $(`gauge-${label}`);
       const share = summary.shares[label];
       const s = svg("svg", { viewBox: "0 0 160 92", role: "img", "aria-label": `${label} share` });
@@ -105,7 +107,7 @@
     s.append(svg("circle", { cx: 80, cy: 80, r, fill: "none", stroke: "#e1e5ea", "stroke-width": 26 }));
     const list = el("ul");
     let offset = 0;
-    for (const label of LABELS) {
+    for (const label of LABEL_KEYS) {
       const value = summary.averages[label];
       const seg = svg("circle", { cx: 80, cy: 80, r, fill: "none", stroke: COLORS[label],
         "stroke-width": 26, "stroke-dasharray": `${value * c} ${c}`, "stroke-dashoffset": -offset,
@@ -182,12 +184,12 @@
       state.charts.count = makeChart($("chart-count"), [
         { label: "tweets", stroke: "#3b6fd8", fill: "rgba(59,111,216,0.15)", width: 1 },
       ], ["tweets"], 0);
-      state.charts.sentiment = makeChart($("chart-sentiment"), LABELS.map((label) => ({
+      state.charts.sentiment = makeChart($("chart-sentiment"), LABEL_KEYS.map((label) => ({
         label, stroke: COLORS[label], width: 1.5,
-      })), LABELS, 4);
+      })), LABEL_KEYS, 4);
     }
     state.charts.count.setData([win.time, win.count_tweets]);
-    state.charts.sentiment.setData([win.time, ...LABELS.map((l) => win[`avg_${l}`])]);
+    state.charts.sentiment.setData([win.time, ...LABEL_KEYS.map((l) => win[`avg_${l}`])]);
     $("chart-count").dataset.points = String(win.windows);
     $("chart-sentiment").dataset.points = String(win.windows);
   }
