@@ -9,11 +9,16 @@ variables that Grafana expands when it provisions the data source, never values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from tweetsense import contracts
+from tweetsense.timeutil import format_utc
+
+if TYPE_CHECKING:
+    from tweetsense.warehouse.base import Warehouse
 
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 DATASOURCE_UID = "tweetsense"
@@ -236,8 +241,24 @@ def panels() -> list[dict[str, Any]]:
     return out
 
 
-def dashboard() -> dict[str, Any]:
-    """The dashboard model, for provisioning or for import (Dashboards > New > Import)."""
+def loaded_range(wh: Warehouse, freq_seconds: int) -> tuple[datetime, datetime] | None:
+    """From the start of the first loaded window to the end of the last, over every topic;
+    None when nothing is loaded."""
+    spans = [wh.summary(query) for query in wh.queries()]
+    firsts = [s["first_window"] for s in spans if s["first_window"] is not None]
+    lasts = [s["last_window"] for s in spans if s["last_window"] is not None]
+    if not firsts or not lasts:
+        return None
+    return min(firsts), max(lasts) + timedelta(seconds=freq_seconds)
+
+
+def dashboard(time_range: tuple[datetime, datetime] | None = None) -> dict[str, Any]:
+    """The dashboard model, for provisioning or for import (Dashboards > New > Import); it opens
+    on ``time_range`` (UTC), or on the last 7 days without one."""
+    if time_range is None:
+        time = {"from": "now-7d", "to": "now"}
+    else:
+        time = {"from": format_utc(time_range[0]), "to": format_utc(time_range[1])}
     return {
         "uid": DASHBOARD_UID,
         "title": "tweetsense: sentiment of a topic",
@@ -246,7 +267,7 @@ def dashboard() -> dict[str, Any]:
         "editable": True,
         "schemaVersion": 39,
         "version": 1,
-        "time": {"from": "now-7d", "to": "now"},
+        "time": time,
         "refresh": "",
         "templating": {
             "list": [
