@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tweetsense.cli.app import app
+from tweetsense.cli.summary import program
 
 runner = CliRunner()
 
@@ -72,3 +76,40 @@ def test_stage_commands_and_status(tmp_path: Path) -> None:
     assert "0 records waiting" in done.output
     row = next(line for line in done.output.splitlines() if "load" in line)
     assert row.split("│")[2].strip() == "8"
+
+
+SHORT_DEMO = {
+    "TWEETSENSE_SEARCH__END_TIME": "2024-03-01T02:00:00Z",
+    "TWEETSENSE_SENTIMENT__WORKERS": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A short demo run's data folder and the lines its summary printed."""
+    data = tmp_path_factory.mktemp("summary") / "a-folder-whose-path-is-longer-than-eighty-columns"
+    result = invoke("run", "--demo", "--data-dir", str(data), env=SHORT_DEMO)
+    assert result.exit_code == 0, result.output
+    return data, [line.strip() for line in result.output.splitlines()]
+
+
+def test_run_summary_ends_with_whole_commands_to_paste(demo_run: tuple[Path, list[str]]) -> None:
+    data, lines = demo_run
+    tweetsense = program("tweetsense")
+    following = lines[lines.index("next") + 1 :]
+    commands = following[1::2]
+    assert commands[0] == f"{tweetsense} dashboard --demo --data-dir {data}"
+    assert commands[1] == f"{tweetsense} status --demo --data-dir {data}"
+    assert commands[3] == f"{tweetsense} init"
+    # The SQL line runs as printed, however long it is.
+    sql = subprocess.run(shlex.split(commands[2]), capture_output=True, text=True, timeout=60)
+    assert sql.returncode == 0, sql.stderr
+    assert "electric vehicles" in sql.stdout
+
+
+def test_program_is_the_bare_name_only_when_the_path_finds_this_one(monkeypatch) -> None:
+    here = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", str(here))
+    assert program("python") == "python"
+    monkeypatch.setenv("PATH", "")
+    assert Path(program("python")).absolute() == here.absolute() / "python"

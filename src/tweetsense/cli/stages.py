@@ -35,7 +35,7 @@ def run(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Run every stage: ingest, consume, batch, load; then print a summary."""
-    from tweetsense.cli.summary import print_run_summary
+    from tweetsense.cli.summary import print_run_summary, rerun_options
     from tweetsense.pipeline.run import run_all
 
     def body() -> None:
@@ -44,7 +44,7 @@ def run(
             report = run_all(p)
         finally:
             p.close()
-        print_run_summary(out, p, report)
+        print_run_summary(out, p, report, rerun_options(config, data_dir, demo))
 
     guarded(body)
 
