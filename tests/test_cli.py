@@ -113,3 +113,30 @@ def test_program_is_the_bare_name_only_when_the_path_finds_this_one(monkeypatch)
     assert program("python") == "python"
     monkeypatch.setenv("PATH", "")
     assert Path(program("python")).absolute() == here.absolute() / "python"
+
+
+def test_run_summary_counts_add_up(demo_run: tuple[Path, list[str]]) -> None:
+    _, lines = demo_run
+
+    def count(name: str) -> int:
+        row = next(line for line in lines if line.startswith(f"│ {name} "))
+        return int(row.split("│")[2].split()[0].replace(",", ""))
+
+    fetched, duplicates, unique = (
+        count("posts fetched"),
+        count("duplicates"),
+        count("posts (unique)"),
+    )
+    assert fetched == 800 and duplicates > 0
+    assert fetched - duplicates == unique
+    assert any("the same post in more than one window or page" in line for line in lines)
+
+
+def test_rerun_summary_shows_no_duplicates_of_a_fetch_it_skipped(
+    demo_run: tuple[Path, list[str]],
+) -> None:
+    data, _ = demo_run
+    again = invoke("run", "--demo", "--data-dir", str(data), env=SHORT_DEMO)
+    assert again.exit_code == 0, again.output
+    assert "posts (unique)" in again.output
+    assert "duplicates" not in again.output and "posts fetched" not in again.output

@@ -84,6 +84,14 @@ def print_run_summary(
     summary = Table(title=f"{p.query!r}", title_justify="left", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
+    # Fetched minus unique is the duplicates only when this run fetched every window it
+    # aggregated; after a resumed run the fetched count covers part of them.
+    if r.ingest.fetched == r.batch.windows_in:
+        summary.add_row("posts fetched", f"{r.ingest.tweets:,}")
+        duplicates = r.ingest.tweets - result.tweets
+        summary.add_row(
+            "duplicates", f"{duplicates:,} (the same post in more than one window or page)"
+        )
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
     for label in LABELS:
