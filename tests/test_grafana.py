@@ -194,12 +194,12 @@ def test_every_panel_query_runs_on_postgres(
         # A topic with a quote in it is escaped, not injected.
         assert con.execute(expand(grafana.TOTAL_SQL, "o'brien", start, end)).fetchone() == (0,)
     for label in GAUGES:
-        cols, rows = results[f"{label.capitalize()} tweets"]
+        cols, rows = results[f"{label.capitalize()} posts"]
         assert cols == [label]
         assert float(rows[0][0]) == pytest.approx(want["shares"][label.upper()], abs=1e-9)
-    assert results["Total tweets"][1] == [(want["tweets"],)]
-    cols, rows = results["Tweets per window"]
-    assert cols == ["time", "tweets"] and len(rows) == 32
+    assert results["Total posts"][1] == [(want["tweets"],)]
+    cols, rows = results["Posts per window"]
+    assert cols == ["time", "posts"] and len(rows) == 32
     assert sum(r[1] for r in rows) == want["tweets"]
     cols, rows = results["Average sentiment scores"]
     assert cols == list(GAUGES)
@@ -207,5 +207,5 @@ def test_every_panel_query_runs_on_postgres(
         assert float(value) == pytest.approx(want["averages"][label.upper()], abs=1e-9)
     cols, rows = results["Sentiment timeline"]
     assert cols == ["time", *GAUGES] and len(rows) == 32
-    cols, rows = results["Example tweets"]
+    cols, rows = results["Latest posts"]
     assert cols[0] == "time" and "text" in cols and len(rows) == 100

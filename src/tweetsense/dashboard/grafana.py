@@ -77,9 +77,9 @@ def share_sql(label: str) -> str:
     )
 
 
-TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "tweets" FROM sentiment {WHERE}'
+TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "posts" FROM sentiment {WHERE}'
 COUNT_SQL = (
-    f'SELECT time_window AS "time", count_tweets AS "tweets" FROM sentiment {WHERE} ORDER BY 1'
+    f'SELECT time_window AS "time", count_tweets AS "posts" FROM sentiment {WHERE} ORDER BY 1'
 )
 AVERAGES_SQL = (
     "SELECT "
@@ -155,7 +155,7 @@ def panels() -> list[dict[str, Any]]:
             _panel(
                 i + 1,
                 "gauge",
-                f"{label.capitalize()} tweets",
+                f"{label.capitalize()} posts",
                 (i * 6, 0, 6, 6),
                 share_sql(label),
                 fieldConfig={
@@ -175,7 +175,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             5,
             "stat",
-            "Total tweets",
+            "Total posts",
             (0, 6, 6, 8),
             TOTAL_SQL,
             fieldConfig={"defaults": {"unit": "short", "decimals": 0}, "overrides": []},
@@ -186,7 +186,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             6,
             "timeseries",
-            "Tweets per window",
+            "Posts per window",
             (6, 6, 18, 8),
             COUNT_SQL,
             "time_series",
@@ -232,7 +232,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             9,
             "table",
-            "Example tweets",
+            "Latest posts",
             (0, 23, 24, 10),
             TWEETS_SQL,
             options={"showHeader": True, "cellHeight": "sm"},
