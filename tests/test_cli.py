@@ -23,7 +23,9 @@ def invoke(*args: str, env: dict[str, str] | None = None):
 def test_init_writes_a_template_that_runs(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert invoke("init").exit_code == 0
-    assert "search:" in (tmp_path / "tweetsense.yaml").read_text()
+    text = (tmp_path / "tweetsense.yaml").read_text()
+    assert "search:" in text
+    assert text.endswith("\n") and not text.endswith("\n\n")  # editors and `cat >>` expect it
     again = invoke("init")
     assert again.exit_code == 2 and "--force" in again.output
 
