@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from tweetsense.cli.app import app
+from tweetsense.cli.summary import program
 
 runner = CliRunner()
 
@@ -20,7 +24,9 @@ def invoke(*args: str, env: dict[str, str] | None = None):
 def test_init_writes_a_template_that_runs(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert invoke("init").exit_code == 0
-    assert "search:" in (tmp_path / "tweetsense.yaml").read_text()
+    text = (tmp_path / "tweetsense.yaml").read_text()
+    assert "search:" in text
+    assert text.endswith("\n") and not text.endswith("\n\n")  # editors and `cat >>` expect it
     again = invoke("init")
     assert again.exit_code == 2 and "--force" in again.output
 
@@ -105,3 +111,67 @@ def test_help_shows_flags_without_metavars_and_the_config_default() -> None:
     assert "<bool>" not in text and "<int>" not in text.split("--verbose")[1].splitlines()[0]
     assert "./tweetsense.yaml" in text and "-v, -vv" in text
     assert "--no-refetch" not in text
+
+
+SHORT_DEMO = {
+    "TWEETSENSE_SEARCH__END_TIME": "2024-03-01T02:00:00Z",
+    "TWEETSENSE_SENTIMENT__WORKERS": "1",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A short demo run's data folder and the lines its summary printed."""
+    data = tmp_path_factory.mktemp("summary") / "a-folder-whose-path-is-longer-than-eighty-columns"
+    result = invoke("run", "--demo", "--data-dir", str(data), env=SHORT_DEMO)
+    assert result.exit_code == 0, result.output
+    return data, [line.strip() for line in result.output.splitlines()]
+
+
+def test_run_summary_ends_with_whole_commands_to_paste(demo_run: tuple[Path, list[str]]) -> None:
+    data, lines = demo_run
+    tweetsense = program("tweetsense")
+    following = lines[lines.index("next") + 1 :]
+    commands = following[1::2]
+    assert commands[0] == f"{tweetsense} dashboard --demo --data-dir {data}"
+    assert commands[1] == f"{tweetsense} status --demo --data-dir {data}"
+    assert commands[3] == f"{tweetsense} init"
+    # The SQL line runs as printed, however long it is.
+    sql = subprocess.run(shlex.split(commands[2]), capture_output=True, text=True, timeout=60)
+    assert sql.returncode == 0, sql.stderr
+    assert "electric vehicles" in sql.stdout
+
+
+def test_program_is_the_bare_name_only_when_the_path_finds_this_one(monkeypatch) -> None:
+    here = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", str(here))
+    assert program("python") == "python"
+    monkeypatch.setenv("PATH", "")
+    assert Path(program("python")).absolute() == here.absolute() / "python"
+
+
+def test_run_summary_counts_add_up(demo_run: tuple[Path, list[str]]) -> None:
+    _, lines = demo_run
+
+    def count(name: str) -> int:
+        row = next(line for line in lines if line.startswith(f"│ {name} "))
+        return int(row.split("│")[2].split()[0].replace(",", ""))
+
+    fetched, duplicates, unique = (
+        count("posts fetched"),
+        count("duplicates"),
+        count("posts (unique)"),
+    )
+    assert fetched == 800 and duplicates > 0
+    assert fetched - duplicates == unique
+    assert any("the same post in more than one window or page" in line for line in lines)
+
+
+def test_rerun_summary_shows_no_duplicates_of_a_fetch_it_skipped(
+    demo_run: tuple[Path, list[str]],
+) -> None:
+    data, _ = demo_run
+    again = invoke("run", "--demo", "--data-dir", str(data), env=SHORT_DEMO)
+    assert again.exit_code == 0, again.output
+    assert "posts (unique)" in again.output
+    assert "duplicates" not in again.output and "posts fetched" not in again.output

@@ -44,6 +44,82 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoWarehouse:
+    return demo.build(tmp_path_factory.mktemp("grafana-data"))
+
+
+def time_range(out: Path) -> dict[str, str]:
+    return json.loads((out / "tweetsense-dashboard.json").read_text())["time"]
+
+
+def test_time_range_is_the_loaded_windows(tmp_path: Path, built: demo.DemoWarehouse) -> None:
+    r = export(tmp_path, "--demo", "--data-dir", str(built.data_dir))
+    assert r.returncode == 0, r.stderr
+    assert time_range(tmp_path) == {
+        "from": "2024-03-01T00:00:00.000Z",
+        "to": "2024-03-01T08:00:00.000Z",
+    }
+    assert "time range: 2024-03-01 00:00 UTC to 2024-03-01 08:00 UTC" in r.stdout
+
+
+def test_time_range_of_an_empty_warehouse_is_the_last_7_days(tmp_path: Path) -> None:
+    r = export(tmp_path / "out", "--demo", "--data-dir", str(tmp_path / "data"))
+    assert r.returncode == 0, r.stderr
+    assert time_range(tmp_path / "out") == {"from": "now-7d", "to": "now"}
+    assert "last 7 days (the warehouse holds no windows yet)" in r.stderr
+
+
+def test_time_range_without_a_config_is_the_last_7_days_and_says_so(tmp_path: Path) -> None:
+    r = export(tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert time_range(tmp_path) == {"from": "now-7d", "to": "now"}
+    assert "time range: the last 7 days (no config to read the loaded windows from;" in r.stderr
+
+
+def test_time_range_from_the_command_line(tmp_path: Path) -> None:
+    r = export(tmp_path, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00+00:00")
+    assert r.returncode == 0, r.stderr
+    assert time_range(tmp_path) == {
+        "from": "2024-03-01T00:00:00.000Z",
+        "to": "2024-03-02T00:00:00.000Z",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "2024-03-01T00:00:00Z"), "--from and --to go together"),
+        (
+            ("--from", "yesterday", "--to", "2024-03-02T00:00:00Z"),
+            "--from: 'yesterday' is not a time",
+        ),
+        (
+            ("--from", "2024-03-02T00:00:00Z", "--to", "2024-03-01T00:00:00Z"),
+            "--from: must be before --to",
+        ),
+    ],
+)
+def test_bad_time_range_is_one_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    r = export(tmp_path, *args)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_existing_files_are_kept_unless_forced(tmp_path: Path) -> None:
+    (tmp_path / "datasource.yaml").write_text("mine\n")
+    r = export(tmp_path, "--datasource", "redshift")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'datasource.yaml'} exists; pass --force to overwrite it"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["datasource.yaml"]
+    assert (tmp_path / "datasource.yaml").read_text() == "mine\n"
+    forced = export(tmp_path, "--datasource", "redshift", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "REDSHIFT_PASSWORD" in (tmp_path / "datasource.yaml").read_text()
+
+
 def test_dashboard_json_structure(exported: Path) -> None:
     model = json.loads((exported / "tweetsense-dashboard.json").read_text())
     assert model["uid"] and model["title"] and model["schemaVersion"] >= 36
@@ -96,9 +172,8 @@ def test_bad_datasource_is_rejected(tmp_path: Path) -> None:
 
 
 def test_every_panel_query_runs_on_postgres(
-    exported: Path, tmp_path_factory: pytest.TempPathFactory, postgres_dsn: str
+    exported: Path, built: demo.DemoWarehouse, postgres_dsn: str
 ) -> None:
-    built = demo.build(tmp_path_factory.mktemp("grafana-data"))
     context = Context(demo.make_config(built.data_dir.parent))
     pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
     try:
@@ -119,12 +194,12 @@ def test_every_panel_query_runs_on_postgres(
         # A topic with a quote in it is escaped, not injected.
         assert con.execute(expand(grafana.TOTAL_SQL, "o'brien", start, end)).fetchone() == (0,)
     for label in GAUGES:
-        cols, rows = results[f"{label.capitalize()} tweets"]
+        cols, rows = results[f"{label.capitalize()} posts"]
         assert cols == [label]
         assert float(rows[0][0]) == pytest.approx(want["shares"][label.upper()], abs=1e-9)
-    assert results["Total tweets"][1] == [(want["tweets"],)]
-    cols, rows = results["Tweets per window"]
-    assert cols == ["time", "tweets"] and len(rows) == 32
+    assert results["Total posts"][1] == [(want["tweets"],)]
+    cols, rows = results["Posts per window"]
+    assert cols == ["time", "posts"] and len(rows) == 32
     assert sum(r[1] for r in rows) == want["tweets"]
     cols, rows = results["Average sentiment scores"]
     assert cols == list(GAUGES)
@@ -132,5 +207,5 @@ def test_every_panel_query_runs_on_postgres(
         assert float(value) == pytest.approx(want["averages"][label.upper()], abs=1e-9)
     cols, rows = results["Sentiment timeline"]
     assert cols == ["time", *GAUGES] and len(rows) == 32
-    cols, rows = results["Example tweets"]
+    cols, rows = results["Latest posts"]
     assert cols[0] == "time" and "text" in cols and len(rows) == 100

@@ -29,6 +29,7 @@ from tweetsense.batch.base import BatchInputs, BatchResult
 from tweetsense.batch.spark_session import find_java_home, start_session
 from tweetsense.cli.app import app
 from tweetsense.config import BackendSection
+from tweetsense.contracts import LABELS
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.registry import create, settings_for
@@ -40,7 +41,6 @@ WINDOWS = [
     Window(T0 + timedelta(minutes=15 * i), T0 + timedelta(minutes=15 * (i + 1)))
     for i in range(N_WINDOWS)
 ]
-LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 
 
 @pytest.fixture(scope="module")

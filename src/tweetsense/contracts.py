@@ -19,6 +19,7 @@ from tweetsense.timeutil import Window, format_utc, parse_utc
 STAGING_SCHEMA = "tweetsense.staging/1"
 SENTIMENT_SCHEMA = "tweetsense.sentiment/1"
 RECORD_SCHEMA = "tweetsense.record/1"
+# Every sentiment label, defined here once, in the order of Amazon Comprehend's four scores.
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 
 

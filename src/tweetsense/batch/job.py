@@ -15,6 +15,9 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis import _
 
+from tweetsense.contracts import LABELS
+from tweetsense.warehouse.schema import SENTIMENT, TWEET
+
 INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "tweets": {
         "tweet_id": "string",
@@ -49,17 +52,6 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     },
     "windows": {"window_epoch": "int64"},
 }
-
-TWEET_COLUMNS = (
-    "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id",
-    "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive",
-    "negative", "neutral", "mixed", "analyzer",
-)  # fmt: skip
-WINDOW_COLUMNS = (
-    "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral",
-    "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral",
-    "perc_tweet_mixed",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,33 +95,29 @@ def build(
     tweet_rows = tweet_rows.semi_join(windows, "window_epoch")
     tweet_rows = tweet_rows.mutate(time_window=_window_start(tweet_rows.window_epoch))
 
+    # Per label, e.g. POSITIVE in column ``positive``: the mean score and the share of posts.
+    cols = {label: label.lower() for label in LABELS}
     per_window = tweet_rows.group_by("window_epoch").aggregate(
         count_tweets=_.count(),
-        avg_positive=_.positive.mean(),
-        avg_negative=_.negative.mean(),
-        avg_neutral=_.neutral.mean(),
-        avg_mixed=_.mixed.mean(),
-        perc_tweet_positive=(_.label == "POSITIVE").cast("float64").mean(),
-        perc_tweet_negative=(_.label == "NEGATIVE").cast("float64").mean(),
-        perc_tweet_neutral=(_.label == "NEUTRAL").cast("float64").mean(),
-        perc_tweet_mixed=(_.label == "MIXED").cast("float64").mean(),
+        **{f"avg_{col}": _[col].mean() for col in cols.values()},
+        **{
+            f"perc_tweet_{col}": (_.label == label).cast("float64").mean()
+            for label, col in cols.items()
+        },
     )
     # Every staged window gets a row, an empty one included, so a time series has no holes.
     spine = windows.select(spine_epoch=windows.window_epoch).distinct()
     full = spine.left_join(per_window, spine.spine_epoch == per_window.window_epoch)
-    window_rows = full.select(
-        query=ibis.literal(query),
-        time_window=_window_start(full.spine_epoch),
-        count_tweets=full.count_tweets.fill_null(0),
-        avg_positive=full.avg_positive,
-        avg_negative=full.avg_negative,
-        avg_neutral=full.avg_neutral,
-        avg_mixed=full.avg_mixed,
-        perc_tweet_positive=full.perc_tweet_positive.fill_null(0.0),
-        perc_tweet_negative=full.perc_tweet_negative.fill_null(0.0),
-        perc_tweet_neutral=full.perc_tweet_neutral.fill_null(0.0),
-        perc_tweet_mixed=full.perc_tweet_mixed.fill_null(0.0),
-    ).order_by("time_window")
+    # Averages of an empty window stay null (no posts to average); counts and shares are 0.
+    values = {
+        "query": ibis.literal(query),
+        "time_window": _window_start(full.spine_epoch),
+        "count_tweets": full.count_tweets.fill_null(0),
+        **{f"avg_{col}": full[f"avg_{col}"] for col in cols.values()},
+        **{f"perc_tweet_{col}": full[f"perc_tweet_{col}"].fill_null(0.0) for col in cols.values()},
+    }
+    window_rows = full.select(**{name: values[name] for name in SENTIMENT.column_names})
+    window_rows = window_rows.order_by("time_window")
 
-    tweets_out = tweet_rows.select(*TWEET_COLUMNS).order_by("created_at", "tweet_id")
+    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
     return JobOutputs(tweets=tweets_out, windows=window_rows)

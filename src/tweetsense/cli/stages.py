@@ -25,12 +25,12 @@ from tweetsense.pipeline.markers import mark_ingest_complete
 @command(START)
 def run(opts: PipelineOptions) -> None:
     """Run every stage: ingest, consume, batch, load; then print a summary."""
-    from tweetsense.cli.summary import print_run_summary
+    from tweetsense.cli.summary import print_run_summary, rerun_options
     from tweetsense.pipeline.run import run_all
 
     with opts.open() as p:
         report = run_all(p)
-    print_run_summary(out, p, report)
+    print_run_summary(out, p, report, rerun_options(opts.config, opts.data_dir, opts.demo))
 
 
 @command(START)

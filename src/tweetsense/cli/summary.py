@@ -1,15 +1,66 @@
-"""The closing summary of a run: what was produced, how fast, and where to find it."""
+"""The closing summary of a run: what was produced, how fast, where to find it, what next."""
 
 from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from tweetsense.cli.dashboard import DEFAULT_PORT
+from tweetsense.contracts import LABELS
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.run import RunReport
 
+SAMPLE_SQL = "SELECT * FROM sentiment ORDER BY time_window LIMIT 5"
 
-def print_run_summary(console: Console, p: Pipeline, r: RunReport) -> None:
+
+def rerun_options(config: Path | None, data_dir: Path | None, demo: bool) -> list[str]:
+    """The options that select this run's config and data again."""
+    options = ["--demo"] if demo else ["--config", str(config)] if config is not None else []
+    return options + (["--data-dir", str(data_dir)] if data_dir is not None else [])
+
+
+def program(name: str) -> str:
+    """How this shell runs ``name`` of tweetsense's environment: the bare name when the PATH
+    finds that one, else its path (``.venv/bin/tweetsense`` after `make demo`)."""
+    path = Path(sys.executable).parent / name
+    found = shutil.which(name)
+    if not path.exists() or (found and Path(found).absolute() == path.absolute()):
+        return name
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def next_steps(p: Pipeline, r: RunReport, options: list[str]) -> list[tuple[str, list[str]]]:
+    """(what it does, the command line) for each thing to try after a run."""
+    tweetsense = [program("tweetsense")]
+    dashboard = f"the web dashboard, on http://127.0.0.1:{DEFAULT_PORT}/"
+    if not all(importlib.util.find_spec(m) for m in ("starlette", "uvicorn")):
+        dashboard += " (needs the extra: pip install 'tweetsense[dashboard]')"
+    steps = [
+        (dashboard, [*tweetsense, "dashboard", *options]),
+        ("done, pending and failed windows per stage", [*tweetsense, "status", *options]),
+    ]
+    if p.config.warehouse.type == "duckdb":
+        # Double quotes inside, so the shell quoting around it stays plain single quotes.
+        path, sql = json.dumps(r.load.location), json.dumps(SAMPLE_SQL)
+        code = f"import duckdb; print(duckdb.connect({path}, read_only=True).sql({sql}))"
+        steps.append(("the warehouse in SQL", [program("python"), "-c", code]))
+    steps.append(("a config for your own query: edit it, then run --config", [*tweetsense, "init"]))
+    return steps
+
+
+def print_run_summary(
+    console: Console, p: Pipeline, r: RunReport, options: list[str] | None = None
+) -> None:
     stages = Table(title="stages", title_justify="left")
     stages.add_column("stage")
     stages.add_column("windows", justify="right")
@@ -33,12 +84,26 @@ def print_run_summary(console: Console, p: Pipeline, r: RunReport) -> None:
     summary = Table(title=f"{p.query!r}", title_justify="left", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
+    # Fetched minus unique is the duplicates only when this run fetched every window it
+    # aggregated; after a resumed run the fetched count covers part of them.
+    if r.ingest.fetched == r.batch.windows_in:
+        summary.add_row("posts fetched", f"{r.ingest.tweets:,}")
+        duplicates = r.ingest.tweets - result.tweets
+        summary.add_row(
+            "duplicates", f"{duplicates:,} (the same post in more than one window or page)"
+        )
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
-    for label in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"):
+    for label in LABELS:
         share = result.label_counts.get(label, 0) / total
         summary.add_row(label.lower(), f"{share:.1%}")
     summary.add_row("warehouse", f"{r.load.location} (tables tweet, sentiment)")
     summary.add_row("outputs", p.store.uri(r.batch.outputs.windows_parquet).rsplit("/", 1)[0])
     summary.add_row("total time", f"{sum(r.seconds.values()):.1f} s")
     console.print(summary)
+
+    # Commands are printed whole, never wrapped, so that they paste into a shell as they are.
+    console.print("\n[bold]next[/]")
+    for what, argv in next_steps(p, r, options or []):
+        console.print(f"  {what}:", highlight=False, soft_wrap=True)
+        console.print(f"    {shlex.join(argv)}", highlight=False, markup=False, soft_wrap=True)

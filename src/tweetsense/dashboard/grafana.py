@@ -9,15 +9,26 @@ variables that Grafana expands when it provisions the data source, never values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from tweetsense import contracts
+from tweetsense.timeutil import format_utc
+
+if TYPE_CHECKING:
+    from tweetsense.warehouse.base import Warehouse
 
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 DATASOURCE_UID = "tweetsense"
 DASHBOARD_UID = "tweetsense-sentiment"
-LABELS = ("positive", "neutral", "negative", "mixed")
-COLORS = {"positive": "green", "neutral": "blue", "negative": "red", "mixed": "orange"}
+# The label columns (``avg_<label>``, ``perc_tweet_<label>``) are the labels in lower case;
+# unpacking fails at import if the label set changes, instead of leaving panels out.
+_POSITIVE, _NEGATIVE, _NEUTRAL, _MIXED = (label.lower() for label in contracts.LABELS)
+# In the panels' order, from positive to negative, then mixed.
+LABELS = (_POSITIVE, _NEUTRAL, _NEGATIVE, _MIXED)
+COLORS = {_POSITIVE: "green", _NEUTRAL: "blue", _NEGATIVE: "red", _MIXED: "orange"}
 
 # The topic variable, quoted and escaped by Grafana, and the dashboard's time range.
 TOPIC = "query = ${query:sqlstring}"
@@ -66,9 +77,9 @@ def share_sql(label: str) -> str:
     )
 
 
-TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "tweets" FROM sentiment {WHERE}'
+TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "posts" FROM sentiment {WHERE}'
 COUNT_SQL = (
-    f'SELECT time_window AS "time", count_tweets AS "tweets" FROM sentiment {WHERE} ORDER BY 1'
+    f'SELECT time_window AS "time", count_tweets AS "posts" FROM sentiment {WHERE} ORDER BY 1'
 )
 AVERAGES_SQL = (
     "SELECT "
@@ -144,7 +155,7 @@ def panels() -> list[dict[str, Any]]:
             _panel(
                 i + 1,
                 "gauge",
-                f"{label.capitalize()} tweets",
+                f"{label.capitalize()} posts",
                 (i * 6, 0, 6, 6),
                 share_sql(label),
                 fieldConfig={
@@ -164,7 +175,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             5,
             "stat",
-            "Total tweets",
+            "Total posts",
             (0, 6, 6, 8),
             TOTAL_SQL,
             fieldConfig={"defaults": {"unit": "short", "decimals": 0}, "overrides": []},
@@ -175,7 +186,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             6,
             "timeseries",
-            "Tweets per window",
+            "Posts per window",
             (6, 6, 18, 8),
             COUNT_SQL,
             "time_series",
@@ -221,7 +232,7 @@ def panels() -> list[dict[str, Any]]:
         _panel(
             9,
             "table",
-            "Example tweets",
+            "Latest posts",
             (0, 23, 24, 10),
             TWEETS_SQL,
             options={"showHeader": True, "cellHeight": "sm"},
@@ -230,8 +241,24 @@ def panels() -> list[dict[str, Any]]:
     return out
 
 
-def dashboard() -> dict[str, Any]:
-    """The dashboard model, for provisioning or for import (Dashboards > New > Import)."""
+def loaded_range(wh: Warehouse, freq_seconds: int) -> tuple[datetime, datetime] | None:
+    """From the start of the first loaded window to the end of the last, over every topic;
+    None when nothing is loaded."""
+    spans = [wh.summary(query) for query in wh.queries()]
+    firsts = [s["first_window"] for s in spans if s["first_window"] is not None]
+    lasts = [s["last_window"] for s in spans if s["last_window"] is not None]
+    if not firsts or not lasts:
+        return None
+    return min(firsts), max(lasts) + timedelta(seconds=freq_seconds)
+
+
+def dashboard(time_range: tuple[datetime, datetime] | None = None) -> dict[str, Any]:
+    """The dashboard model, for provisioning or for import (Dashboards > New > Import); it opens
+    on ``time_range`` (UTC), or on the last 7 days without one."""
+    if time_range is None:
+        time = {"from": "now-7d", "to": "now"}
+    else:
+        time = {"from": format_utc(time_range[0]), "to": format_utc(time_range[1])}
     return {
         "uid": DASHBOARD_UID,
         "title": "tweetsense: sentiment of a topic",
@@ -240,7 +267,7 @@ def dashboard() -> dict[str, Any]:
         "editable": True,
         "schemaVersion": 39,
         "version": 1,
-        "time": {"from": "now-7d", "to": "now"},
+        "time": time,
         "refresh": "",
         "templating": {
             "list": [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from tweetsense.contracts import LABELS
 from tweetsense.timeutil import parse_utc
-from tweetsense.warehouse.base import LABELS
 
 MAX_TWEETS = 100
 

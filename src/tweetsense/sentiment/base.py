@@ -9,7 +9,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+# Re-exported: an analyzer answers with one of these labels.
+from tweetsense.contracts import LABELS as LABELS
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from tweetsense.sentiment.features import char_hashes, normalize, word_grams
 from tweetsense.sentiment.scores import CLASSES, softmax
 
 FORMAT = "tweetsense.linear/1"
-LABELS = CLASSES
 META_FILE = "model.json"
 WEIGHTS_FILE = "weights.npz"
 
@@ -73,7 +72,7 @@ class Vocabulary:
 class LinearModel:
     vocabulary: Vocabulary
     idf: np.ndarray  # (F,) float32
-    coef: np.ndarray  # (F, 3) float32, columns in LABELS order
+    coef: np.ndarray  # (F, 3) float32, columns in CLASSES order
     intercept: np.ndarray  # (3,) float32
     temperature: float = 1.0
     info: dict[str, Any] = field(default_factory=dict)
@@ -104,14 +103,14 @@ class LinearModel:
         return (out + self.intercept) / self.temperature
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities over LABELS (negative, neutral, positive), rows summing to 1."""
+        """Probabilities over CLASSES (negative, neutral, positive), rows summing to 1."""
         return softmax(self.logits(texts))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         meta = {
             "format": FORMAT,
-            "labels": list(LABELS),
+            "labels": list(CLASSES),
             "temperature": self.temperature,
             "info": self.info,
             "words": self.vocabulary.words,
@@ -140,7 +139,7 @@ class LinearModel:
                 hashes = w["char_hashes"]
         except (OSError, ValueError, KeyError) as exc:
             raise BadInputError(f"{directory}: model files are unreadable ({exc})") from None
-        if meta.get("format") != FORMAT or tuple(meta.get("labels", ())) != LABELS:
+        if meta.get("format") != FORMAT or tuple(meta.get("labels", ())) != CLASSES:
             raise BadInputError(
                 f"{meta_path}: format {meta.get('format')!r} is not {FORMAT!r}; "
                 "train the model again with this version of tweetsense"

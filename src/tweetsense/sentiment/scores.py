@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tweetsense.contracts import LABELS
 from tweetsense.sentiment.base import Score
 
 # The three labels local models learn, in the column order of their probabilities.
@@ -31,12 +32,11 @@ def comprehend_scores(proba: np.ndarray) -> list[Score]:
     neg, neu, pos = proba[:, 0], proba[:, 1], proba[:, 2]
     mixed = np.maximum(0.0, np.minimum(pos, neg) - neu)
     keep = 1.0 - mixed
-    # Columns in Comprehend's order: POSITIVE, NEGATIVE, NEUTRAL, MIXED.
+    # Columns in Comprehend's order, the order of LABELS: POSITIVE, NEGATIVE, NEUTRAL, MIXED.
     four = np.column_stack([pos * keep, neg * keep, neu * keep, mixed])
     four /= four.sum(axis=1, keepdims=True)
     winners = four.argmax(axis=1)
-    names = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
     return [
-        Score(names[w], float(p), float(n), float(u), float(x))
+        Score(LABELS[w], float(p), float(n), float(u), float(x))
         for w, (p, n, u, x) in zip(winners.tolist(), four.tolist(), strict=True)
     ]

@@ -12,8 +12,6 @@ from pydantic import BaseModel
 
 from tweetsense.warehouse.schema import SENTIMENT
 
-LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
-
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -62,8 +60,9 @@ class Warehouse(ABC):
         self, query: str, start: datetime | None = None, end: datetime | None = None
     ) -> dict[str, Any]:
         """Totals over a range: ``windows``, ``tweets``, ``first_window``, ``last_window`` and
-        ``shares``, the fraction of posts per label (keys of ``LABELS``; all 0 without posts),
-        and ``averages``, the mean score per label over the posts (weighted by window counts)."""
+        ``shares``, the fraction of posts per label (keys of ``contracts.LABELS``; all 0 without
+        posts), and ``averages``, the mean score per label over the posts (weighted by window
+        counts)."""
 
     def window_series(
         self, query: str, start: datetime | None = None, end: datetime | None = None

@@ -10,7 +10,8 @@ from abc import abstractmethod
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from tweetsense.warehouse.base import LABELS, Warehouse
+from tweetsense.contracts import LABELS
+from tweetsense.warehouse.base import Warehouse
 from tweetsense.warehouse.dialects import columns_sql, quote
 from tweetsense.warehouse.schema import SENTIMENT, TWEET
 

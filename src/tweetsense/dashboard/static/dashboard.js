@@ -2,7 +2,9 @@
 // innerHTML: every text from the warehouse is set with textContent.
 "use strict";
 (() => {
-  const LABELS = ["positive", "neutral", "negative", "mixed"];
+  // The lowercase label keys of the API's answers (shares, averages, avg_<key>), in the order
+  // the panels show them; the label set itself is tweetsense.contracts.LABELS.
+  const LABEL_KEYS = ["positive", "neutral", "negative", "mixed"];
   const COLORS = { positive: "#2e9d5b", neutral: "#7f8fa6", negative: "#d64545", mixed: "#e0a030" };
   const SVG_NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
@@ -34,7 +36,12 @@
   }
 
   const iso = (sec) => new Date(sec * 1000).toISOString().replace(".000Z", "Z");
-  const when = (sec) => new Date(sec * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  // Every time a person reads or types: ISO 8601 in UTC, to the minute (2024-03-01 14:15 UTC).
+  const day = (sec) => new Date(sec * 1000).toISOString().slice(0, 10);
+  const clock = (sec) => new Date(sec * 1000).toISOString().slice(11, 16);
+  const when = (sec) => `${day(sec)} ${clock(sec)} UTC`;
+  // A typed time: a date, then optionally a space or T, hh:mm[:ss], and UTC or Z.
+  const TYPED = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?\s*(?:UTC|Z)?$/i;
   const toSec = (text) => (text ? Date.parse(text) / 1000 : null);
   const pct = (x) => (x * 100).toFixed(1) + "%";
   const score = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : x.toFixed(3));
@@ -72,7 +79,7 @@
   }
 
   function drawGauges(summary) {
-    for (const label of LABELS) {
+    for (const label of LABEL_KEYS) {
       const box = $(`gauge-${label}`);
       const share = summary.shares[label];
       const s = svg("svg", { viewBox: "0 0 160 92", role: "img", "aria-label": `${label} share` });
@@ -84,7 +91,7 @@
       }
       box.dataset.value = String(share);
       box.replaceChildren(s, el("div", { class: "gauge-value" }, pct(share)),
-        el("div", { class: "gauge-label" }, `${label} tweets`));
+        el("div", { class: "gauge-label" }, `${label} posts`));
     }
   }
 
@@ -92,8 +99,8 @@
     $("total").textContent = count(summary.tweets);
     $("total").dataset.value = String(summary.tweets);
     $("total-detail").textContent = summary.windows
-      ? `in ${count(summary.windows)} windows, ${summary.first_window.slice(0, 16).replace("T", " ")}` +
-        ` to ${summary.last_window.slice(0, 16).replace("T", " ")} UTC`
+      ? `in ${count(summary.windows)} windows, ${when(toSec(summary.first_window))}` +
+        ` to ${when(toSec(summary.last_window))}`
       : "no windows in this range";
   }
 
@@ -105,7 +112,7 @@
     s.append(svg("circle", { cx: 80, cy: 80, r, fill: "none", stroke: "#e1e5ea", "stroke-width": 26 }));
     const list = el("ul");
     let offset = 0;
-    for (const label of LABELS) {
+    for (const label of LABEL_KEYS) {
       const value = summary.averages[label];
       const seg = svg("circle", { cx: 80, cy: 80, r, fill: "none", stroke: COLORS[label],
         "stroke-width": 26, "stroke-dasharray": `${value * c} ${c}`, "stroke-dashoffset": -offset,
@@ -128,7 +135,7 @@
         setCursor: (u) => {
           const i = u.cursor.idx;
           if (i === null || i === undefined || u.cursor.left < 0) return tip.hide();
-          const lines = [`${when(u.data[0][i])} (click for tweets)`];
+          const lines = [`${when(u.data[0][i])} (click for its posts)`];
           names.forEach((name, k) => {
             const v = u.data[k + 1][i];
             lines.push(`${name}: ${v === null ? "–" : v.toFixed(digits)}`);
@@ -161,6 +168,17 @@
     setRange(Math.floor(from / f) * f, Math.ceil(to / f) * f, "custom");
   }
 
+  // Time ticks as hh:mm, with the date (and UTC) under the first tick of each day; a tick at
+  // midnight of a range of days shows the date alone.
+  function timeTicks(u, splits) {
+    const days = splits.every((s) => s % 86400 === 0);
+    return splits.map((s, k) => {
+      if (days) return day(s);
+      const newDay = k === 0 || day(s) !== day(splits[k - 1]);
+      return newDay ? `${clock(s)}\n${day(s)} UTC` : clock(s);
+    });
+  }
+
   function makeChart(target, series, names, digits) {
     const opts = {
       width: Math.max(300, target.clientWidth),
@@ -170,7 +188,7 @@
       legend: { show: true, live: false },
       scales: { x: { time: true } },
       series: [{}, ...series],
-      axes: [{}, { size: 56 }],
+      axes: [{ values: timeTicks, size: 56, space: 70 }, { size: 56 }],
       plugins: [chartTooltip(names, digits)],
       hooks: { setSelect: [onSelect], ready: [interactions] },
     };
@@ -180,20 +198,20 @@
   function drawCharts(win) {
     if (!state.charts.count) {
       state.charts.count = makeChart($("chart-count"), [
-        { label: "tweets", stroke: "#3b6fd8", fill: "rgba(59,111,216,0.15)", width: 1 },
-      ], ["tweets"], 0);
-      state.charts.sentiment = makeChart($("chart-sentiment"), LABELS.map((label) => ({
+        { label: "posts", stroke: "#3b6fd8", fill: "rgba(59,111,216,0.15)", width: 1 },
+      ], ["posts"], 0);
+      state.charts.sentiment = makeChart($("chart-sentiment"), LABEL_KEYS.map((label) => ({
         label, stroke: COLORS[label], width: 1.5,
-      })), LABELS, 4);
+      })), LABEL_KEYS, 4);
     }
     state.charts.count.setData([win.time, win.count_tweets]);
-    state.charts.sentiment.setData([win.time, ...LABELS.map((l) => win[`avg_${l}`])]);
+    state.charts.sentiment.setData([win.time, ...LABEL_KEYS.map((l) => win[`avg_${l}`])]);
     $("chart-count").dataset.points = String(win.windows);
     $("chart-sentiment").dataset.points = String(win.windows);
   }
 
   function inputValue(sec) {
-    return sec === null ? "" : new Date(sec * 1000).toISOString().slice(0, 16);
+    return sec === null ? "" : when(sec);
   }
 
   function setRange(start, end, preset) {
@@ -213,14 +231,28 @@
     return setRange(end - Number(preset), end, preset);
   }
 
+  function typed(id, name) {
+    const text = $(id).value.trim();
+    if (!text) return null;
+    const m = TYPED.exec(text);
+    const sec = m ? Date.parse(`${m[1]}T${m[2] || "00:00"}Z`) / 1000 : NaN;
+    if (Number.isNaN(sec)) throw new Error(`${name}: write a UTC time such as 2024-03-01 14:15 UTC`);
+    return sec;
+  }
+
   function applyInputs() {
-    const start = toSec($("from").value && `${$("from").value}Z`);
-    const end = toSec($("to").value && `${$("to").value}Z`);
+    let start, end;
+    try {
+      start = typed("from", "From");
+      end = typed("to", "To");
+    } catch (e) {
+      return showError(e.message);
+    }
     return setRange(start, end, "custom");
   }
 
   // Refreshing re-reads the newest window first, so a "last N" range slides with new loads;
-  // the tweets of a clicked window stay listed.
+  // the posts of a clicked window stay listed.
   async function refresh() {
     if (state.query === null) return;
     try {
@@ -272,7 +304,7 @@
 
   function clearTweets() {
     $("tweets").querySelector("tbody").replaceChildren();
-    $("tweets-title").replaceChildren("Tweets of a window ",
+    $("tweets-title").replaceChildren("Posts of a window ",
       el("span", { class: "muted" }, "(click a window in a chart)"));
   }
 
@@ -293,7 +325,7 @@
       });
       $("tweets").querySelector("tbody").replaceChildren(...rows);
       $("tweets").dataset.window = body.window;
-      $("tweets-title").textContent = `Tweets of the window ${when(sec)}` +
+      $("tweets-title").textContent = `Posts of the window ${when(sec)}` +
         ` (${rows.length} shown${rows.length === 20 ? ", the first 20" : ""})`;
     } catch (e) {
       showError(e.message);

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tweetsense.errors import BadInputError
-from tweetsense.sentiment.linear import LABELS
+from tweetsense.sentiment.scores import CLASSES as LABELS
 
 
 @dataclass(frozen=True)

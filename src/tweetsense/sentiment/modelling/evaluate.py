@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from tweetsense.sentiment.base import Analyzer, Score
-from tweetsense.sentiment.linear import LABELS
 from tweetsense.sentiment.modelling.dataset import Labelled
 from tweetsense.sentiment.modelling.fit_linear import label_ids
 from tweetsense.sentiment.modelling.metrics import Report, expected_calibration_error, report
+from tweetsense.sentiment.scores import CLASSES as LABELS
 
 _THREE = {"NEGATIVE": 0, "NEUTRAL": 1, "POSITIVE": 2}
 

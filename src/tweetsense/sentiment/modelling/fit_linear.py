@@ -16,7 +16,9 @@ import numpy as np
 
 from tweetsense.errors import ConfigError
 from tweetsense.sentiment.features import char_hashes, normalize, word_grams
-from tweetsense.sentiment.linear import LABELS, LinearModel, Vocabulary, softmax
+from tweetsense.sentiment.linear import LinearModel, Vocabulary
+from tweetsense.sentiment.scores import CLASSES as LABELS
+from tweetsense.sentiment.scores import softmax
 
 DEFAULT_C = 2.0
 MIN_DF = 2

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tweetsense.sentiment.linear import LABELS
+from tweetsense.sentiment.scores import CLASSES as LABELS
 
 
 @dataclass(frozen=True)
