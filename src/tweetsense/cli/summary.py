@@ -103,7 +103,8 @@ def print_run_summary(
     console.print(summary)
 
     # Commands are printed whole, never wrapped, so that they paste into a shell as they are.
-    console.print("\n[bold]next[/]")
+    console.print()
+    console.print("next", style="bold")
     for what, argv in next_steps(p, r, options or []):
         console.print(f"  {what}:", highlight=False, soft_wrap=True)
-        console.print(f"    {shlex.join(argv)}", highlight=False, markup=False, soft_wrap=True)
+        console.print(f"    {shlex.join(argv)}", highlight=False, soft_wrap=True)
