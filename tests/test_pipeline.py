@@ -266,3 +266,16 @@ def test_default_transformer_end_to_end_in_worker_processes(tmp_path: Path) -> N
         snapshot(tmp_path / "a" / "data" / "warehouse.duckdb"),
         snapshot(tmp_path / "b" / "data" / "warehouse.duckdb"),
     )
+
+
+def test_pipeline_open_is_the_library_entry_point(tmp_path: Path) -> None:
+    warehouse = tmp_path / "elsewhere.duckdb"
+    with Pipeline.open(
+        demo=True, data_dir=tmp_path, backends={"warehouse": ("duckdb", {"path": str(warehouse)})}
+    ) as p:
+        assert p.config.data_dir == tmp_path and p.query == "electric vehicles"
+        assert p.config.warehouse.options()["path"] == str(warehouse)
+        p.warehouse.check()
+    assert "warehouse" in p.__dict__  # built, then closed by the with block
+    with pytest.raises(ConfigError, match="--demo and --config exclude each other"):
+        Pipeline.open(tmp_path / "x.yaml", demo=True)
