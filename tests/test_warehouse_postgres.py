@@ -190,6 +190,6 @@ def test_cli_loads_pipeline_outputs_into_postgres_like_duckdb(
     assert pg.windows(query) == duck.windows(query)
     assert len(pg.windows(query)) == 8
     assert pg.summary(query) == duck.summary(query)
-    assert f"load: {pg.summary(query)['tweets']:,} tweets" in flat
+    assert f"load: {pg.summary(query)['tweets']:,} posts" in flat
     assert pg.tweets(query, T0, limit=5) == duck.tweets(query, T0, limit=5)
     pg.close()

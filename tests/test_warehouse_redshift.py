@@ -166,7 +166,7 @@ def test_settings_are_checked_before_any_sql() -> None:
         settings_for(
             "warehouse", BackendSection(**{**base, "s3_bucket": "s3://x/y"}, iam_role=ROLE)
         )
-    with pytest.raises(ConfigError, match=r"warehouse\.iam_role: Field required"):
+    with pytest.raises(ConfigError, match=r"warehouse\.iam_role: required key is missing"):
         settings_for("warehouse", BackendSection(**base))
 
 
