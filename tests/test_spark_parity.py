@@ -15,7 +15,7 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from tests.test_batch_job import SLUG, T0, stage, tweet
 from tweetsense import layout
 from tweetsense.batch.base import BatchInputs, BatchResult
+from tweetsense.batch.job import DROP_REASONS, SNOWFLAKE_EPOCH_MS
 from tweetsense.batch.spark_session import find_java_home, start_session
 from tweetsense.cli.app import app
 from tweetsense.config import BackendSection
@@ -93,6 +94,21 @@ def _labels(window_index: int) -> tuple[str, ...]:
     return {4: ("POSITIVE", "NEGATIVE", "MIXED"), 9: ("POSITIVE",)}.get(window_index, LABELS)
 
 
+def snowflake(at: datetime) -> str:
+    return str((int(at.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS) << 22)
+
+
+def _unplaced_posts(window: Window) -> list[dict]:
+    """Posts as some pages hold them: no created_at (its id gives the time), no time at all,
+    and one that was never scored."""
+    at = window.start + timedelta(minutes=7, milliseconds=250)
+    return [
+        {"id": snowflake(at), "text": "time from the id", "edit_history_tweet_ids": []},
+        {"id": "no-snowflake", "text": "no time anywhere"},
+        tweet("unscored", 15 * 6 + 1, "never scored", "u1"),
+    ]
+
+
 def stage_synthetic(store, seed: int = 7) -> list[Window]:
     """Windows with every case the merge must get right; returns the staged ones, in order."""
     rng = random.Random(seed)
@@ -133,11 +149,18 @@ def stage_synthetic(store, seed: int = 7) -> list[Window]:
             for tid, minute, author, first in rng.sample(seen, min(len(seen), 3)):
                 posts.append(tweet(tid, minute, f"again {tid}", author))
                 origin[tid] = first
+            scored = list(posts)
+            if i == 6 and page_no == 0:
+                posts.extend(_unplaced_posts(window))
             page = {"data": posts, "meta": {"result_count": len(posts)}}
             if users:
                 page["includes"] = {"users": users}
             pages.append(page)
-            score_rows.extend(_scores(rng, p["id"], _labels(origin.get(p["id"], i))) for p in posts)
+            score_rows.extend(
+                _scores(rng, p["id"], _labels(origin.get(p["id"], i))) for p in scored
+            )
+            if i == 6 and page_no == 0:  # the post without a time is scored, as consume would
+                score_rows.extend(_scores(rng, p["id"], LABELS) for p in posts[-3:-1])
         stage(store, window, pages, score_rows)
     return staged
 
@@ -227,6 +250,7 @@ def check_parity(context, store, local_store) -> None:
 
     assert (spark_result.tweets, spark_result.windows) == (duck_result.tweets, duck_result.windows)
     assert spark_result.label_counts == duck_result.label_counts
+    assert spark_result.ledger == duck_result.ledger
     assert_same_table(duck["tweets"], sparked["tweets"])
     assert_same_table(duck["windows"], sparked["windows"])
     assert_same_csv(duck["tweets_csv"], sparked["tweets_csv"])
@@ -248,6 +272,19 @@ def check_parity(context, store, local_store) -> None:
     assert any(t["text"].startswith("again ") for t in tweets)  # a later copy won
     assert any(t["username"] is None and t["user_id"] >= "u10" for t in tweets)
     assert all(t["created_at"] >= T0 for t in tweets)  # posts before the range left out
+    derived = next(t for t in tweets if t["text"] == "time from the id")
+    assert derived["created_at"] == WINDOWS[6].start + timedelta(minutes=7, milliseconds=250)
+    assert derived["time_window"] == WINDOWS[6].start and derived["user_id"] is None
+
+    # Every post read is placed or dropped under one reason; the reasons were all exercised.
+    ledger = {row["file_epoch"]: row for row in spark_result.ledger}
+    assert sum(r["placed"] for r in ledger.values()) == spark_result.tweets
+    for row in ledger.values():
+        assert row["fetched"] == row["placed"] + sum(row[r] for r in DROP_REASONS)
+    window6 = ledger[int(WINDOWS[6].start.timestamp())]
+    assert (window6["no_time"], window6["unscored"], window6["time_derived"]) == (1, 1, 1)
+    assert sum(r["duplicate"] for r in ledger.values()) > 0
+    assert sum(r["outside_range"] for r in ledger.values()) > 0
 
 
 def test_empty_range_and_rerun_are_stable(spark, context, local_store) -> None:

@@ -64,6 +64,10 @@ class FakeXApi:
     latency: float = 0.0  # seconds every answer takes, as a real API's round trip does
     forbidden: bool = False
     authors: int = 500
+    # Only these fields of each post, no includes: what the API answers when the request's
+    # field parameters are not honoured (id, text and edit_history_tweet_ids are the defaults).
+    post_fields: tuple[str, ...] | None = None
+    snowflake_ids: bool = True  # False: small numbers that encode no time
     stats: FakeStats = field(default_factory=FakeStats)
 
     def __post_init__(self) -> None:
@@ -118,8 +122,9 @@ class FakeXApi:
             ts = bucket * 900 + rng.random() * 900
             ms = int(ts * 1000)
             author = rng.randrange(self.authors)
+            snowflake = ((ms - SNOWFLAKE_EPOCH_MS) << 22) | (bucket % 4096) << 10 | i
             post: dict[str, Any] = {
-                "id": str(((ms - SNOWFLAKE_EPOCH_MS) << 22) | (bucket % 4096) << 10 | i),
+                "id": str(snowflake if self.snowflake_ids else bucket % 1000 * 1000 + i),
                 "text": rng.choice(_TEXTS),
                 "created_at": _iso(ts),
                 "author_id": str(10_000 + author),
@@ -228,12 +233,14 @@ class FakeXApi:
         chunk = posts[offset : offset + size]
         meta: dict[str, Any] = {"result_count": len(chunk)}
         body: dict[str, Any] = {}
-        if chunk:
+        if chunk and self.post_fields is not None:
+            body["data"] = [{k: p[k] for k in self.post_fields if k in p} for p in chunk]
+        elif chunk:
             body["data"] = [{k: v for k, v in p.items() if k != "_ts"} for p in chunk]
             authors = dict.fromkeys(p["author_id"] for p in chunk)
             body["includes"] = {"users": [self.user(a) for a in authors]}
             meta["newest_id"], meta["oldest_id"] = chunk[0]["id"], chunk[-1]["id"]
-            quoted = [p for p in chunk if "referenced_tweets" in p]
+            quoted = [p for p in chunk if "referenced_tweets" in p and self.post_fields is None]
             if quoted:
                 # Referenced posts that are deleted come back as partial errors beside data.
                 ref = quoted[0]["referenced_tweets"][0]["id"]

@@ -8,7 +8,7 @@ engine computes the same tables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -41,6 +41,8 @@ class BatchResult:
     tweets: int
     windows: int
     label_counts: dict[str, int]
+    # Per staged window file: posts read, placed and dropped per reason (``job.JobOutputs``).
+    ledger: list[dict[str, int]] = field(default_factory=list)
 
 
 class Engine(ABC):

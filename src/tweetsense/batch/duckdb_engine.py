@@ -164,11 +164,14 @@ class DuckDBEngine(Engine):
                     raw, windows_sql, outputs.windows_parquet, outputs.windows_csv, store
                 ).values()
             )
+            cursor = raw.execute(str(con.compile(tables.ledger)))
+            names = [d[0] for d in cursor.description]
+            ledger = [dict(zip(names, map(int, row), strict=True)) for row in cursor.fetchall()]
         finally:
             raw.close()
             scratch.unlink(missing_ok=True)
             Path(f"{scratch}.wal").unlink(missing_ok=True)
-        return BatchResult(tweets=sum(labels.values()), windows=n_windows, label_counts=labels)
+        return BatchResult(sum(labels.values()), n_windows, labels, ledger)
 
     def _write(
         self,

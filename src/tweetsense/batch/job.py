@@ -54,21 +54,85 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
 }
 
 
+# What becomes of each post row of the staged files, in the order the reasons are tested: a
+# post is "placed" (a row of `tweet`) or dropped under exactly one named reason.
+PLACED = "placed"
+DROP_REASONS = ("no_id", "duplicate", "no_time", "unscored", "outside_range")
+# X post ids are snowflakes: milliseconds since this epoch, shifted left 22 bits. Ids below the
+# bound are sequential ids of before November 2010 (or not X ids at all) and carry no time.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+SNOWFLAKE_MIN_ID = 1 << 38
+
+
 @dataclass(frozen=True)
 class JobOutputs:
     tweets: ibis.Table
     windows: ibis.Table
+    # One row per staged window file (``file_epoch``): posts read, placed, dropped per reason,
+    # and how many of the placed ones took their time from their id.
+    ledger: ibis.Table
 
 
 def latest(table: ibis.Table, key: str) -> ibis.Table:
     """One row per ``key``: the one from the latest window file, last in that file."""
-    order = [ibis.desc(table.file_order), ibis.desc(table.position)]
-    ranked = table.mutate(_rank=ibis.row_number().over(group_by=table[key], order_by=order))
+    ranked = _ranked(table, key)
     return ranked.filter(ranked._rank == 0).drop("_rank", "file_order", "position")
+
+
+def _ranked(table: ibis.Table, key: str) -> ibis.Table:
+    order = [ibis.desc(table.file_order), ibis.desc(table.position)]
+    return table.mutate(_rank=ibis.row_number().over(group_by=table[key], order_by=order))
 
 
 def _window_start(epoch: ibis.Value) -> ibis.Value:
     return epoch.as_timestamp("s").cast(dt.Timestamp(timezone="UTC"))
+
+
+def snowflake_time(tweet_id: ibis.Value) -> ibis.Value:
+    """The creation time an X post id encodes (null when the id is no snowflake)."""
+    number = tweet_id.try_cast("int64")
+    millis = number // (1 << 22) + SNOWFLAKE_EPOCH_MS
+    stamp = millis.as_timestamp("ms").cast(dt.Timestamp(timezone="UTC"))
+    return ibis.ifelse(number >= SNOWFLAKE_MIN_ID, stamp, ibis.null(dt.Timestamp(timezone="UTC")))
+
+
+def classify(
+    tweets: ibis.Table, scores: ibis.Table, windows: ibis.Table, freq_seconds: int
+) -> ibis.Table:
+    """Every post row with its ``fate`` (PLACED or a drop reason), its time (from the id when
+    the page gave none: ``time_derived``), window and latest score."""
+    s = latest(scores, "tweet_id").rename(score_tweet_id="tweet_id")
+    w = windows.select(staged_epoch=windows.window_epoch).distinct()
+    ranked = _ranked(tweets, "tweet_id")
+    t = ranked.mutate(
+        time_derived=ranked.created_at.isnull(),
+        created_at=ranked.created_at.coalesce(snowflake_time(ranked.tweet_id)),
+    )
+    t = t.mutate(window_epoch=(t.created_at.epoch_seconds() // freq_seconds) * freq_seconds)
+    joined = t.left_join(s, t.tweet_id == s.score_tweet_id).left_join(
+        w, _.window_epoch == w.staged_epoch
+    )
+    fate = ibis.cases(
+        (joined.tweet_id.isnull() | (joined.tweet_id == ""), "no_id"),
+        (joined._rank != 0, "duplicate"),
+        (joined.created_at.isnull(), "no_time"),
+        (joined.score_tweet_id.isnull(), "unscored"),
+        (joined.staged_epoch.isnull(), "outside_range"),
+        else_=PLACED,
+    )
+    return joined.mutate(fate=fate).drop("_rank", "position", "score_tweet_id", "staged_epoch")
+
+
+def _ledger(rows: ibis.Table) -> ibis.Table:
+    counts = {
+        reason: (rows.fate == reason).cast("int64").sum() for reason in (PLACED, *DROP_REASONS)
+    }
+    placed_derived = ((rows.fate == PLACED) & rows.time_derived).cast("int64").sum()
+    return (
+        rows.group_by(file_epoch=rows.file_order)
+        .aggregate(fetched=rows.count(), **counts, time_derived=placed_derived)
+        .order_by("file_epoch")
+    )
 
 
 def build(
@@ -80,20 +144,15 @@ def build(
     query: str,
     freq_seconds: int,
 ) -> JobOutputs:
-    t = latest(tweets, "tweet_id")
+    rows = classify(tweets, scores, windows, freq_seconds)
     u = latest(users, "user_id")
-    s = latest(scores, "tweet_id").rename(score_tweet_id="tweet_id")
-
-    joined = t.left_join(u, t.author_id == u.user_id).inner_join(s, _.tweet_id == s.score_tweet_id)
+    placed = rows.filter(rows.fate == PLACED)
     # Tweets keep their author's id even when the author is unknown (no user object returned).
-    tweet_rows = joined.mutate(
+    tweet_rows = placed.left_join(u, placed.author_id == u.user_id).mutate(
         query=ibis.literal(query),
         user_id=_.author_id,
-        window_epoch=(_.created_at.epoch_seconds() // freq_seconds) * freq_seconds,
+        time_window=_window_start(_.window_epoch),
     )
-    # Only posts inside the staged windows count: a replayed file may hold more than the range.
-    tweet_rows = tweet_rows.semi_join(windows, "window_epoch")
-    tweet_rows = tweet_rows.mutate(time_window=_window_start(tweet_rows.window_epoch))
 
     # Per label, e.g. POSITIVE in column ``positive``: the mean score and the share of posts.
     cols = {label: label.lower() for label in LABELS}
@@ -120,4 +179,4 @@ def build(
     window_rows = window_rows.order_by("time_window")
 
     tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
-    return JobOutputs(tweets=tweets_out, windows=window_rows)
+    return JobOutputs(tweets=tweets_out, windows=window_rows, ledger=_ledger(rows))

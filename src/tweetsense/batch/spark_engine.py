@@ -138,6 +138,10 @@ class SparkEngine(Engine):
                         store,
                     ).values()
                 )
+                ledger = [
+                    {k: int(v) for k, v in row.asDict().items()}
+                    for row in session.sql(con.compile(result.ledger)).collect()
+                ]
             except (PySparkException, Py4JJavaError) as exc:
                 raise _bad_input(exc) from None
             finally:
@@ -145,7 +149,7 @@ class SparkEngine(Engine):
         finally:
             for view in views.values():
                 session.catalog.dropTempView(view)
-        return BatchResult(tweets=sum(labels.values()), windows=n_windows, label_counts=labels)
+        return BatchResult(sum(labels.values()), n_windows, labels, ledger)
 
     def _write(
         self,

@@ -8,22 +8,33 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tweetsense.cli.common import (
     STAGES,
     START,
     PipelineOptions,
     command,
+    err,
     graceful_stop,
     out,
 )
 from tweetsense.config import DEFAULT_CONFIG, template_path
 from tweetsense.errors import ConfigError
+from tweetsense.pipeline.ledger import Ledger
 from tweetsense.pipeline.markers import mark_ingest_complete
+
+# `run --strict` and friends: every stage worked, but posts were dropped (the ledger says why).
+DROPPED_EXIT = 4
+
+
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Exit with 4 when any post was dropped (see the ledger).")
+]
 
 
 @command(START)
-def run(opts: PipelineOptions) -> None:
+def run(opts: PipelineOptions, strict: StrictOpt = False) -> None:
     """Run every stage: ingest, consume, batch, load; then print a summary."""
     from tweetsense.cli.summary import print_run_summary, rerun_options
     from tweetsense.pipeline.run import run_all
@@ -31,6 +42,15 @@ def run(opts: PipelineOptions) -> None:
     with opts.open() as p:
         report = run_all(p)
     print_run_summary(out, p, report, rerun_options(opts.config, opts.data_dir, opts.demo))
+    _warn_dropped(report.batch.ledger, strict)
+
+
+def _warn_dropped(ledger: Ledger | None, strict: bool) -> None:
+    warning = ledger.warning() if ledger else None
+    if warning:
+        err.print(Text.assemble(("warning: ", "bold yellow"), warning), soft_wrap=True)
+        if strict:
+            raise typer.Exit(DROPPED_EXIT)
 
 
 @command(START)
@@ -53,6 +73,7 @@ def status(
     windows: Annotated[
         bool, typer.Option("--windows", help="One line per window that is not done everywhere.")
     ] = False,
+    strict: StrictOpt = False,
 ) -> None:
     """Show, per stage, how many windows are done, pending and failed."""
     from tweetsense.pipeline.status import DONE
@@ -78,6 +99,8 @@ def status(
             f"{p.store.uri('errors')}",
             soft_wrap=True,
         )
+    if r.ledger is not None:
+        out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
     if windows:
         detail = Table("window (UTC)", *STATUS_STAGES)
         for w in r.windows:
@@ -88,6 +111,7 @@ def status(
             out.print(detail)
         else:
             out.print(f"every window is done in every stage ({len(r.windows)} windows)")
+    _warn_dropped(r.ledger, strict)
 
 
 @command(STAGES)
@@ -180,6 +204,7 @@ def batch(
         str | None,
         typer.Option(help="Spark master, e.g. local[4] (sets batch.master).", show_default=False),
     ] = None,
+    strict: StrictOpt = False,
 ) -> None:
     """Merge posts with their scores and aggregate them per window into Parquet and CSV."""
     from tweetsense.pipeline.batch import batch as run_batch
@@ -191,6 +216,8 @@ def batch(
             f"{p.store.uri(r.outputs.tweets_parquet)}, {p.store.uri(r.outputs.windows_parquet)}",
             soft_wrap=True,
         )
+        out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
+    _warn_dropped(r.ledger, strict)
 
 
 @command(STAGES)

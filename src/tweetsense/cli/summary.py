@@ -15,6 +15,7 @@ from rich.table import Table
 from tweetsense.cli.dashboard import DEFAULT_PORT
 from tweetsense.contracts import LABELS
 from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.ledger import EXPLAINED, Ledger
 from tweetsense.pipeline.run import RunReport
 
 SAMPLE_SQL = "SELECT * FROM sentiment ORDER BY time_window LIMIT 5"
@@ -58,6 +59,18 @@ def next_steps(p: Pipeline, r: RunReport, options: list[str]) -> list[tuple[str,
     return steps
 
 
+def add_ledger_rows(table: Table, ledger: Ledger) -> None:
+    """Where every fetched post went; the rows add up to ``posts fetched``."""
+    table.add_row("posts fetched", f"{ledger.fetched:,}")
+    table.add_row("duplicates", f"{ledger.duplicates:,} ({EXPLAINED['duplicate']})")
+    if ledger.outside:
+        table.add_row("outside the range", f"{ledger.outside:,} ({EXPLAINED['outside_range']})")
+    for reason, n in ledger.lost.items():
+        table.add_row(f"dropped: {reason}", f"{n:,} ({EXPLAINED[reason]})")
+    if ledger.time_derived:
+        table.add_row("time from id", f"{ledger.time_derived:,} posts had no created_at")
+
+
 def print_run_summary(
     console: Console, p: Pipeline, r: RunReport, options: list[str] | None = None
 ) -> None:
@@ -84,14 +97,7 @@ def print_run_summary(
     summary = Table(title=f"{p.query!r}", title_justify="left", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
-    # Fetched minus unique is the duplicates only when this run fetched every window it
-    # aggregated; after a resumed run the fetched count covers part of them.
-    if r.ingest.fetched == r.batch.windows_in:
-        summary.add_row("posts fetched", f"{r.ingest.tweets:,}")
-        duplicates = r.ingest.tweets - result.tweets
-        summary.add_row(
-            "duplicates", f"{duplicates:,} (the same post in more than one window or page)"
-        )
+    add_ledger_rows(summary, r.batch.ledger)
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
     for label in LABELS:

@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import orjson
 
+import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.core import Pipeline
-from tweetsense.timeutil import epoch_seconds, format_utc
+from tweetsense.pipeline.ledger import Ledger
+from tweetsense.pipeline.manifest import Manifest
+from tweetsense.timeutil import Window, epoch_seconds, format_utc
 
 MANIFEST = "_batch.json"
 
@@ -29,6 +32,7 @@ class BatchReport:
     result: BatchResult
     windows_in: int
     outputs: BatchOutputs
+    ledger: Ledger
 
 
 def read_manifest(p: Pipeline) -> dict | None:
@@ -88,7 +92,17 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "label_counts": result.label_counts,
         "window_ids": [w.id for w, _, _ in pairs],
     }
+    ledger = _ledger(p, result, unscored, staged)
+    ledgers.save(p.store, p.slug, ledger)
     p.store.put(layout.output_key(p.slug, MANIFEST), orjson.dumps(manifest))
     p.progress.advance(len(pairs), result.tweets)
     p.progress.finish()
-    return BatchReport(result, len(pairs), outputs)
+    return BatchReport(result, len(pairs), outputs, ledger)
+
+
+def _ledger(p: Pipeline, result: BatchResult, left_out: list[Window], staged: set[str]) -> Ledger:
+    manifest = Manifest.load(p.store, p.slug, p.query)
+    unscored = {w: int(manifest.windows.get(w.id, {}).get("posts", 0)) for w in left_out}
+    quarantined = ledgers.quarantined_posts(p.store, p.slug, p.windows, staged)
+    dead = sum(1 for k in p.store.list(layout.DEAD_LETTERS) if p.slug in k)
+    return ledgers.build(result.ledger, unscored, quarantined, dead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tweetsense.pipeline.ledger as ledgers
 from tweetsense.errors import StageError
 from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import Pipeline
@@ -18,6 +19,10 @@ def load(p: Pipeline) -> LoadResult:
     result = p.warehouse.load(
         p.query, p.store.uri(outputs.tweets_parquet), p.store.uri(outputs.windows_parquet)
     )
+    ledger = ledgers.load(p.store, p.slug)
+    if ledger is not None:
+        ledger.loaded = result.tweets
+        ledgers.save(p.store, p.slug, ledger)
     p.progress.advance(result.windows, result.tweets)
     p.progress.finish()
     return result

@@ -56,4 +56,5 @@ def run_all(p: Pipeline) -> RunReport:
         )
     bat = timed("batch", batch, p)
     lod = timed("load", load, p)
+    bat.ledger.loaded = lod.tweets
     return RunReport(ing, con, bat, lod, seconds)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+import tweetsense.pipeline.ledger as ledgers
 from tweetsense import layout, quarantine
 from tweetsense.pipeline.batch import read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.ledger import Ledger
 from tweetsense.timeutil import Window
 
 STAGES = ("ingest", "consume", "batch", "load")
@@ -31,6 +33,7 @@ class StatusReport:
     windows: list[WindowStatus]
     stream_lag: int | None
     quarantined: int = 0  # bad records set aside (errors/quarantine, dead letters)
+    ledger: Ledger | None = None  # where the posts of the last batch went
 
     def counts(self) -> dict[str, Counter[str]]:
         return {s: Counter(w.stage(s) for w in self.windows) for s in STAGES}
@@ -66,4 +69,5 @@ def status(p: Pipeline) -> StatusReport:
         lag = consumer.lag()
     finally:
         consumer.close()
-    return StatusReport(rows, lag, quarantine.count(p.store, p.slug))
+    ledger = ledgers.load(p.store, p.slug)
+    return StatusReport(rows, lag, quarantine.count(p.store, p.slug), ledger)
