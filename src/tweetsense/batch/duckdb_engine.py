@@ -60,7 +60,7 @@ WITH p AS ({_PAGES}), t AS (
     FROM p
 )
 SELECT tw.id AS tweet_id,
-       CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
+       TRY_CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
        replace(replace(replace(tw.text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&') AS text,
        tw.author_id AS author_id,
        tw.lang AS lang,

@@ -92,8 +92,10 @@ def snowflake_time(tweet_id: ibis.Value) -> ibis.Value:
     """The creation time an X post id encodes (null when the id is no snowflake)."""
     number = tweet_id.try_cast("int64")
     millis = number // (1 << 22) + SNOWFLAKE_EPOCH_MS
-    stamp = millis.as_timestamp("ms").cast(dt.Timestamp(timezone="UTC"))
-    return ibis.ifelse(number >= SNOWFLAKE_MIN_ID, stamp, ibis.null(dt.Timestamp(timezone="UTC")))
+    # Whole seconds plus a millisecond interval: PySpark reads unix times in seconds only.
+    stamp = (millis // 1000).as_timestamp("s") + (millis % 1000).as_interval("ms")
+    utc = dt.Timestamp(timezone="UTC")
+    return ibis.ifelse(number >= SNOWFLAKE_MIN_ID, stamp.cast(utc), ibis.null(utc))
 
 
 def classify(

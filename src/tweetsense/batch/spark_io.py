@@ -70,7 +70,8 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order", "page_no", F.posexplode("page.data").alias("pos", "tw")
     ).select(
         F.col("tw.id").alias("tweet_id"),
-        F.col("tw.created_at").cast("timestamp").alias("created_at"),
+        # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
+        F.expr("try_cast(tw.created_at AS TIMESTAMP)").alias("created_at"),
         _unescape(F.col("tw.text")).alias("text"),
         F.col("tw.author_id").alias("author_id"),
         F.col("tw.lang").alias("lang"),
