@@ -27,6 +27,7 @@ from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
 from tweetsense.quarantine import quarantine, write_error
 from tweetsense.retry import with_retries
+from tweetsense.sources.api_errors import ApiErrors
 from tweetsense.sources.base import Source
 from tweetsense.sources.cost import Estimate, Prices, Usage
 from tweetsense.timeutil import Window, format_utc
@@ -51,6 +52,7 @@ class IngestReport:
     left: int = 0  # windows not fetched because the run stopped
     used: Usage = field(default_factory=Usage)
     cost: float | None = None
+    api_errors: ApiErrors = field(default_factory=ApiErrors)  # in the pages fetched by this run
 
     @property
     def published_tweets(self) -> int:
@@ -64,6 +66,7 @@ class _Fetched:
     count: int
     usage: Usage
     pages: int
+    errors: ApiErrors
 
 
 @dataclass
@@ -100,7 +103,9 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
         return str(exc)
     p.store.put(key, doc.encode())
     faults.point("ingest.staged")
-    return _Fetched(message, doc.tweet_count, Usage.of_pages(pages), len(pages))
+    return _Fetched(
+        message, doc.tweet_count, Usage.of_pages(pages), len(pages), ApiErrors.of_pages(pages)
+    )
 
 
 def _budget(
@@ -264,6 +269,10 @@ class _Run:
         report.fetched += 1
         report.tweets += fetched.count
         report.used.add(fetched.usage)
+        if fetched.errors:
+            # Staged all the same: it is what the API answered, and a rerun would get it again.
+            report.api_errors.add(fetched.errors)
+            log.warning("window %s: the API sent %s", window.id, fetched.errors.line())
         error_key = layout.error_key("ingest", p.slug, window)
         if error_key in self.errors:
             p.store.delete(error_key)

@@ -3,10 +3,11 @@
 ``endpoint: recent`` calls ``GET /2/tweets/search/recent`` (last 7 days), ``endpoint: all``
 ``GET /2/tweets/search/all`` (full archive). Pages are followed by ``next_token`` until the
 window's cap is reached or the API has no more; every page is kept as the API sent it (with
-``includes.users`` for the author join and any ``errors`` beside ``data``), except that a last
-page holding more posts than the cap allows is cut to the cap. With ``sample: N`` a capped
-window is fetched as N equal sub-windows with an equal share of the cap each, because the
-search returns the newest posts first and a capped window would otherwise only cover its end.
+``includes.users`` for the author join and any ``errors`` beside or instead of ``data``, which
+the ingest stage counts: see ``api_errors``), except that a last page holding more posts than
+the cap allows is cut to the cap. With ``sample: N`` a capped window is fetched as N equal
+sub-windows with an equal share of the cap each, because the search returns the newest posts
+first and a capped window would otherwise only cover its end.
 
 The search and the settings are checked before any request (``check_search``); all threads
 share one rate limiter per endpoint and token (see ``x_ratelimit``); the HTTP details are in
@@ -16,7 +17,6 @@ share one rate limiter per endpoint and token (see ``x_ratelimit``); the HTTP de
 from __future__ import annotations
 
 import itertools
-import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -33,8 +33,6 @@ from tweetsense.timeutil import Window, format_utc, windows_between
 
 if TYPE_CHECKING:
     from tweetsense.registry import Context
-
-log = logging.getLogger(__name__)
 
 TOKEN_SECRET = "X_BEARER_TOKEN"
 EXPANSIONS = "author_id,referenced_tweets.id"
@@ -227,14 +225,6 @@ class XApiSource(Source):
             if cap is not None and got + len(data) > cap:
                 page = _cut(page, cap - got)
                 data = page["data"]
-            if page.get("errors"):
-                first = page["errors"][0] if isinstance(page["errors"][0], dict) else {}
-                log.info(
-                    "x_api: %d partial errors in a page for %s (first: %s)",
-                    len(page["errors"]),
-                    params["start_time"],
-                    first.get("title", "?"),
-                )
             pages.append(page)
             got += len(data)
             token = (page.get("meta") or {}).get("next_token")
