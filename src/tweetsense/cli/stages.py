@@ -143,10 +143,12 @@ def ingest(
 
             return print_dry_run(out, p, refetch=refetch)
         r = run_ingest(p, refetch=refetch, max_posts=max_posts, max_cost=max_cost)
+        errors = f"; API errors: {r.api_errors.line()}" if r.api_errors else ""
         out.print(
             f"ingest: {r.fetched} windows fetched ({r.tweets:,} posts), {r.republished} already "
             f"staged and published again ({r.republished_tweets:,} posts), {r.skipped} already "
-            f"done, {len(r.failed)} failed"
+            f"done, {len(r.failed)} failed{errors}",
+            soft_wrap=True,  # an error detail the API sent stays whole, for grep and copying
         )
         if r.failed:
             raise typer.Exit(1)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tweetsense.cli.dashboard import DEFAULT_PORT
 from tweetsense.contracts import LABELS
@@ -97,6 +98,9 @@ def print_run_summary(
     summary = Table(title=f"{p.query!r}", title_justify="left", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
+    if r.ingest.api_errors:
+        # Text, not a markup string: details such as "[gatewaypundit]" print as the API sent them.
+        summary.add_row("API errors", Text(r.ingest.api_errors.line()))
     add_ledger_rows(summary, r.batch.ledger)
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
