@@ -6,11 +6,13 @@ import re
 import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.servers.fake_x_api import FakeXApi
 from tweetsense.cli.app import app
 from tweetsense.cli.summary import program
 
@@ -175,3 +177,26 @@ def test_rerun_summary_shows_the_same_ledger(demo_run: tuple[Path, list[str]]) -
     rows = ("│ posts fetched ", "│ duplicates ", "│ outside the range ", "│ posts (unique) ")
     lines = [line.strip() for line in again.output.splitlines()]
     assert [x for x in lines if x.startswith(rows)] == [x for x in first if x.startswith(rows)]
+
+
+def test_run_summary_prints_api_errors_literally(tmp_path: Path) -> None:
+    # The consoles have markup and emoji off: "[gatewaypundit]" and ":100:" stay as sent.
+    now = datetime.now(UTC)
+    end = now.replace(minute=now.minute // 15 * 15, second=0, microsecond=0) - timedelta(hours=1)
+    start = end - timedelta(minutes=30)
+    detail = "User has been suspended: [gatewaypundit]. :100:"
+    with FakeXApi(empty_share=0.0, errors_only=frozenset({int(start.timestamp())})) as api:
+        original = api._suspended
+        api._suspended = lambda: {**original(), "detail": detail}  # type: ignore[method-assign]
+        config = tmp_path / "tweetsense.yaml"
+        config.write_text(
+            f"data_dir: {tmp_path / 'data'}\n"
+            f"search: {{query: ev, start_time: '{start.isoformat()}', "
+            f"end_time: '{end.isoformat()}'}}\n"
+            f"source: {{type: x_api, base_url: '{api.url}', timeout: 5}}\n"
+        )
+        env = {"X_BEARER_TOKEN": api.token, "COLUMNS": "200", "TWEETSENSE_SENTIMENT__WORKERS": "1"}
+        result = invoke("run", "--config", str(config), env=env)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "│ API errors " in line)
+    assert "1 page with only errors, " in row and f"(first: {detail})" in row, row

@@ -24,6 +24,7 @@ from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.manifest import manifest_key
 from tweetsense.secrets import Secrets
+from tweetsense.sources.api_errors import ApiErrors
 from tweetsense.sources.x_ratelimit import _SHARED
 from tweetsense.timeutil import Window
 
@@ -128,6 +129,37 @@ def test_pages_follow_next_token_and_join_authors(tmp_path: Path, fake: Any) -> 
     pages = [page for doc in docs.values() for page in doc.pages]
     assert any("data" not in page and page["meta"].get("next_token") for page in pages)
     assert any(page.get("errors") and page.get("data") for page in pages)
+
+
+SUSPENDED = "User has been suspended: [gatewaypundit]."
+
+
+def test_errors_only_page_and_errors_beside_data_are_counted(
+    tmp_path: Path, fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    start, _ = recent_range(4)
+    api = fake(empty_share=0.0, errors_only=frozenset({int(start.timestamp())}))
+    p = pipeline(tmp_path, api, windows=4, per_window=None)
+    with caplog.at_level(logging.WARNING, logger="tweetsense"):
+        report = ingest(p)
+    assert report.fetched == 4 and not report.failed
+    found = report.api_errors
+    assert found.only_errors == 1 and found.beside_data >= 3  # each window quotes a lost post
+    assert found.details[0] == SUSPENDED
+    lost = "Could not find tweet with referenced_tweets.id: ["
+    assert any(d.startswith(lost) for d in found.details)
+    # The window that held only errors is staged as the API answered, with no posts.
+    docs = staged(p)
+    first = docs[p.windows[0]]
+    assert first.tweet_count == 0 and first.pages[0]["errors"][0]["detail"] == SUSPENDED
+    # Staging keeps every page whole: the staged windows give the same figures again.
+    again = ApiErrors.of_pages(page for doc in docs.values() for page in doc.pages)
+    assert (again.only_errors, again.beside_data) == (found.only_errors, found.beside_data)
+    # One warning per window, with the API's own words.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 4
+    assert f"window {p.windows[0].id}: the API sent 1 page with only errors" in warnings[0]
+    assert SUSPENDED in warnings[0]
 
 
 def test_cap_and_even_sampling(tmp_path: Path, fake: Any) -> None:
@@ -385,3 +417,28 @@ def test_twenty_percent_failures_store_every_window_exactly_once(tmp_path: Path,
     requests = api.stats.requests
     again = ingest(pipeline(tmp_path, api, windows=40, per_window=None))
     assert again.fetched == 0 and api.stats.requests == requests
+
+
+def test_ingest_line_prints_api_error_details_literally(tmp_path: Path, fake: Any) -> None:
+    # Rich would read "[gatewaypundit]" as markup and ":100:" as an emoji code.
+    start, end = recent_range(2)
+    api = fake(empty_share=0.0, errors_only=frozenset({int(start.timestamp())}))
+    original = api._suspended
+    detail = f"{SUSPENDED} :100: [bold]not bold[/bold]"
+    api._suspended = lambda: {**original(), "detail": detail}  # type: ignore[method-assign]
+    config = tmp_path / "tweetsense.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        f"search: {{query: ev, start_time: '{start.isoformat()}', end_time: '{end.isoformat()}'}}\n"
+        f"source: {{type: x_api, base_url: '{api.url}', timeout: 5}}\n"
+    )
+    result = CliRunner().invoke(
+        app, ["ingest", "--config", str(config)], env={"X_BEARER_TOKEN": TOKEN, "COLUMNS": "80"}
+    )
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("ingest: "))
+    assert "2 windows fetched" in line
+    assert "API errors: 1 page with only errors, " in line
+    assert f"(first: {detail})" in line
+    # The warning of the window says it too, as sent.
+    assert detail in " ".join(result.output.split())

@@ -3,7 +3,8 @@
 ``GET /2/tweets/search/recent`` and ``/2/tweets/search/all`` answer with pages of posts
 (``data``), their authors (``includes.users``) and ``meta`` with ``next_token``; a window with no
 posts has no ``data``; some windows start with an empty page that still carries a
-``next_token``; some pages carry an ``errors`` array beside ``data``. Errors are problem+json:
+``next_token``; some pages carry an ``errors`` array beside ``data``, and the windows named in
+``errors_only`` answer with an ``errors`` array alone (a suspended user). Errors are problem+json:
 400 for invalid parameters, 401 for a wrong bearer token, 403 when ``forbidden`` is set, 429
 when the rate limit is passed, 503 and broken connections when failures are injected.
 
@@ -68,6 +69,10 @@ class FakeXApi:
     # field parameters are not honoured (id, text and edit_history_tweet_ids are the defaults).
     post_fields: tuple[str, ...] | None = None
     snowflake_ids: bool = True  # False: small numbers that encode no time
+    # 15-minute windows (epoch seconds of their start) answered with only an errors array, as
+    # the API does when every post of the answer is unavailable.
+    errors_only: frozenset[int] = frozenset()
+    suspended: str = "gatewaypundit"  # the user those errors name
     stats: FakeStats = field(default_factory=FakeStats)
 
     def __post_init__(self) -> None:
@@ -214,6 +219,8 @@ class FakeXApi:
                 type="https://api.twitter.com/2/problems/invalid-request",
             )
         start, end = _epoch(q["start_time"]), _epoch(q["end_time"])
+        if start // 900 * 900 in self.errors_only:
+            return self._answer({"errors": [self._suspended()]}, headers)
         size = int(q.get("max_results", "10"))
         posts = self.posts_between(start, end)
         token = q.get("next_token")
@@ -259,6 +266,19 @@ class FakeXApi:
             meta["next_token"] = _token(start, end, offset + size)
         body["meta"] = meta
         return self._answer(body, headers)
+
+    def _suspended(self) -> dict[str, Any]:
+        """A partial error as X words it for a suspended user."""
+        name = self.suspended
+        return {
+            "parameter": "username",
+            "resource_id": name,
+            "value": name,
+            "detail": f"User has been suspended: [{name}].",
+            "title": "Forbidden",
+            "resource_type": "user",
+            "type": "https://api.twitter.com/2/problems/resource-not-found",
+        }
 
     def _answer(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Any, ...]:
         with self._lock:
