@@ -98,7 +98,8 @@ class CsvLayout:
         def cell(index: int | None) -> str:
             if index is None or index >= len(row):
                 return ""
-            # twarc-csv escapes line breaks in every text cell; it drops carriage returns.
+            # twarc-csv escapes line breaks in every text cell and drops carriage returns; it
+            # leaves backslashes alone, so a backslash-n the author typed reads back as a break.
             return row[index].replace("\\n", "\n") if self.twarc else row[index]
 
         def value(field: str) -> str:
