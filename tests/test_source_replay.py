@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import random
@@ -13,12 +14,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import orjson
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from tests.conftest import make_config
+from tweetsense import quarantine
+from tweetsense.cli.app import app
 from tweetsense.config import DEMO, build_config, load_config
 from tweetsense.contracts import StagingDoc
 from tweetsense.errors import BadInputError, ConfigError
+from tweetsense.pipeline import Pipeline, run_all
 from tweetsense.registry import Context, create, settings_for
 from tweetsense.sources import replay
 from tweetsense.sources.replay import ReplaySource
@@ -650,3 +658,493 @@ def test_index_lives_in_the_temp_dir_and_close_removes_it(
     source.close()
     assert list(scratch.iterdir()) == []
     assert len(ids_of(source.fetch_window("q", W, None))) == 3  # rebuilt on demand
+
+
+# -- twarc-csv, other CSV exports, stream output, v1.1 times ------------------------------------
+
+# twarc-csv's own header (``twarc2 csv``), with the columns this source does not read left in.
+TWARC_CSV_HEADER = [
+    "id",
+    "conversation_id",
+    "referenced_tweets.replied_to.id",
+    "referenced_tweets.retweeted.id",
+    "referenced_tweets.quoted.id",
+    "author_id",
+    "in_reply_to_user_id",
+    "in_reply_to_username",
+    "created_at",
+    "text",
+    "lang",
+    "source",
+    "public_metrics.reply_count",
+    "public_metrics.retweet_count",
+    "public_metrics.like_count",
+    "edit_history_tweet_ids",
+    "entities.hashtags",
+    "author.id",
+    "author.created_at",
+    "author.username",
+    "author.name",
+    "author.description",
+    "author.location",
+    "author.public_metrics.followers_count",
+    "author.verified",
+    "matching_rules",
+    "__twarc.retrieved_at",
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, header, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def twarc_csv(path: Path) -> Path:
+    """Three posts as twarc-csv writes them: a reply, a retweet, a quote without an author."""
+    return write_csv(
+        path,
+        TWARC_CSV_HEADER,
+        [
+            {
+                "id": "1763600000000000103",
+                "conversation_id": "1763600000000000090",
+                "referenced_tweets.replied_to.id": "1763600000000000090",
+                "author_id": "701",
+                "in_reply_to_user_id": "700",
+                "created_at": "2024-03-01T12:10:00.000Z",
+                "text": r"first line\nsecond line 🚙",
+                "lang": "en",
+                "public_metrics.reply_count": "0",
+                "public_metrics.retweet_count": "2.0",  # pandas turns a column with gaps to floats
+                "public_metrics.like_count": "5",
+                "edit_history_tweet_ids": '["1763600000000000103"]',
+                "entities.hashtags": '["#EV"]',
+                "author.id": "701",
+                "author.username": "ana",
+                "author.name": r"Ana\nB",
+                "author.location": "Lyon",
+                "author.public_metrics.followers_count": "12",
+                "author.verified": "True",
+                "__twarc.retrieved_at": "2024-03-02T00:00:00+00:00",
+            },
+            {
+                "id": "1763600000000000102",
+                "conversation_id": "1763600000000000102",
+                "referenced_tweets.retweeted.id": "1763600000000000080",
+                "author_id": "702",
+                "created_at": "2024-03-01T12:05:00.000Z",
+                "text": "RT @ana: plain, with a comma",
+                "lang": "fr",
+                "author.id": "702",
+                "author.username": "bo",
+                "author.name": "Bo",
+                "author.verified": "False",
+            },
+            {
+                "id": "1763600000000000101",
+                "conversation_id": "1763600000000000090",
+                "referenced_tweets.replied_to.id": "1763600000000000090",
+                "referenced_tweets.quoted.id": "1763600000000000070",
+                "created_at": "2024-03-01T12:01:00.000Z",
+                "text": "no author",
+            },
+        ],
+    )
+
+
+def test_twarc_csv_reads_authors_references_counts_and_line_breaks(
+    make: Make, tmp_path: Path
+) -> None:
+    pages = make(twarc_csv(tmp_path / "tweets.csv")).fetch_window("q", W, None)
+
+    assert posts_of(pages) == [
+        {
+            "id": "1763600000000000103",
+            "created_at": "2024-03-01T12:10:00.000Z",
+            "text": "first line\nsecond line 🚙",
+            "author_id": "701",
+            "lang": "en",
+            "conversation_id": "1763600000000000090",
+            "referenced_tweets": [{"type": "replied_to", "id": "1763600000000000090"}],
+            "public_metrics": {"reply_count": 0, "retweet_count": 2, "like_count": 5},
+        },
+        {
+            "id": "1763600000000000102",
+            "created_at": "2024-03-01T12:05:00.000Z",
+            "text": "RT @ana: plain, with a comma",
+            "author_id": "702",
+            "lang": "fr",
+            "conversation_id": "1763600000000000102",
+            "referenced_tweets": [{"type": "retweeted", "id": "1763600000000000080"}],
+        },
+        {
+            "id": "1763600000000000101",
+            "created_at": "2024-03-01T12:01:00.000Z",
+            "text": "no author",
+            "conversation_id": "1763600000000000090",
+            "referenced_tweets": [
+                {"type": "replied_to", "id": "1763600000000000090"},
+                {"type": "quoted", "id": "1763600000000000070"},
+            ],
+        },
+    ]
+    assert pages[0]["includes"]["users"] == [
+        {"id": "701", "username": "ana", "name": "Ana\nB", "location": "Lyon", "verified": True},
+        {"id": "702", "username": "bo", "name": "Bo", "verified": False},
+    ]
+
+
+def test_twarc_csv_author_from_its_author_columns_alone(make: Make, tmp_path: Path) -> None:
+    # twarc-csv run with --output-columns: author.id without author_id still joins the author.
+    header = ["id", "created_at", "text", "author.id", "author.username"]
+    row = {"id": "5", "created_at": "2024-03-01T12:00:00Z", "text": r"a\nb"}
+    path = write_csv(
+        tmp_path / "t.csv", header, [{**row, "author.id": "9", "author.username": "z"}]
+    )
+
+    (only,) = make(path).fetch_window("q", W, None)
+
+    assert only["data"] == [
+        {"id": "5", "created_at": "2024-03-01T12:00:00.000Z", "text": "a\nb", "author_id": "9"}
+    ]
+    assert only["includes"]["users"] == [{"id": "9", "username": "z"}]
+
+
+def test_plain_csv_keeps_backslash_n_as_written(make: Make, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "p.csv",
+        ["id", "created_at", "text"],
+        [{"id": "1", "created_at": "2024-03-01T12:00:00Z", "text": r"C:\new"}],
+    )
+
+    assert posts_of(make(path).fetch_window("q", W, None))[0]["text"] == r"C:\new"
+
+
+def test_columns_setting_maps_another_export(make: Make, tmp_path: Path) -> None:
+    header = ["Tweet ID", "date", "body", "uid", "handle", "Language"]
+    rows = [
+        {
+            "Tweet ID": "30",
+            "date": "2024-03-01T12:03:00Z",
+            "body": "mapped",
+            "uid": "8",
+            "handle": "h",
+            "Language": "de",
+        },
+        {"Tweet ID": "31", "date": "Fri Mar 01 12:04:00 +0000 2024", "body": "v1.1 time"},
+    ]
+    path = write_csv(tmp_path / "other.csv", header, rows)
+    columns = {
+        "id": "tweet id",  # matched like the header: case and outer spaces do not count
+        "created_at": "date",
+        "text": "body",
+        "author_id": "uid",
+        "username": "handle",
+        "lang": "Language",
+    }
+
+    pages = make(path, columns=columns).fetch_window("q", W, None)
+
+    assert posts_of(pages) == [
+        {"id": "31", "created_at": "2024-03-01T12:04:00.000Z", "text": "v1.1 time"},
+        {
+            "id": "30",
+            "created_at": "2024-03-01T12:03:00.000Z",
+            "text": "mapped",
+            "author_id": "8",
+            "lang": "de",
+        },
+    ]
+    assert pages[0]["includes"]["users"] == [{"id": "8", "username": "h"}]
+
+
+def test_columns_setting_naming_a_missing_column_is_refused(make: Make, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "o.csv", ["tweet_id", "date", "body"], [])
+
+    with pytest.raises(
+        BadInputError, match=rf"^{path}:1: CSV header lacks column 'when' \(source\.columns"
+    ):
+        make(path, columns={"id": "tweet_id", "created_at": "when", "text": "body"}).fetch_window(
+            "q", W, None
+        )
+    with pytest.raises(BadInputError, match=r"name your columns in source\.columns"):
+        make(path).fetch_window("q", W, None)
+    with pytest.raises(ValidationError):
+        ReplaySource.Settings(path="x", columns={"tweet": "id"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("field", ["id", "author_id", "referenced_tweets.quoted.id"])
+def test_ids_rounded_by_a_spreadsheet_are_refused_naming_file_and_row(
+    make: Make, tmp_path: Path, field: str
+) -> None:
+    good = {"id": "1440720000000000001", "created_at": "2024-03-01T12:00:00Z", "text": "ok"}
+    bad = {**good, field: "1.44072E+18"}
+    path = write_csv(tmp_path / "x.csv", TWARC_CSV_HEADER, [good, bad])
+
+    with pytest.raises(BadInputError, match=rf"^{path}:3: field {field} '1\.44072E\+18' ") as info:
+        make(path).fetch_window("q", W, None)
+    assert "\n" not in str(info.value) and "spreadsheet" in str(info.value)
+
+
+def test_v1_times_are_read_and_written_back_as_iso(make: Make, tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "v1.jsonl",
+        [
+            page([post("1", "Fri Mar 01 12:14:59 +0000 2024")]),
+            page([post("2", "Fri Mar 01 13:00:00 +0100 2024")]),  # 12:00 UTC
+            page([post("3", "Fri Mar 01 12:15:00 +0000 2024")]),  # the next window
+        ],
+    )
+    source = make(path)
+
+    assert [(p["id"], p["created_at"]) for p in posts_of(source.fetch_window("q", W, None))] == [
+        ("1", "2024-03-01T12:14:59.000Z"),
+        ("2", "2024-03-01T12:00:00.000Z"),
+    ]
+    assert ids_of(source.fetch_window("q", shifted(W, 1), None)) == ["3"]
+
+
+def test_unreadable_time_names_both_spellings(make: Make, tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "t.jsonl", [page([post("1", "Fri Foo 01 12:00:00 +0000 2024")])])
+
+    with pytest.raises(BadInputError, match=r"ISO-8601 time.*Wed Oct 10 20:19:24 \+0000 2018"):
+        make(path).fetch_window("q", W, None)
+
+
+def stream_line(post_id: str, at: str, author: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "data": {"id": post_id, "created_at": at, "author_id": author["id"], **fields},
+        "includes": {"users": [author], "tweets": [{"id": "1", "text": "referenced"}]},
+        "matching_rules": [{"id": "1", "tag": "ev"}],
+        "__twarc": {"url": "https://api.twitter.com/2/tweets/search/stream", "version": "2.14.0"},
+    }
+
+
+def test_filtered_stream_and_sample_lines_are_one_post_each(make: Make, tmp_path: Path) -> None:
+    ana, bo = {"id": "71", "username": "ana"}, {"id": "72", "username": "bo", "verified": True}
+    quoted = [{"type": "quoted", "id": "1"}]
+    lines = [
+        stream_line("11", "2024-03-01T12:01:00.000Z", ana, text="first"),
+        stream_line("12", "2024-03-01T12:02:00.000Z", bo, text="second", referenced_tweets=quoted),
+        # twarc2 stream writes the API's disconnect notices as lines of their own.
+        {"errors": [{"title": "operational-disconnect"}]},
+        stream_line("13", "2024-03-01T12:03:00.000Z", ana, text="third"),
+    ]
+    path = write_jsonl(tmp_path / "stream.jsonl", lines)
+
+    (only,) = make(path).fetch_window("q", W, None)
+
+    assert only["data"] == [
+        {"id": "13", "created_at": "2024-03-01T12:03:00.000Z", "author_id": "71", "text": "third"},
+        {
+            "id": "12",
+            "created_at": "2024-03-01T12:02:00.000Z",
+            "author_id": "72",
+            "text": "second",
+            "referenced_tweets": quoted,
+        },
+        {"id": "11", "created_at": "2024-03-01T12:01:00.000Z", "author_id": "71", "text": "first"},
+    ]
+    assert only["includes"]["users"] == [ana, bo]
+
+
+USER = {"id": "71", "username": "ana", "name": "Ana", "created_at": "2010-01-01T00:00:00.000Z"}
+COUNTS = {"end": "2024-03-01T13:00:00.000Z", "start": "2024-03-01T12:00:00.000Z", "tweet_count": 4}
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "what"),
+    [
+        ("users.jsonl", [{"data": [USER], "meta": {"result_count": 1}}], "a users file"),
+        ("users_flat.jsonl", [USER], "a users file"),
+        (
+            "counts.jsonl",
+            [{"data": [COUNTS], "meta": {"total_tweet_count": 4}}],
+            r"a counts file \(post volumes per bucket\), not posts",
+        ),
+        ("counts_flat.jsonl", [COUNTS], r"a counts file \(post volumes per bucket\), not posts"),
+    ],
+)
+def test_twarc_users_and_counts_files_are_refused_by_name(
+    make: Make, tmp_path: Path, name: str, lines: list[Any], what: str
+) -> None:
+    path = write_jsonl(tmp_path / name, lines)
+
+    # Refused even when bad records may be skipped: the whole file is not posts.
+    with pytest.raises(BadInputError, match=rf"^{path}:1: {what}") as info:
+        make(path, on_bad_record="skip").fetch_window("q", W, None)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "what"),
+    [
+        ("id,created_at,username,name,location", "a users file"),
+        ("start,end,tweet_count", "a counts file"),
+    ],
+)
+def test_twarc_csv_users_and_counts_files_are_refused_by_name(
+    make: Make, tmp_path: Path, header: str, what: str
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(header + "\n", encoding="utf-8")
+
+    with pytest.raises(BadInputError, match=rf"^{path}:1: {what}"):
+        make(path).fetch_window("q", W, None)
+
+
+# -- on_bad_record ------------------------------------------------------------------------------
+
+
+def truncated(tmp_path: Path) -> Path:
+    """Four lines, the third cut off as by a killed collector."""
+    path = tmp_path / "cut.jsonl"
+    lines = [json.dumps(page([post(str(i), f"2024-03-01T12:0{i}:00Z")])) for i in range(1, 5)]
+    lines[2] = lines[2][:40]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_truncated_line_stops_the_replay_by_default(make: Make, tmp_path: Path) -> None:
+    path = truncated(tmp_path)
+
+    with pytest.raises(BadInputError, match=rf"^{path}:3: malformed JSON") as info:
+        make(path).fetch_window("q", W, None)
+    assert str(info.value).endswith("(or set source.on_bad_record: skip to set such records aside)")
+
+
+def test_truncated_line_is_set_aside_with_skip(make: Make, tmp_path: Path) -> None:
+    path = truncated(tmp_path)
+    source = make(path, on_bad_record="skip")
+
+    assert ids_of(source.fetch_window("q", W, None)) == ["4", "2", "1"]
+    assert source.skipped == 1
+    (record,) = source.set_aside()
+    assert record.reason.startswith(f"{path}:3: malformed JSON")
+    assert "on_bad_record" not in record.reason
+    assert record.payload == path.read_bytes().splitlines(keepends=True)[2]
+    assert record.name.startswith("replay-cut.jsonl-") and record.name.endswith("-3")
+    assert source.set_aside() == []  # each record is handed over once
+    assert source.skipped == 1
+
+
+def test_skip_sets_aside_single_posts_rows_and_a_broken_first_line(
+    make: Make, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.jsonl"
+    bad_time = post("2", "yesterday")
+    path.write_text(
+        '{"data": [{"id": "9"\n'
+        + json.dumps(page([post("1", "2024-03-01T12:01:00Z"), bad_time]))
+        + "\n",
+        encoding="utf-8",
+    )
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "id,created_at,text\n1.2E+18,2024-03-01T12:00:00Z,x\n3,2024-03-01T12:03:00Z,ok\n",
+        encoding="utf-8",
+    )
+    source = make(tmp_path, on_bad_record="skip")
+
+    assert ids_of(source.fetch_window("q", W, None)) == ["3", "1"]
+    records = {r.name.split("-", 3)[-1]: r for r in source.set_aside()}
+    assert sorted(records) == ["1", "2", "2-data[1]"]
+    assert records["2-data[1]"].payload == bad_time
+    assert "data[1].created_at 'yesterday'" in records["2-data[1]"].reason
+    assert records["2"].payload == {
+        "id": "1.2E+18",
+        "created_at": "2024-03-01T12:00:00Z",
+        "text": "x",
+    }
+    assert records["1"].reason.startswith(f"{path}:1: malformed JSON")
+    assert source.skipped == 3
+
+
+def test_on_bad_record_is_validated() -> None:
+    assert ReplaySource.Settings(path="x").on_bad_record == "stop"
+    with pytest.raises(ValidationError):
+        ReplaySource.Settings(path="x", on_bad_record="ignore")  # type: ignore[arg-type]
+
+
+# -- through the pipeline and the command line --------------------------------------------------
+
+
+def test_twarc_csv_with_a_bad_row_through_the_pipeline_into_the_warehouse(tmp_path: Path) -> None:
+    path = twarc_csv(tmp_path / "tweets.csv")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("1.76360E+18,,,,,,,,2024-03-01T12:02:00.000Z,mangled\n")
+    config = make_config(
+        tmp_path,
+        source__type="replay",
+        source__path=str(path),
+        source__on_bad_record="skip",
+        search__start_time="2024-03-01T12:00:00Z",
+        search__end_time="2024-03-01T12:15:00Z",
+        sentiment__workers="1",
+    )
+
+    with Pipeline(config) as p:
+        report = run_all(p)
+        kept = [orjson.loads(p.store.get(key)) for key in p.keys("errors/quarantine/ingest")]
+        set_aside = quarantine.count(p.store, p.slug)
+
+    assert report.ingest.tweets == 3 and set_aside == 1
+    (record,) = kept
+    assert record["error"].startswith(f"{path}:5: field id '1.76360E+18'")
+    assert record["payload"]["text"] == "mangled"
+    con = duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT tweet_id, text, referenced_tweets, user_id, username, name, verified, "
+            "location, lang, conversation_id FROM tweet ORDER BY tweet_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [(r[0], r[1], json.loads(r[2]) if r[2] else None) for r in rows] == [
+        (
+            "1763600000000000101",
+            "no author",
+            [
+                {"type": "replied_to", "id": "1763600000000000090"},
+                {"type": "quoted", "id": "1763600000000000070"},
+            ],
+        ),
+        (
+            "1763600000000000102",
+            "RT @ana: plain, with a comma",
+            [{"type": "retweeted", "id": "1763600000000000080"}],
+        ),
+        (
+            "1763600000000000103",
+            "first line\nsecond line 🚙",
+            [{"type": "replied_to", "id": "1763600000000000090"}],
+        ),
+    ]
+    assert [r[3:] for r in rows] == [
+        (None, None, None, None, None, None, "1763600000000000090"),
+        ("702", "bo", "Bo", False, None, "fr", "1763600000000000102"),
+        ("701", "ana", "Ana\nB", True, "Lyon", "en", "1763600000000000090"),
+    ]
+
+
+def test_cli_error_prints_file_and_line_literally(tmp_path: Path) -> None:
+    path = tmp_path / "file.jsonl"
+    good = json.dumps(page([post("1", "2024-03-01T12:01:00Z", text="[bold]:100:[/bold]")]))
+    path.write_text(f"{good}\n" * 99 + '{"data": [{"id": "2", "text": "[red]cut\n', "utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        "search:\n  query: electric vehicles\n  start_time: 2024-03-01T12:00:00Z\n"
+        "  end_time: 2024-03-01T12:15:00Z\n"
+        f"source:\n  type: replay\n  path: {path}\n",
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(app, ["ingest", "-c", str(config)])
+
+    assert result.exit_code == 1, result.output
+    assert f"{path}:100: malformed JSON" in result.output
+    assert "file.jsonl:100:" in result.output and "💯" not in result.output

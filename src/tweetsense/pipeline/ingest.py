@@ -93,6 +93,8 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
         pages = source.fetch_window(search.query, window, search.max_per_window)
     except RetryableError as exc:
         return str(exc)
+    for record in source.set_aside():
+        quarantine(p.store, "ingest", p.slug, record.name, record.payload, record.reason)
     doc = StagingDoc(search.query, window, p.config.source.type, pages)
     key = layout.staging_key(p.slug, window)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
@@ -14,6 +15,15 @@ if TYPE_CHECKING:
     from tweetsense.config import SearchConfig
 
 Page = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A record a source read but could not serve, for ingest to quarantine with its reason."""
+
+    name: str  # unique per record and the same on every run, so a rerun overwrites it
+    payload: Any
+    reason: str
 
 
 class Source(ABC):
@@ -35,6 +45,11 @@ class Source(ABC):
     def prices(self) -> Prices | None:
         """What each read costs; None: reads are free, so a dollar budget means nothing."""
         return None
+
+    def set_aside(self) -> list[SetAside]:
+        """Records set aside since the last call (each is returned once); the default source
+        sets none aside."""
+        return []
 
     def cancel(self) -> None:  # noqa: B027 - optional hook
         """Make fetches in progress stop soon; called from another thread after a fatal error.

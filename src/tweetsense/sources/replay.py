@@ -4,11 +4,15 @@ Accepted inputs, recognised per file and per line without any setting:
 
 * a JSON file holding one search response page, or a JSON array of pages;
 * JSONL with one response page per line (``twarc2 search`` output, ``__twarc`` keys allowed);
+* JSONL with one post per line and its includes (``twarc2 stream``, ``twarc2 sample``);
 * JSONL with one post per line and its author embedded as ``author`` (``twarc2 flatten``);
 * tweetsense staging files (``"schema": "tweetsense.staging/1"``);
-* CSV exports with columns ``id, created_at, text`` and optional ``author_id, username, name,
-  verified, location, lang``;
+* CSV exports: plain, twarc-csv, or any other through ``columns`` (see ``replay_csv``);
 * any of the above compressed with gzip.
+
+Times may be ISO 8601 or v1.1's "Wed Oct 10 20:19:24 +0000 2018". Files of users or of post
+counts, which twarc2 also writes, are refused by name. A line, row or post that cannot be read
+stops the replay, or with ``on_bad_record: skip`` is set aside for ingest to quarantine.
 
 The files are scanned once, on the first ``fetch_window``, into a throwaway SQLite file in the
 system temp directory, keyed by window bucket (``epoch seconds // freq``). A fetch then reads
@@ -17,10 +21,9 @@ one window's rows, so memory follows the size of the largest window, not of the 
 
 from __future__ import annotations
 
-import csv
 import glob
 import gzip
-import io
+import itertools
 import json
 import logging
 import os
@@ -34,14 +37,16 @@ import weakref
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.contracts import STAGING_SCHEMA
 from tweetsense.errors import BadInputError, ConfigError
-from tweetsense.sources.base import Page, Source
+from tweetsense.sources.base import Page, SetAside, Source
+from tweetsense.sources.replay_csv import CsvField, read_rows
+from tweetsense.sources.replay_values import BadRecord, read_time
 from tweetsense.timeutil import Window, format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -50,8 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIRECTORY_PATTERNS = ("*.json", "*.jsonl", "*.json.gz", "*.jsonl.gz", "*.csv", "*.csv.gz")
-CSV_REQUIRED = ("id", "created_at", "text")
-CSV_USER_COLUMNS = ("username", "name", "verified", "location")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -61,8 +64,8 @@ _BOM = b"\xef\xbb\xbf"
 _PAGE_KEYS = frozenset({"data", "includes", "meta", "errors"})
 _POST_KEYS = frozenset({"id", "text", "created_at", "author_id"})
 _FLAT_ONLY_KEYS = ("author", "__twarc")
-_TRUE = frozenset({"true", "t", "yes", "y", "1"})
-_FALSE = frozenset({"false", "f", "no", "n", "0"})
+_COUNT_KEYS = frozenset({"start", "end", "tweet_count"})
+_SKIP_HINT = " (or set source.on_bad_record: skip to set such records aside)"
 # Rows are sent to SQLite in batches: one executemany per batch keeps the per-row cost low
 # while the batch itself stays a few megabytes at most.
 _BATCH_ROWS = 2000
@@ -114,11 +117,23 @@ class ReplaySource(Source):
             "'archive/**/*.jsonl.gz'; relative paths start at the current directory",
         )
         page_size: int = Field(default=500, ge=1, description="posts per returned page")
+        columns: dict[CsvField, str] = Field(
+            default_factory=dict,
+            description="CSV exports with other column names: our field -> the file's column, "
+            "e.g. {id: tweet_id, created_at: date, text: body}",
+        )
+        on_bad_record: Literal["stop", "skip"] = Field(
+            default="stop",
+            description="a line, row or post that cannot be read: stop, or set it aside in the "
+            "quarantine and go on",
+        )
 
     def __init__(self, settings: Settings, context: Context) -> None:
         self.settings = settings
         self.freq = context.search.freq
         self.files = find_files(settings.path)
+        self.skipped = 0  # records set aside by the last index build
+        self._set_aside: list[SetAside] = []
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._cleanup: weakref.finalize | None = None
@@ -145,6 +160,11 @@ class ReplaySource(Source):
             authors = {row[1] for row in rows if row[1] is not None}
             users = _select_users(conn, authors)
         return _paginate(rows, users, self.settings.page_size, window)
+
+    def set_aside(self) -> list[SetAside]:
+        with self._lock:
+            taken, self._set_aside = self._set_aside, []
+        return taken
 
     def close(self) -> None:
         with self._lock:
@@ -174,7 +194,7 @@ class ReplaySource(Source):
                 + _SCHEMA_SQL
             )
             conn.execute("BEGIN")
-            indexer = _Indexer(conn, self.freq)
+            indexer = _Indexer(conn, self.freq, self.settings)
             for path in self.files:
                 indexer.scan_file(path)
             indexer.flush()
@@ -185,11 +205,15 @@ class ReplaySource(Source):
             cleanup()
             raise
         log.info(
-            "replay: read %d posts from %d files into the window index in %.1fs",
+            "replay: read %d posts from %d files into the window index in %.1fs; %d records "
+            "set aside",
             indexer.seq,
             len(self.files),
             time.monotonic() - began,
+            len(indexer.set_aside),
         )
+        self.skipped = len(indexer.set_aside)
+        self._set_aside.extend(indexer.set_aside)
         self._conn, self._cleanup = conn, cleanup
         return conn
 
@@ -233,12 +257,17 @@ def _files_under(directory: Path) -> list[Path]:
 class _Indexer:
     """Streams posts and users from input files into the index tables."""
 
-    def __init__(self, conn: sqlite3.Connection, freq: int) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, freq: int, settings: ReplaySource.Settings
+    ) -> None:
         self.conn = conn
         self.step = freq * 1_000_000
+        self.columns: dict[str, str] = dict(settings.columns)
+        self.skip = settings.on_bad_record == "skip"
         self.seq = 0
         self.posts: list[tuple[int, str, int, str | None, int, bytes]] = []
         self.users: list[tuple[str, bytes]] = []
+        self.set_aside: list[SetAside] = []
 
     def flush(self) -> None:
         if self.users:
@@ -261,6 +290,14 @@ class _Indexer:
                 f"{path}: cannot be read ({exc}); check that the file is complete and readable"
             ) from None
 
+    def _bad(self, exc: BadRecord, path: Path, line: int, where: str, payload: Any) -> None:
+        """Sets the record aside with ``skip``; stops the replay otherwise."""
+        if not self.skip:
+            # Not a BadRecord any more: the record holding this one must not catch it again.
+            raise BadInputError(f"{exc}{_SKIP_HINT}") from None
+        name = f"replay-{path.name[:60]}-{zlib.crc32(str(path).encode()):08x}-{line}"
+        self.set_aside.append(SetAside(f"{name}-{where}" if where else name, payload, str(exc)))
+
     # -- JSON and JSONL ---------------------------------------------------------------------
 
     def _scan_json(self, path: Path, stream: IO[bytes]) -> None:
@@ -273,28 +310,31 @@ class _Indexer:
             return
         first_line = len(head)
         try:
-            first = _loads(head[-1])
-        except ValueError as exc:
+            _loads(head[-1])
+        except ValueError:
             # Not one value per line: a pretty-printed document, read whole (such files are one
             # page or one staging window, not an archive).
-            rest = stream.read()
-            self._scan_document(path, b"".join(head) + rest, first_line, exc, rest)
+            self._scan_document(path, b"".join(head), first_line, stream.read())
             return
-        self._scan_value(first, path, first_line, "", top=True)
-        for lineno, raw in enumerate(stream, start=first_line + 1):
-            if not raw.strip():
-                continue
+        for lineno, raw in enumerate(itertools.chain([head[-1]], stream), start=first_line):
+            self._scan_line(path, lineno, raw)
+
+    def _scan_line(self, path: Path, lineno: int, raw: bytes) -> None:
+        if not raw.strip():
+            return
+        try:
             try:
                 value = _loads(raw)
             except ValueError as exc:
-                raise BadInputError(
+                raise BadRecord(
                     f"{path}:{lineno}: malformed JSON ({_reason(exc)}); fix or delete that line"
                 ) from None
             self._scan_value(value, path, lineno, "", top=True)
+        except BadRecord as exc:
+            self._bad(exc, path, lineno, "", raw)
 
-    def _scan_document(
-        self, path: Path, data: bytes, first_line: int, first_error: ValueError, rest: bytes
-    ) -> None:
+    def _scan_document(self, path: Path, head: bytes, first_line: int, rest: bytes) -> None:
+        data = head + rest
         try:
             doc = _loads(data)
         except ValueError as exc:
@@ -302,15 +342,20 @@ class _Indexer:
             # its own, the first line is the one to blame, not wherever the whole-file parse
             # happened to stop.
             if _next_line_is_value(rest):
-                raise BadInputError(
-                    f"{path}:{first_line}: malformed JSON ({_reason(first_error)}); fix or "
-                    "delete that line"
-                ) from None
+                lines = [head.splitlines(keepends=True)[-1], *rest.splitlines(keepends=True)]
+                for lineno, raw in enumerate(lines, start=first_line):
+                    self._scan_line(path, lineno, raw)
+                return
             line = getattr(exc, "lineno", first_line)
-            raise BadInputError(
+            bad = BadRecord(
                 f"{path}:{line}: malformed JSON ({_reason(exc)}); fix the file or re-export it"
-            ) from None
-        self._scan_value(doc, path, first_line, "", top=True)
+            )
+            self._bad(bad, path, line, "", data)
+            return
+        try:
+            self._scan_value(doc, path, first_line, "", top=True)
+        except BadRecord as exc:
+            self._bad(exc, path, first_line, "", data)
 
     def _scan_value(self, value: Any, path: Path, line: int, where: str, *, top: bool) -> None:
         if isinstance(value, list) and top:
@@ -318,7 +363,7 @@ class _Indexer:
                 self._scan_value(item, path, line, f"{where}[{i}]", top=True)
             return
         if not isinstance(value, dict):
-            raise BadInputError(
+            raise BadRecord(
                 f"{path}:{line}: {where or 'value'} is {type(value).__name__}, not an object; "
                 "expected X API v2 search pages, posts or tweetsense staging files"
             )
@@ -326,10 +371,11 @@ class _Indexer:
             self._scan_staging(value, path, line, where)
         elif _PAGE_KEYS & value.keys():
             self._scan_page(value, path, line, where)
-        elif _POST_KEYS & value.keys() and top:
+        elif top and (_POST_KEYS & value.keys() or value.keys() >= _COUNT_KEYS):
+            _refuse_other_data(value, path, line)
             self._add_flat_post(value, path, line, where)
         else:
-            raise BadInputError(
+            raise BadRecord(
                 f"{path}:{line}: {where or 'object'} is neither an X API v2 search page, a post "
                 "nor a tweetsense staging file; remove it or point source.path elsewhere"
             )
@@ -351,27 +397,37 @@ class _Indexer:
             self._scan_value(page, path, line, f"{_dot(where)}pages[{i}]", top=False)
 
     def _scan_page(self, page: dict[str, Any], path: Path, line: int, where: str) -> None:
+        posts = page.get("data")
+        if isinstance(posts, dict):
+            # Filtered stream and sample output: one post per line, with its own includes.
+            items = [(f"{_dot(where)}data", posts)]
+        elif isinstance(posts, list):
+            items = [(f"{_dot(where)}data[{i}]", post) for i, post in enumerate(posts)]
+        elif posts is None:
+            items = []
+        else:
+            raise BadRecord(
+                f"{path}:{line}: {_at(where)}field data is {type(posts).__name__}, not a list "
+                "of posts; re-export the page"
+            )
+        for _, post in items:
+            if isinstance(post, dict):
+                _refuse_other_data(post, path, line)
         includes = page.get("includes") or {}
         users = includes.get("users") if isinstance(includes, dict) else None
         for user in users or ():
             if isinstance(user, dict) and user.get("id") is not None:
                 self._add_user(user)
-        posts = page.get("data")
-        if posts is None:
-            return
-        if not isinstance(posts, list):
-            raise BadInputError(
-                f"{path}:{line}: {_at(where)}field data is {type(posts).__name__}, not a list "
-                "of posts; re-export the page"
-            )
-        for i, post in enumerate(posts):
-            place = f"{_dot(where)}data[{i}]"
-            if not isinstance(post, dict):
-                raise BadInputError(
-                    f"{path}:{line}: {place} is {type(post).__name__}, not a post object; "
-                    "re-export the page"
-                )
-            self._add_post(post, path, line, place)
+        for place, post in items:
+            try:
+                if not isinstance(post, dict):
+                    raise BadRecord(
+                        f"{path}:{line}: {place} is {type(post).__name__}, not a post object; "
+                        "re-export the page"
+                    )
+                self._add_post(post, path, line, place)
+            except BadRecord as exc:
+                self._bad(exc, path, line, place, post)
 
     def _add_flat_post(self, post: dict[str, Any], path: Path, line: int, where: str) -> None:
         author = post.get("author")
@@ -386,65 +442,14 @@ class _Indexer:
     # -- CSV --------------------------------------------------------------------------------
 
     def _scan_csv(self, path: Path, stream: IO[bytes]) -> None:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
-        try:
-            header = next(reader)
-        except StopIteration:
-            return
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise BadInputError(
-                f"{path}:1: malformed CSV header ({exc}); re-export the file as UTF-8 CSV"
-            ) from None
-        columns = {name.strip().lower(): i for i, name in enumerate(header)}
-        missing = [name for name in CSV_REQUIRED if name not in columns]
-        if missing:
-            raise BadInputError(
-                f"{path}:1: CSV header lacks column {missing[0]!r}; the header needs "
-                f"{', '.join(CSV_REQUIRED)}"
-            )
-        start = reader.line_num + 1
-        while True:
+        for layout, line, row in read_rows(path, stream, self.columns):
             try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise BadInputError(
-                    f"{path}:{start}: malformed CSV ({exc}); fix the row or re-export as UTF-8"
-                ) from None
-            if any(cell.strip() for cell in row):
-                self._add_csv_row(row, columns, path, start)
-            start = reader.line_num + 1
-
-    def _add_csv_row(self, row: list[str], columns: dict[str, int], path: Path, line: int) -> None:
-        def cell(name: str) -> str:
-            i = columns.get(name)
-            return row[i] if i is not None and i < len(row) else ""
-
-        created = cell("created_at").strip()
-        post: dict[str, Any] = {
-            "id": cell("id").strip(),
-            # Rewritten in the API's own spelling so later stages read one time format.
-            "created_at": format_utc(self._time(created, path, line, "created_at"))
-            if created
-            else "",
-            "text": cell("text"),
-        }
-        author_id = cell("author_id").strip()
-        if author_id:
-            post["author_id"] = author_id
-            user: dict[str, Any] = {"id": author_id}
-            for name in CSV_USER_COLUMNS:
-                value = cell(name).strip()
-                if not value:
-                    continue
-                user[name] = _flag(value, path, line) if name == "verified" else value
-            self._add_user(user)
-        lang = cell("lang").strip()
-        if lang:
-            post["lang"] = lang
-        self._add_post(post, path, line, "")
+                post, user = layout.read(row, f"{path}:{line}: ")
+                if user is not None:
+                    self._add_user(user)
+                self._add_post(post, path, line, "")
+            except BadRecord as exc:
+                self._bad(exc, path, line, "", layout.payload(row))
 
     # -- rows -------------------------------------------------------------------------------
 
@@ -456,17 +461,21 @@ class _Indexer:
     def _add_post(self, post: dict[str, Any], path: Path, line: int, where: str) -> None:
         post_id = post.get("id")
         if isinstance(post_id, bool) or not isinstance(post_id, str | int) or post_id == "":
-            raise BadInputError(
+            raise BadRecord(
                 f"{path}:{line}: {_at(where)}field id is missing or not a string; every post "
                 "needs its id, fix or delete it"
             )
         created = post.get("created_at")
         if not isinstance(created, str) or not created.strip():
-            raise BadInputError(
+            raise BadRecord(
                 f"{path}:{line}: {_at(where)}field created_at is missing; collect with "
                 "tweet.fields=created_at or fix the record"
             )
-        ts = _micros(self._time(created, path, line, f"{_dot(where)}created_at"))
+        when, iso = read_time(created, f"{path}:{line}: ", f"{_dot(where)}created_at")
+        if not iso:
+            # Later stages read the API's own spelling only.
+            post["created_at"] = format_utc(when)
+        ts = _micros(when)
         author = post.get("author_id")
         self.seq += 1
         self.posts.append(
@@ -482,15 +491,20 @@ class _Indexer:
         if len(self.posts) >= _BATCH_ROWS:
             self.flush()
 
-    @staticmethod
-    def _time(value: str, path: Path, line: int, field: str) -> datetime:
-        try:
-            return parse_utc(value)
-        except ValueError:
-            raise BadInputError(
-                f"{path}:{line}: field {field} {value!r} is not an ISO-8601 time; write it like "
-                "2024-03-01T12:00:00.000Z"
-            ) from None
+
+def _refuse_other_data(item: dict[str, Any], path: Path, line: int) -> None:
+    """Stops at the other files twarc2 writes, whose objects would read as posts without
+    text or time."""
+    if item.keys() >= _COUNT_KEYS:
+        raise BadInputError(
+            f"{path}:{line}: a counts file (post volumes per bucket), not posts; point "
+            "source.path at posts (twarc2 search, stream or sample output)"
+        )
+    if "username" in item and "text" not in item:
+        raise BadInputError(
+            f"{path}:{line}: a users file (user profiles, as twarc2 users writes), not posts; "
+            "point source.path at posts (twarc2 search, stream or sample output)"
+        )
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -593,17 +607,6 @@ def _next_line_is_value(rest: bytes) -> bool:
 
 def _micros(dt: datetime) -> int:
     return (dt - _EPOCH) // _MICROSECOND
-
-
-def _flag(value: str, path: Path, line: int) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise BadInputError(
-        f"{path}:{line}: field verified {value!r} is not true or false; fix the row"
-    )
 
 
 def _at(where: str) -> str:
