@@ -1088,10 +1088,12 @@ def test_twarc_csv_with_a_bad_row_through_the_pipeline_into_the_warehouse(tmp_pa
 
     with Pipeline(config) as p:
         report = run_all(p)
-        kept = [orjson.loads(p.store.get(key)) for key in p.keys("errors/quarantine/ingest")]
+        kept = [orjson.loads(p.store.get(key)) for key in p.keys("errors/quarantine/source")]
         set_aside = quarantine.count(p.store, p.slug)
 
     assert report.ingest.tweets == 3 and set_aside == 1
+    ledger = report.batch.ledger
+    assert (ledger.fetched, ledger.lost) == (4, {"bad_record": 1}) and ledger.balanced
     (record,) = kept
     assert record["error"].startswith(f"{path}:5: field id '1.76360E+18'")
     assert record["payload"]["text"] == "mangled"

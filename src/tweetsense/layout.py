@@ -19,6 +19,8 @@ OUTPUTS = "outputs"
 MANIFESTS = "manifests"
 QUARANTINE = f"{ERRORS}/quarantine"
 DEAD_LETTERS = f"{ERRORS}/consume/dead-letter"
+# The quarantine stage of single records a source could not read (a window's are "ingest").
+SOURCE_RECORDS = "source"
 
 
 def query_slug(query: str) -> str:

@@ -54,6 +54,6 @@ def quarantine(store: Store, stage: str, slug: str, name: str, payload: Any, rea
 def count(store: Store, slug: str) -> int:
     """Quarantined records of ``slug`` plus the stream's dead letters."""
     found = 0
-    for stage_dir in ("ingest", "consume", "batch"):
+    for stage_dir in (layout.SOURCE_RECORDS, "ingest", "consume", "batch"):
         found += sum(1 for _ in store.list(layout.quarantine_dir(stage_dir, slug)))
     return found + sum(1 for _ in store.list(layout.DEAD_LETTERS))

@@ -105,4 +105,5 @@ def _ledger(p: Pipeline, result: BatchResult, left_out: list[Window], staged: se
     unscored = {w: int(manifest.windows.get(w.id, {}).get("posts", 0)) for w in left_out}
     quarantined = ledgers.quarantined_posts(p.store, p.slug, p.windows, staged)
     dead = sum(1 for k in p.store.list(layout.DEAD_LETTERS) if p.slug in k)
-    return ledgers.build(result.ledger, unscored, quarantined, dead)
+    bad = ledgers.bad_records(p.store, p.slug)
+    return ledgers.build(result.ledger, unscored, quarantined, dead, bad)

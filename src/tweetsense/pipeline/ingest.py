@@ -21,6 +21,7 @@ from typing import Any
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
+from tweetsense.layout import SOURCE_RECORDS
 from tweetsense.pipeline.budget import Budget, BudgetReached
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
@@ -94,7 +95,7 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
     except RetryableError as exc:
         return str(exc)
     for record in source.set_aside():
-        quarantine(p.store, "ingest", p.slug, record.name, record.payload, record.reason)
+        quarantine(p.store, SOURCE_RECORDS, p.slug, record.name, record.payload, record.reason)
     doc = StagingDoc(search.query, window, p.config.source.type, pages)
     key = layout.staging_key(p.slug, window)
     try:

@@ -30,7 +30,9 @@ LEDGER = "_ledger.json"
 NOT_SCORED = "window_not_scored"
 # Posts of windows whose pages could not be read, set aside before staging.
 QUARANTINED = "quarantined"
-REASONS = (*DROP_REASONS, NOT_SCORED, QUARANTINED)
+# Records a source read but could not serve (replay's on_bad_record: skip), set aside.
+BAD_RECORD = "bad_record"
+REASONS = (*DROP_REASONS, NOT_SCORED, QUARANTINED, BAD_RECORD)
 EXPECTED = ("duplicate", "outside_range")
 # What each reason means, for people.
 EXPLAINED = {
@@ -41,6 +43,7 @@ EXPLAINED = {
     "outside_range": "created outside the staged windows of the search",
     NOT_SCORED: "its window has no sentiment file (consume it, or its record was dead-lettered)",
     QUARANTINED: "its window's pages could not be read (see the quarantine)",
+    BAD_RECORD: "a record the source could not read, set aside in the quarantine",
 }
 
 
@@ -112,6 +115,7 @@ def build(
     unscored_windows: dict[Window, int],
     quarantined_windows: dict[Window, int],
     dead_letters: int,
+    bad_records: int = 0,
 ) -> Ledger:
     """The ledger of one batch: its per-file counts, plus the staged windows it left out
     (``unscored_windows``: window -> posts) and the windows quarantined before staging."""
@@ -125,6 +129,7 @@ def build(
         for window, posts in extra.items():
             ledger.windows[format_utc(window.start)] = {"fetched": posts, reason: posts}
             totals.update({"fetched": posts, reason: posts})
+    totals.update({"fetched": bad_records, BAD_RECORD: bad_records})  # in no window
     ledger.fetched = totals["fetched"]
     ledger.placed = totals[PLACED]
     ledger.time_derived = totals["time_derived"]
@@ -166,3 +171,8 @@ def quarantined_posts(
         pages = pages if isinstance(pages, list) else []
         found[window] = sum(len(pg.get("data") or []) for pg in pages if isinstance(pg, dict))
     return found
+
+
+def bad_records(store: Store, slug: str) -> int:
+    """Records the source set aside for the query (each one post or line of an export)."""
+    return sum(1 for _ in store.list(layout.quarantine_dir(layout.SOURCE_RECORDS, slug)))
