@@ -114,10 +114,7 @@ class SparkEngine(Engine):
             views[name] = view
         try:
             result = job.build(
-                con.table(views["tweets"]),
-                con.table(views["users"]),
-                con.table(views["scores"]),
-                con.table(views["windows"]),
+                {name: con.table(view) for name, view in views.items()},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
             )
