@@ -171,6 +171,9 @@ class SparkEngine(Engine):
                     escape='"',
                     timestampFormat=_CSV_TIME,
                     emptyValue='""',
+                    # Spark trims cells by default; a post's text keeps its spaces.
+                    ignoreLeadingWhiteSpace=False,
+                    ignoreTrailingWhiteSpace=False,
                 )
             with store.writing(csv_key) as csv:
                 write_single_file(session, f"{scratch}.csv", csv)
