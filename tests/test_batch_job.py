@@ -134,7 +134,7 @@ def test_merge_dedup_join_and_aggregate(context, store) -> None:
     assert by_id["1"]["username"] == "bo" and by_id["2"]["username"] == "ana"
     assert by_id["2"]["location"] == "Oslo" and by_id["1"]["location"] is None
     assert by_id["3"]["user_id"] == "u9" and by_id["3"]["username"] is None
-    assert by_id["3"]["text"] == "RT @ana: hate it"  # never replaced by the parent's text
+    assert by_id["3"]["text"] == "RT @ana: hate it"  # its original is not in includes.tweets
     assert '"retweeted"' in by_id["3"]["referenced_tweets"]
     assert by_id["1"]["text"] == "love it 😍"
     assert by_id["1"]["created_at"] == T0 + timedelta(minutes=1)

@@ -39,15 +39,24 @@ def snowflake(at: datetime) -> str:
 minutes = st.floats(min_value=-40, max_value=100, allow_nan=False).map(
     lambda m: T0 + timedelta(milliseconds=round(m * 60_000))
 )
+small_ids = st.integers(1, 12).map(str)
 post = st.fixed_dictionaries(
     {
         # A small pool of plain ids makes duplicates within and across windows common.
-        "id": st.one_of(st.integers(1, 12).map(str), st.integers(1, 12), minutes.map(snowflake)),
+        "id": st.one_of(small_ids, st.integers(1, 12), minutes.map(snowflake)),
         "created_at": st.one_of(
             minutes.map(format_utc), st.sampled_from(MALFORMED_TIMES), st.none()
         ),
         "text": st.one_of(st.none(), st.sampled_from(["", "ok", "émoji 🚗", "a\nb"])),
         "scored": st.booleans(),
+        # edit_history_tweet_ids: ids before and after the post's own one (which a malformed
+        # history may lack), drawn from the same small pool so edits meet staged posts.
+        "history": st.one_of(
+            st.none(),
+            st.tuples(
+                st.lists(small_ids, max_size=2), st.booleans(), st.lists(small_ids, max_size=2)
+            ),
+        ),
     }
 )
 window_files = st.lists(
@@ -79,7 +88,14 @@ def _page_post(p: dict) -> dict:
         out["created_at"] = p["created_at"]
     if p["text"] is not None:
         out["text"] = p["text"]
+    if p["history"] is not None:
+        out["edit_history_tweet_ids"] = _history(p)
     return out
+
+
+def _history(p: dict) -> list[str]:
+    before, has_own, after = p["history"]
+    return [*before, *([str(p["id"])] if has_own else []), *after]
 
 
 def model(files: list[tuple[bool, list[list[dict]]]]) -> tuple[Counter[str], set[str]]:
@@ -97,6 +113,12 @@ def model(files: list[tuple[bool, list[list[dict]]]]) -> tuple[Counter[str], set
     latest = {}
     for key, p in sorted(rows, key=lambda r: r[0]):
         latest[str(p["id"])] = key
+    # Earlier versions: the ids a staged post lists before its own in its edit history.
+    superseded = set()
+    for _, p in rows:
+        history = _history(p) if p["history"] is not None else []
+        if str(p["id"]) in history:
+            superseded.update(history[: history.index(str(p["id"]))])
     staged = {int(w.start.timestamp()) for w, (s, _) in zip(W, files, strict=True) if s}
     fates: Counter[str] = Counter()
     placed = set()
@@ -105,6 +127,8 @@ def model(files: list[tuple[bool, list[list[dict]]]]) -> tuple[Counter[str], set
         at = _time(p)
         if latest[tid] != key:
             fate = "duplicate"
+        elif tid in superseded:
+            fate = "edited"
         elif at is None:
             fate = "no_time"
         elif tid not in scored:

@@ -109,6 +109,37 @@ def _unplaced_posts(window: Window) -> list[dict]:
     ]
 
 
+LONG = "A long post, cut short in its text. " * 10
+
+
+def _text_posts(window: Window) -> tuple[list[dict], list[dict]]:
+    """Posts whose whole text is elsewhere, and edits; with the page's included posts."""
+    minute = (window.start - T0).total_seconds() / 60 + 2
+    cut = LONG[:270] + "…"
+
+    def repost(tid: str, original: str) -> dict:
+        refs = [{"type": "retweeted", "id": original}]
+        return tweet(tid, minute, "RT @a: cut…", "u1", referenced_tweets=refs)
+
+    def edit(tid: str, history: list[str]) -> dict:
+        return tweet(tid, minute, f"version {tid}", "u2", edit_history_tweet_ids=history)
+
+    posts = [
+        edit("edit-a1", ["edit-a1", "edit-a2"]),  # dropped: its edit is staged
+        edit("edit-a2", ["edit-a1", "edit-a2"]),
+        edit("edit-b1", ["edit-b1", "edit-b2"]),  # kept: its edit is not staged
+        repost("rt-short", "orig-short"),
+        repost("rt-long", "orig-long"),
+        repost("rt-missing", "orig-missing"),
+        tweet("long", minute, cut, "u3", note_tweet={"text": LONG + "&amp;"}),
+    ]
+    included = [
+        {"id": "orig-short", "text": "the original &lt;3"},
+        {"id": "orig-long", "text": cut, "note_tweet": {"text": LONG}},
+    ]
+    return posts, included
+
+
 def stage_synthetic(store, seed: int = 7) -> list[Window]:
     """Windows with every case the merge must get right; returns the staged ones, in order."""
     rng = random.Random(seed)
@@ -155,6 +186,12 @@ def stage_synthetic(store, seed: int = 7) -> list[Window]:
             page = {"data": posts, "meta": {"result_count": len(posts)}}
             if users:
                 page["includes"] = {"users": users}
+            if i == 7 and page_no == 0:
+                more, included = _text_posts(window)
+                posts.extend(more)
+                page["includes"] = {**page.get("includes", {}), "tweets": included}
+                # Its own generator, so the other windows' data stays as it was.
+                score_rows.extend(_scores(random.Random(i), p["id"], LABELS) for p in more)
             pages.append(page)
             score_rows.extend(
                 _scores(rng, p["id"], _labels(origin.get(p["id"], i))) for p in scored
@@ -276,6 +313,13 @@ def check_parity(context, store, local_store) -> None:
     assert derived["created_at"] == WINDOWS[6].start + timedelta(minutes=7, milliseconds=250)
     assert derived["time_window"] == WINDOWS[6].start and derived["user_id"] is None
 
+    # The stored text is the whole one; an edited post counts once.
+    texts = {t["tweet_id"]: t["text"] for t in tweets}
+    assert "edit-a1" not in texts and texts["edit-a2"] == "version edit-a2"
+    assert texts["edit-b1"] == "version edit-b1"
+    assert texts["rt-short"] == "the original <3" and texts["rt-long"] == LONG
+    assert texts["rt-missing"] == "RT @a: cut…" and texts["long"] == LONG + "&"
+
     # Every post read is placed or dropped under one reason; the reasons were all exercised.
     ledger = {row["file_epoch"]: row for row in spark_result.ledger}
     assert sum(r["placed"] for r in ledger.values()) == spark_result.tweets
@@ -285,6 +329,7 @@ def check_parity(context, store, local_store) -> None:
     assert (window6["no_time"], window6["unscored"], window6["time_derived"]) == (1, 1, 1)
     assert sum(r["duplicate"] for r in ledger.values()) > 0
     assert sum(r["outside_range"] for r in ledger.values()) > 0
+    assert sum(r["edited"] for r in ledger.values()) == 1
 
 
 def test_empty_range_and_rerun_are_stable(spark, context, local_store) -> None:

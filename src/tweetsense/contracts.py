@@ -41,6 +41,25 @@ def unescape_text(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def full_text(post: dict[str, Any]) -> str | None:
+    """A post's whole text: ``note_tweet.text`` when the post is long, else ``text``."""
+    note = post.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str):
+        return note["text"]
+    text = post.get("text")
+    return text if isinstance(text, str) else None
+
+
+def retweeted_id(post: dict[str, Any]) -> str | None:
+    """The id of the post a repost repeats (its first ``retweeted`` reference), else None."""
+    refs = post.get("referenced_tweets")
+    for ref in refs if isinstance(refs, list) else ():
+        if isinstance(ref, dict) and ref.get("type") == "retweeted":
+            rid = ref.get("id")
+            return str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
+    return None
+
+
 def _envelope(schema: str, query: str, window: Window, fields: dict[str, Any]) -> bytes:
     return orjson.dumps(
         {
@@ -86,7 +105,13 @@ class StagingDoc:
             return cls(doc["query"], window, doc.get("source", ""), doc["pages"])
 
     def tweet_texts(self) -> list[tuple[str, str]]:
-        """(tweet_id, text) of every post in the pages' ``data``; each post keeps its own text."""
+        """(tweet_id, text) of every post in the pages' ``data``: the text to score and store.
+
+        A long post's ``text`` is cut short and its whole text is ``note_tweet.text``; a
+        repost's ``text`` is "RT @user: " and a cut-short copy, so it takes the whole text of
+        the original from ``includes.tweets`` (the last copy in the file), or keeps its own
+        when the page did not include the original. The batch job applies the same rules."""
+        originals = self._included_texts()
         pairs = []
         for p, page in enumerate(self.pages):
             posts = page.get("data") if isinstance(page, dict) else None
@@ -105,8 +130,22 @@ class StagingDoc:
                         f"window {self.window.id}: page {p} post {i} (id {tid}) field text is "
                         "not a string"
                     )
+                original = originals.get(retweeted_id(tweet) or "")
+                text = original if original is not None else full_text(tweet)
                 pairs.append((str(tid), unescape_text(text or "")))
         return pairs
+
+    def _included_texts(self) -> dict[str, str | None]:
+        """Whole text of each post in the pages' ``includes.tweets``, by id; later copies win."""
+        texts: dict[str, str | None] = {}
+        for page in self.pages:
+            includes = page.get("includes") if isinstance(page, dict) else None
+            posts = includes.get("tweets") if isinstance(includes, dict) else None
+            for post in posts if isinstance(posts, list) else ():
+                tid = post.get("id") if isinstance(post, dict) else None
+                if isinstance(tid, str | int) and not isinstance(tid, bool):
+                    texts[str(tid)] = full_text(post)
+        return texts
 
     @property
     def tweet_count(self) -> int:

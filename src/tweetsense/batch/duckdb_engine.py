@@ -20,11 +20,14 @@ if TYPE_CHECKING:
     from tweetsense.registry import Context
 
 _USER = "STRUCT(id VARCHAR, username VARCHAR, name VARCHAR, verified BOOLEAN, location VARCHAR)"
+_NOTE = "note_tweet STRUCT(text VARCHAR)"
 _TWEET = (
-    "STRUCT(id VARCHAR, text VARCHAR, created_at VARCHAR, author_id VARCHAR, lang VARCHAR, "
-    "conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[])"
+    f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE}, created_at VARCHAR, author_id VARCHAR, "
+    "lang VARCHAR, conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[], "
+    "edit_history_tweet_ids VARCHAR[])"
 )
-_PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[]))"
+_INCLUDED = f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE})"
+_PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[], tweets {_INCLUDED}[]))"
 _SCORE = (
     "STRUCT(tweet_id VARCHAR, label VARCHAR, positive DOUBLE, negative DOUBLE, "
     "neutral DOUBLE, mixed DOUBLE)"
@@ -48,8 +51,8 @@ _PAGES = f"""
     FROM {_read_json("$staging", _STAGING_COLUMNS)}
 """
 
-# Tweets and users are read in two passes over the files: materialising the nested pages once
-# would hold every post as a nested struct in memory, several times the flat tables' size.
+# Tweets, users and included posts are read in passes over the files: materialising the nested
+# pages once would hold every post as a nested struct in memory, several times the flat size.
 _INPUTS_SQL = (
     "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
     f"""
@@ -61,15 +64,26 @@ WITH p AS ({_PAGES}), t AS (
 )
 SELECT tw.id AS tweet_id,
        TRY_CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
-       replace(replace(replace(tw.text, '&lt;', '<'), '&gt;', '>'), '&amp;', '&') AS text,
+       tw.text AS text,
+       tw.note_tweet.text AS note_text,
+       list_filter(tw.referenced_tweets, lambda r: r.type = 'retweeted')[1].id AS retweeted_id,
        tw.author_id AS author_id,
        tw.lang AS lang,
        tw.conversation_id AS conversation_id,
        CAST(to_json(tw.referenced_tweets) AS VARCHAR) AS referenced_tweets,
+       tw.edit_history_tweet_ids AS edit_history,
        file_order,
        page_no * 1000000 + pos AS position
 FROM t
 """,
+    # The edit histories flattened from the post rows, without another pass over the files.
+    """
+CREATE TABLE in_versions AS
+SELECT tweet_id, UNNEST(edit_history) AS version_id,
+       generate_subscripts(edit_history, 1) AS version_no, file_order, position
+FROM in_tweets
+""",
+    "ALTER TABLE in_tweets DROP COLUMN edit_history",
     f"""
 CREATE TABLE in_users AS
 WITH p AS ({_PAGES}), u AS (
@@ -80,6 +94,17 @@ WITH p AS ({_PAGES}), u AS (
 SELECT us.id AS user_id, us.username AS username, us.name AS name, us.verified AS verified,
        us.location AS location, file_order, page_no * 1000000 + pos AS position
 FROM u
+""",
+    f"""
+CREATE TABLE in_referenced AS
+WITH p AS ({_PAGES}), r AS (
+    SELECT file_order, page_no, UNNEST(page.includes.tweets) AS tw,
+           generate_subscripts(page.includes.tweets, 1) AS pos
+    FROM p
+)
+SELECT tw.id AS tweet_id, tw.text AS text, tw.note_tweet.text AS note_text, file_order,
+       page_no * 1000000 + pos AS position
+FROM r
 """,
     f"""
 CREATE TABLE in_scores AS
@@ -149,10 +174,7 @@ class DuckDBEngine(Engine):
                 ) from None
             con = ibis.duckdb.from_connection(raw)
             tables = job.build(
-                con.table("in_tweets"),
-                con.table("in_users"),
-                con.table("in_scores"),
-                con.table("in_windows"),
+                {name: con.table(f"in_{name}") for name in job.INPUT_SCHEMAS},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
             )

@@ -9,6 +9,7 @@ buckets are ``epoch_seconds // freq`` (Ibis ``bucket()`` fails on PySpark), dedu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import ibis
@@ -22,7 +23,9 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "tweets": {
         "tweet_id": "string",
         "created_at": "timestamp('UTC')",
-        "text": "string",
+        "text": "string",  # as the API sent it: cut short for a long post or a repost
+        "note_text": "string",  # note_tweet.text: the whole text of a long post
+        "retweeted_id": "string",  # the post a repost repeats
         "author_id": "string",
         "lang": "string",
         "conversation_id": "string",
@@ -50,6 +53,22 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "file_order": "int64",
         "position": "int64",
     },
+    # includes.tweets: the posts the page's posts refer to, a repost's original among them.
+    "referenced": {
+        "tweet_id": "string",
+        "text": "string",
+        "note_text": "string",
+        "file_order": "int64",
+        "position": "int64",
+    },
+    # Each post row's edit_history_tweet_ids, one row per id, numbered from 1 (oldest first).
+    "versions": {
+        "tweet_id": "string",
+        "version_id": "string",
+        "version_no": "int64",
+        "file_order": "int64",
+        "position": "int64",
+    },
     "windows": {"window_epoch": "int64"},
 }
 
@@ -57,7 +76,7 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
 # What becomes of each post row of the staged files, in the order the reasons are tested: a
 # post is "placed" (a row of `tweet`) or dropped under exactly one named reason.
 PLACED = "placed"
-DROP_REASONS = ("no_id", "duplicate", "no_time", "unscored", "outside_range")
+DROP_REASONS = ("no_id", "duplicate", "edited", "no_time", "unscored", "outside_range")
 # X post ids are snowflakes: milliseconds since this epoch, shifted left 22 bits. Ids below the
 # bound are sequential ids of before November 2010 (or not X ids at all) and carry no time.
 SNOWFLAKE_EPOCH_MS = 1288834974657
@@ -98,31 +117,90 @@ def snowflake_time(tweet_id: ibis.Value) -> ibis.Value:
     return ibis.ifelse(number >= SNOWFLAKE_MIN_ID, stamp.cast(utc), ibis.null(utc))
 
 
+def with_texts(tweets: ibis.Table, referenced: ibis.Table) -> ibis.Table:
+    """The posts with the text that is scored (``contracts.StagingDoc.tweet_texts``): a
+    repost's original's whole text when its window file includes the original, else the post's
+    own whole text (``note_tweet`` for a long post); with the API's escapes undone."""
+    r = referenced
+    ranked = r.mutate(
+        _rank=ibis.row_number().over(
+            group_by=[r.file_order, r.tweet_id], order_by=ibis.desc(r.position)
+        )
+    )
+    originals = ranked.filter(ranked._rank == 0).select(
+        original_file=_.file_order,
+        original_id=_.tweet_id,
+        original_text=_.note_text.coalesce(_.text),
+    )
+    joined = tweets.left_join(
+        originals,
+        (tweets.file_order == originals.original_file)
+        & (tweets.retweeted_id == originals.original_id),
+    )
+    text = joined.original_text.coalesce(joined.note_text, joined.text)
+    return joined.mutate(text=_unescape(text)).drop(
+        "original_file", "original_id", "original_text", "note_text", "retweeted_id"
+    )
+
+
+def _unescape(text: ibis.Value) -> ibis.Value:
+    """As ``contracts.unescape_text``, in the same order."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def superseded(versions: ibis.Table) -> ibis.Table:
+    """The ids (``superseded_id``) some staged post lists before its own id in its edit
+    history: earlier versions of an edited post whose newer version is staged too."""
+    v = versions
+    own = (
+        v.filter((v.version_id == v.tweet_id) & (v.tweet_id != ""))
+        .group_by("file_order", "position")
+        .aggregate(own_no=_.version_no.min())
+    )
+    listed = v.join(own, ["file_order", "position"])
+    return (
+        listed.filter(listed.version_no < listed.own_no)
+        .select(superseded_id=listed.version_id)
+        .distinct()
+    )
+
+
 def classify(
-    tweets: ibis.Table, scores: ibis.Table, windows: ibis.Table, freq_seconds: int
+    tweets: ibis.Table,
+    scores: ibis.Table,
+    windows: ibis.Table,
+    versions: ibis.Table,
+    freq_seconds: int,
 ) -> ibis.Table:
     """Every post row with its ``fate`` (PLACED or a drop reason), its time (from the id when
-    the page gave none: ``time_derived``), window and latest score."""
+    the page gave none: ``time_derived``), window and latest score. Of an edited post only the
+    latest staged version is placed, once."""
     s = latest(scores, "tweet_id").rename(score_tweet_id="tweet_id")
     w = windows.select(staged_epoch=windows.window_epoch).distinct()
+    older = superseded(versions)
     ranked = _ranked(tweets, "tweet_id")
     t = ranked.mutate(
         time_derived=ranked.created_at.isnull(),
         created_at=ranked.created_at.coalesce(snowflake_time(ranked.tweet_id)),
     )
     t = t.mutate(window_epoch=(t.created_at.epoch_seconds() // freq_seconds) * freq_seconds)
-    joined = t.left_join(s, t.tweet_id == s.score_tweet_id).left_join(
-        w, _.window_epoch == w.staged_epoch
+    joined = (
+        t.left_join(s, t.tweet_id == s.score_tweet_id)
+        .left_join(w, _.window_epoch == w.staged_epoch)
+        .left_join(older, _.tweet_id == older.superseded_id)
     )
     fate = ibis.cases(
         (joined.tweet_id.isnull() | (joined.tweet_id == ""), "no_id"),
         (joined._rank != 0, "duplicate"),
+        (joined.superseded_id.notnull(), "edited"),
         (joined.created_at.isnull(), "no_time"),
         (joined.score_tweet_id.isnull(), "unscored"),
         (joined.staged_epoch.isnull(), "outside_range"),
         else_=PLACED,
     )
-    return joined.mutate(fate=fate).drop("_rank", "position", "score_tweet_id", "staged_epoch")
+    return joined.mutate(fate=fate).drop(
+        "_rank", "position", "score_tweet_id", "staged_epoch", "superseded_id"
+    )
 
 
 def _ledger(rows: ibis.Table) -> ibis.Table:
@@ -137,17 +215,12 @@ def _ledger(rows: ibis.Table) -> ibis.Table:
     )
 
 
-def build(
-    tweets: ibis.Table,
-    users: ibis.Table,
-    scores: ibis.Table,
-    windows: ibis.Table,
-    *,
-    query: str,
-    freq_seconds: int,
-) -> JobOutputs:
-    rows = classify(tweets, scores, windows, freq_seconds)
-    u = latest(users, "user_id")
+def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) -> JobOutputs:
+    """The outputs from the tables of ``INPUT_SCHEMAS``, by name."""
+    windows = inputs["windows"]
+    tweets = with_texts(inputs["tweets"], inputs["referenced"])
+    rows = classify(tweets, inputs["scores"], windows, inputs["versions"], freq_seconds)
+    u = latest(inputs["users"], "user_id")
     placed = rows.filter(rows.fate == PLACED)
     # Tweets keep their author's id even when the author is unknown (no user object returned).
     tweet_rows = placed.left_join(u, placed.author_id == u.user_id).mutate(

@@ -114,10 +114,7 @@ class SparkEngine(Engine):
             views[name] = view
         try:
             result = job.build(
-                con.table(views["tweets"]),
-                con.table(views["users"]),
-                con.table(views["scores"]),
-                con.table(views["windows"]),
+                {name: con.table(view) for name, view in views.items()},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
             )
@@ -174,6 +171,9 @@ class SparkEngine(Engine):
                     escape='"',
                     timestampFormat=_CSV_TIME,
                     emptyValue='""',
+                    # Spark trims cells by default; a post's text keeps its spaces.
+                    ignoreLeadingWhiteSpace=False,
+                    ignoreTrailingWhiteSpace=False,
                 )
             with store.writing(csv_key) as csv:
                 write_single_file(session, f"{scratch}.csv", csv)

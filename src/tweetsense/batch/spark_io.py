@@ -22,13 +22,17 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 _USER = "STRUCT<id: STRING, username: STRING, name: STRING, verified: BOOLEAN, location: STRING>"
+_NOTE = "note_tweet: STRUCT<text: STRING>"
 _TWEET = (
-    "STRUCT<id: STRING, text: STRING, created_at: STRING, author_id: STRING, lang: STRING, "
-    "conversation_id: STRING, referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>>"
+    f"STRUCT<id: STRING, text: STRING, {_NOTE}, created_at: STRING, author_id: STRING, "
+    "lang: STRING, conversation_id: STRING, "
+    "referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>, "
+    "edit_history_tweet_ids: ARRAY<STRING>>"
 )
+_INCLUDED = f"STRUCT<id: STRING, text: STRING, {_NOTE}>"
 _STAGING = (
     f"window_start STRING, pages ARRAY<STRUCT<data: ARRAY<{_TWEET}>, "
-    f"includes: STRUCT<users: ARRAY<{_USER}>>>>"
+    f"includes: STRUCT<users: ARRAY<{_USER}>, tweets: ARRAY<{_INCLUDED}>>>>"
 )
 _SCORE = (
     "STRUCT<tweet_id: STRING, label: STRING, positive: DOUBLE, negative: DOUBLE, "
@@ -57,7 +61,7 @@ def _position(page_no: str, pos: str) -> Column:
 
 
 def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFrame]:
-    """The four tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
+    """The tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
     import pyarrow as pa
     from pyspark.sql import functions as F
 
@@ -66,18 +70,42 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         _epoch("window_start").alias("file_order"),
         F.posexplode("pages").alias("page_no", "page"),
     )
-    tweets = pages.select(
-        "file_order", "page_no", F.posexplode("page.data").alias("pos", "tw")
-    ).select(
+    posts = pages.select("file_order", "page_no", F.posexplode("page.data").alias("pos", "tw"))
+    tweets = posts.select(
         F.col("tw.id").alias("tweet_id"),
         # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
         F.expr("try_cast(tw.created_at AS TIMESTAMP)").alias("created_at"),
-        _unescape(F.col("tw.text")).alias("text"),
+        F.col("tw.text").alias("text"),
+        F.col("tw.note_tweet.text").alias("note_text"),
+        F.expr(
+            "try_element_at(filter(tw.referenced_tweets, r -> r.type = 'retweeted'), 1).id"
+        ).alias("retweeted_id"),
         F.col("tw.author_id").alias("author_id"),
         F.col("tw.lang").alias("lang"),
         F.col("tw.conversation_id").alias("conversation_id"),
         # Null struct fields are written out, as DuckDB's to_json does.
         F.to_json("tw.referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
+        "file_order",
+        _position("page_no", "pos").alias("position"),
+    )
+    versions = posts.select(
+        F.col("tw.id").alias("tweet_id"),
+        F.posexplode("tw.edit_history_tweet_ids").alias("version_no", "version_id"),
+        "file_order",
+        _position("page_no", "pos").alias("position"),
+    ).select(
+        "tweet_id",
+        "version_id",
+        (F.col("version_no").cast("long") + 1).alias("version_no"),
+        "file_order",
+        "position",
+    )
+    referenced = pages.select(
+        "file_order", "page_no", F.posexplode("page.includes.tweets").alias("pos", "tw")
+    ).select(
+        F.col("tw.id").alias("tweet_id"),
+        F.col("tw.text").alias("text"),
+        F.col("tw.note_tweet.text").alias("note_text"),
         "file_order",
         _position("page_no", "pos").alias("position"),
     )
@@ -112,7 +140,14 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     windows = session.createDataFrame(
         pa.table({"window_epoch": pa.array(inputs.window_starts, pa.int64())})
     )
-    return {"tweets": tweets, "users": users, "scores": scores, "windows": windows}
+    return {
+        "tweets": tweets,
+        "users": users,
+        "scores": scores,
+        "referenced": referenced,
+        "versions": versions,
+        "windows": windows,
+    }
 
 
 def is_remote(uri: str) -> bool:
@@ -173,12 +208,3 @@ def write_single_file(session: SparkSession, directory: str, target: str) -> Non
             shutil.copyfile(local, target)
     else:
         fs.copyToLocalFile(False, source, jvm.org.apache.hadoop.fs.Path(target), True)
-
-
-def _unescape(text: Column) -> Column:
-    """The X API's three escapes undone, in the order of ``contracts.unescape_text``."""
-    from pyspark.sql import functions as F
-
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
-        text = F.replace(text, F.lit(entity), F.lit(char))
-    return text

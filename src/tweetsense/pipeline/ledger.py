@@ -33,10 +33,11 @@ QUARANTINED = "quarantined"
 # Records a source read but could not serve (replay's on_bad_record: skip), set aside.
 BAD_RECORD = "bad_record"
 REASONS = (*DROP_REASONS, NOT_SCORED, QUARANTINED, BAD_RECORD)
-EXPECTED = ("duplicate", "outside_range")
+EXPECTED = ("duplicate", "edited", "outside_range")
 # What each reason means, for people.
 EXPLAINED = {
     "duplicate": "the same post in more than one window or page",
+    "edited": "an earlier version of an edited post; the latest version is kept",
     "no_id": "no post id",
     "no_time": "no created_at, and an id that is no X snowflake to take the time from",
     "unscored": "no sentiment score for the post",
@@ -62,13 +63,18 @@ class Ledger:
         return self.dropped.get("duplicate", 0)
 
     @property
+    def edited(self) -> int:
+        return self.dropped.get("edited", 0)
+
+    @property
     def outside(self) -> int:
         return self.dropped.get("outside_range", 0)
 
     @property
     def lost(self) -> dict[str, int]:
-        """Posts that count nowhere: the drops other than duplicates and posts created outside
-        the search's range (which replayed files and boundary copies hold by nature)."""
+        """Posts that count nowhere: the drops other than duplicates, earlier versions of edited
+        posts and posts created outside the search's range (which replayed files and boundary
+        copies hold by nature)."""
         return {r: n for r, n in self.dropped.items() if n and r not in EXPECTED}
 
     @property
@@ -84,10 +90,11 @@ class Ledger:
             kept = f"{self.placed:,} placed (not loaded yet)"
         else:  # the warehouse also holds rows of earlier, wider runs of the query
             kept = f"{self.placed:,} placed ({self.loaded:,} rows in the warehouse)"
+        edited = f" + {self.edited:,} earlier versions of edited posts" if self.edited else ""
         outside = f" + {self.outside:,} outside the range" if self.outside else ""
         return (
-            f"{self.fetched:,} fetched = {kept} + {self.duplicates:,} duplicates{outside} + "
-            f"{dropped:,} dropped"
+            f"{self.fetched:,} fetched = {kept} + {self.duplicates:,} duplicates{edited}"
+            f"{outside} + {dropped:,} dropped"
         )
 
     def warning(self) -> str | None:

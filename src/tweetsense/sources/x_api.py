@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 
 TOKEN_SECRET = "X_BEARER_TOKEN"
 EXPANSIONS = "author_id,referenced_tweets.id"
-TWEET_FIELDS = "created_at,lang,author_id,referenced_tweets,conversation_id,public_metrics"
+# note_tweet: the whole text of a long post, whose `text` is cut short (for included posts too).
+TWEET_FIELDS = (
+    "created_at,lang,author_id,referenced_tweets,conversation_id,public_metrics,note_tweet"
+)
 USER_FIELDS = "username,name,verified,location"
 RATE_PERIOD = 900.0  # X counts requests per 15 minutes
 
