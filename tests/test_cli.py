@@ -197,6 +197,12 @@ def test_run_summary_prints_api_errors_literally(tmp_path: Path) -> None:
         )
         env = {"X_BEARER_TOKEN": api.token, "COLUMNS": "200", "TWEETSENSE_SENTIMENT__WORKERS": "1"}
         result = invoke("run", "--config", str(config), env=env)
+        # The ledger keeps them: a rerun that fetches nothing, and status, still show them.
+        again = invoke("run", "--config", str(config), env=env)
+        status = invoke("status", "--config", str(config), env=env)
     assert result.exit_code == 0, result.output
-    row = next(line for line in result.output.splitlines() if "│ API errors " in line)
-    assert "1 page with only errors, " in row and f"(first: {detail})" in row, row
+    for output in (result.output, again.output):
+        row = next(line for line in output.splitlines() if "│ API errors " in line)
+        assert "1 page with only errors, " in row and f"(first: {detail})" in row, row
+    assert "API errors: 1 page with only errors, " in status.output
+    assert f"(first: {detail})" in status.output

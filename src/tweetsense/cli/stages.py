@@ -101,6 +101,8 @@ def status(
         )
     if r.ledger is not None:
         out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
+        if r.ledger.errors():
+            out.print(f"API errors: {r.ledger.errors().line()}", soft_wrap=True)
     if windows:
         detail = Table("window (UTC)", *STATUS_STAGES)
         for w in r.windows:

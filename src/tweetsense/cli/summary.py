@@ -63,7 +63,13 @@ def next_steps(p: Pipeline, r: RunReport, options: list[str]) -> list[tuple[str,
 def add_ledger_rows(table: Table, ledger: Ledger) -> None:
     """Where every fetched post went; the rows add up to ``posts fetched``."""
     table.add_row("posts fetched", f"{ledger.fetched:,}")
+    errors = ledger.errors()
+    if errors:
+        # Text, not a markup string: details such as "[gatewaypundit]" print as the API sent them.
+        table.add_row("API errors", Text(errors.line()))
     table.add_row("duplicates", f"{ledger.duplicates:,} ({EXPLAINED['duplicate']})")
+    if ledger.edited:
+        table.add_row("earlier versions", f"{ledger.edited:,} ({EXPLAINED['edited']})")
     if ledger.outside:
         table.add_row("outside the range", f"{ledger.outside:,} ({EXPLAINED['outside_range']})")
     for reason, n in ledger.lost.items():
@@ -98,9 +104,6 @@ def print_run_summary(
     summary = Table(title=f"{p.query!r}", title_justify="left", show_header=False)
     summary.add_column(style="bold")
     summary.add_column()
-    if r.ingest.api_errors:
-        # Text, not a markup string: details such as "[gatewaypundit]" print as the API sent them.
-        summary.add_row("API errors", Text(r.ingest.api_errors.line()))
     add_ledger_rows(summary, r.batch.ledger)
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")

@@ -106,4 +106,5 @@ def _ledger(p: Pipeline, result: BatchResult, left_out: list[Window], staged: se
     quarantined = ledgers.quarantined_posts(p.store, p.slug, p.windows, staged)
     dead = sum(1 for k in p.store.list(layout.DEAD_LETTERS) if p.slug in k)
     bad = ledgers.bad_records(p.store, p.slug)
-    return ledgers.build(result.ledger, unscored, quarantined, dead, bad)
+    api_errors = manifest.api_errors(p.windows)
+    return ledgers.build(result.ledger, unscored, quarantined, dead, bad, api_errors)

@@ -155,6 +155,7 @@ def _done_windows(
                 posts=usage.posts,
                 users=usage.users,
                 pages=len(doc.pages),
+                api_errors=ApiErrors.of_pages(doc.pages),
             )
             adopted += 1
         done.add(window)
@@ -267,6 +268,7 @@ class _Run:
             posts=fetched.usage.posts,
             users=fetched.usage.users,
             pages=fetched.pages,
+            api_errors=fetched.errors,
         )
         self.pending.append(fetched.message)
         report.fetched += 1

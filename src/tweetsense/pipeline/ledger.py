@@ -22,6 +22,7 @@ import orjson
 from tweetsense import layout
 from tweetsense.batch.job import DROP_REASONS, PLACED
 from tweetsense.errors import BadInputError
+from tweetsense.sources.api_errors import ApiErrors
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import Window, format_utc, from_epoch
 
@@ -57,6 +58,8 @@ class Ledger:
     loaded: int | None = None  # rows of `tweet` for the query after the last load
     windows: dict[str, dict[str, int]] = field(default_factory=dict)  # window start -> counts
     dead_letters: int = 0  # stream records of the query moved aside by the consumer
+    # What the API said it could not return, in the staged pages (no post to count for it).
+    api_errors: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duplicates(self) -> int:
@@ -65,6 +68,9 @@ class Ledger:
     @property
     def edited(self) -> int:
         return self.dropped.get("edited", 0)
+
+    def errors(self) -> ApiErrors:
+        return ApiErrors(**self.api_errors)
 
     @property
     def outside(self) -> int:
@@ -123,10 +129,13 @@ def build(
     quarantined_windows: dict[Window, int],
     dead_letters: int,
     bad_records: int = 0,
+    api_errors: ApiErrors | None = None,
 ) -> Ledger:
     """The ledger of one batch: its per-file counts, plus the staged windows it left out
     (``unscored_windows``: window -> posts) and the windows quarantined before staging."""
     ledger = Ledger(dead_letters=dead_letters)
+    if api_errors:
+        ledger.api_errors = asdict(api_errors)
     totals: Counter[str] = Counter()
     for row in batch_rows:
         counts = {k: v for k, v in row.items() if k != "file_epoch" and v}

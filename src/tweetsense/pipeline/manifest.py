@@ -10,12 +10,15 @@ just before a crash (staging writes are atomic, so it is whole) is taken in with
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 import orjson
 
 from tweetsense.errors import BadInputError
 from tweetsense.layout import manifest_key
+from tweetsense.sources.api_errors import ApiErrors
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import Window, format_utc
 
@@ -52,7 +55,16 @@ class Manifest:
     def __contains__(self, window: Window) -> bool:
         return window.id in self.windows
 
-    def add(self, window: Window, *, source: str, posts: int, users: int, pages: int) -> None:
+    def add(
+        self,
+        window: Window,
+        *,
+        source: str,
+        posts: int,
+        users: int,
+        pages: int,
+        api_errors: ApiErrors | None = None,
+    ) -> None:
         self.windows[window.id] = {
             "window_start": format_utc(window.start),
             "window_end": format_utc(window.end),
@@ -62,7 +74,18 @@ class Manifest:
             "pages": pages,
             "at": round(time.time(), 3),
         }
+        if api_errors:
+            self.windows[window.id]["api_errors"] = asdict(api_errors)
         self._dirty = True
+
+    def api_errors(self, windows: Iterable[Window]) -> ApiErrors:
+        """The API's errors in the staged pages of ``windows``."""
+        found = ApiErrors()
+        for window in windows:
+            entry = self.windows.get(window.id, {}).get("api_errors")
+            if isinstance(entry, dict):
+                found.add(ApiErrors(**entry))
+        return found
 
     def discard(self, window: Window) -> None:
         if self.windows.pop(window.id, None) is not None:
