@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -115,8 +116,23 @@ class WarehouseSection(BackendSection):
 
 class SentimentSection(BackendSection):
     type: str = "default"
+    name: str | None = Field(
+        default=None, description="how results are labelled and stored (default: the type)"
+    )
     batch_size: int = Field(default=2000, ge=1)
     workers: int = Field(default=0, ge=0, description="0 means one per CPU core")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", value):
+            raise ValueError("use lowercase letters, digits, - and _ (at most 40), e.g. vader-2")
+        return value
+
+    @property
+    def label(self) -> str:
+        """The analyzer's name: ``name``, else its ``type``."""
+        return self.name or self.type
 
 
 class Config(_Strict):
@@ -125,12 +141,49 @@ class Config(_Strict):
     source: SourceSection = SourceSection()
     storage: StorageSection = StorageSection()
     stream: StreamSection = StreamSection()
+    # The primary analyzer: its results fill `tweet` and `sentiment`. In the file `sentiment:`
+    # may also be a list of analyzers, the primary one first; the others land here.
     sentiment: SentimentSection = SentimentSection()
+    other_analyzers: list[SentimentSection] = Field(default_factory=list)
     batch: BatchSection = BatchSection()
     warehouse: WarehouseSection = WarehouseSection()
     # Where each key was written, so later errors (a backend's settings) can blame the right place.
     _origin: str = PrivateAttr("config")
     _env: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sentiment_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("sentiment"), list):
+            first, *others = data["sentiment"] or [None]
+            if first is None:
+                raise ValueError("sentiment: an empty list; name at least one analyzer")
+            data = {**data, "sentiment": first, "other_analyzers": others}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: set[str] = set()
+        for i, section in enumerate(self.analyzers):
+            if section.label in seen:
+                raise ValueError(
+                    f"sentiment[{i}]: the name {section.label!r} is taken by an earlier analyzer; "
+                    "give each analyzer its own name (e.g. name: vader-2)"
+                )
+            seen.add(section.label)
+        return self
+
+    @property
+    def analyzers(self) -> list[SentimentSection]:
+        """Every analyzer, the primary one first."""
+        return [self.sentiment, *self.other_analyzers]
+
+    def analyzer(self, name: str) -> SentimentSection:
+        for section in self.analyzers:
+            if section.label == name:
+                return section
+        names = ", ".join(s.label for s in self.analyzers)
+        raise ConfigError(f"--analyzer {name}: no analyzer of that name; the config has {names}")
 
     def describe(self, error: ValidationError, prefix: tuple[str, ...], keys: Iterable[str]) -> str:
         """``describe_validation_error`` for a part of this config validated on its own."""
@@ -155,6 +208,8 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
     node = tree
     for part in path[:-1]:
         child = node.get(part)
+        if isinstance(child, list) and child and isinstance(child[0], dict):
+            child = child[0]  # `sentiment:` as a list: an override sets the primary analyzer
         if not isinstance(child, dict):
             child = {}
             node[part] = child
@@ -201,6 +256,13 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
     return set(model.model_fields)
 
 
+def _user_loc(loc: tuple[str, ...]) -> tuple[str, ...]:
+    """As the user wrote it: the other analyzers are items 1.. of the `sentiment` list."""
+    if len(loc) > 1 and loc[0] == "other_analyzers" and loc[1].isdigit():
+        return (f"sentiment[{int(loc[1]) + 1}]", *loc[2:])
+    return loc
+
+
 def describe_validation_error(
     error: ValidationError,
     *,
@@ -215,7 +277,7 @@ def describe_validation_error(
     ``model`` (validated at ``prefix``) and ``extra_keys`` give the spelling suggestions."""
     parts = []
     for item in error.errors():
-        loc = (*prefix, *(str(p) for p in item["loc"]))
+        loc = _user_loc((*prefix, *(str(p) for p in item["loc"])))
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             valid = set(extra_keys)
@@ -233,7 +295,7 @@ def describe_validation_error(
             origin,
         )
         where = f"{where}: " if where else ""
-        parts.append(f"{where}{'.'.join(loc) or '(top level)'}: {msg}")
+        parts.append(f"{where}{'.'.join(loc)}: {msg}" if loc else f"{where}{msg}")
     return "; ".join(parts)
 
 

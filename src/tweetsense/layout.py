@@ -14,6 +14,7 @@ from tweetsense.timeutil import Window
 
 STAGING = "staging"
 SENTIMENT = "sentiment"
+ANALYSES = "analyses"
 ERRORS = "errors"
 OUTPUTS = "outputs"
 MANIFESTS = "manifests"
@@ -38,8 +39,12 @@ def staging_key(slug: str, window: Window) -> str:
     return f"{STAGING}/{slug}/{_window_part(window)}.json"
 
 
-def sentiment_key(slug: str, window: Window) -> str:
-    return f"{SENTIMENT}/{slug}/{_window_part(window)}.json"
+def sentiment_key(slug: str, window: Window, analyzer: str | None = None) -> str:
+    """The sentiment file of the primary analyzer (``analyzer`` None: the reference design's
+    ``sentiment/``), or of another analyzer, by its name, under ``analyses/<name>/``."""
+    if analyzer is None:
+        return f"{SENTIMENT}/{slug}/{_window_part(window)}.json"
+    return f"{ANALYSES}/{analyzer}/{slug}/{_window_part(window)}.json"
 
 
 def error_dir(stage: str) -> str:

@@ -126,7 +126,9 @@ class Context:
         return self.config.search
 
 
-def settings_for(stage: str, section: BackendSection, config: Config | None = None) -> BaseModel:
+def settings_for(
+    stage: str, section: BackendSection, config: Config | None = None, where: str | None = None
+) -> BaseModel:
     """The backend's validated settings; ``config`` (the section's own) names where a bad key
     was written."""
     cls = backend_class(stage, section.type)
@@ -135,9 +137,11 @@ def settings_for(stage: str, section: BackendSection, config: Config | None = No
     except ValidationError as exc:
         keys = set(cls.Settings.model_fields) | set(type(section).model_fields)
         if config is None:
-            msg = describe_validation_error(exc, origin="", prefix=(stage,), extra_keys=keys)
+            msg = describe_validation_error(
+                exc, origin="", prefix=(where or stage,), extra_keys=keys
+            )
         else:
-            msg = config.describe(exc, (stage,), keys)
+            msg = config.describe(exc, (where or stage,), keys)
         raise ConfigError(
             msg.replace("unknown key", f"unknown setting of the {section.type} backend")
         ) from None
@@ -167,3 +171,5 @@ def validate_all(config: Config) -> None:
     """Check every section's backend name and settings before any work starts."""
     for stage in STAGES:
         settings_for(stage, getattr(config, stage), config)
+    for i, section in enumerate(config.other_analyzers, start=1):
+        settings_for("sentiment", section, config, f"sentiment[{i}]")

@@ -69,7 +69,36 @@ SENTIMENT = Table(
     key=("query", "time_window"),
 )
 
+# Every analyzer's results, the primary one's included: one row per post and analyzer, and one
+# per window and analyzer (``sentiment``'s columns), so analyzers can be compared side by side.
+TWEET_SCORE = Table(
+    "tweet_score",
+    (
+        Column("query", "text", False),
+        Column("tweet_id", "text", False),
+        Column("analyzer", "text", False),
+        Column("time_window", "timestamptz", False),
+        Column("label", "text", False),
+        Column("positive", "double"),
+        Column("negative", "double"),
+        Column("neutral", "double"),
+        Column("mixed", "double"),
+    ),
+    key=("query", "tweet_id", "analyzer"),
+)
+
+SENTIMENT_BY_ANALYZER = Table(
+    "sentiment_by_analyzer",
+    (
+        Column("query", "text", False),
+        Column("analyzer", "text", False),
+        *SENTIMENT.columns[1:],
+    ),
+    key=("query", "analyzer", "time_window"),
+)
+
 TABLES = (TWEET, SENTIMENT)
+ANALYSIS_TABLES = (TWEET_SCORE, SENTIMENT_BY_ANALYZER)
 
 # One row per schema version applied; a later column change adds a migration for version 2.
 SCHEMA_TABLE = Table(
