@@ -19,3 +19,13 @@ class PoisonedAnalyzer(VaderAnalyzer):
             type(self).poisoned_calls += 1
             raise ValueError("the model cannot read this text")
         return super().analyze(texts)
+
+
+class BrokenAnalyzer(VaderAnalyzer):
+    """An analyzer whose model fails on every text: its windows all end as failures."""
+
+    name = "broken"
+    cpu_bound = False
+
+    def analyze(self, texts: Sequence[str]) -> list[Score]:
+        raise ValueError("the model cannot start")

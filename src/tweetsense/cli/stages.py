@@ -99,6 +99,13 @@ def status(
             f"{p.store.uri('errors')}",
             soft_wrap=True,
         )
+    for name, counts in r.analyzers.items():
+        lag = r.analyzer_lag.get(name)
+        waiting = f", {lag} records waiting" if lag is not None else ""
+        out.print(
+            f"analyzer {name}: {counts['done']} done, {counts['pending']} pending, "
+            f"{counts['failed']} failed{waiting}"
+        )
     if r.ledger is not None:
         out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
         if r.ledger.errors():
@@ -176,19 +183,44 @@ def consume(
     workers: Annotated[
         int, typer.Option(min=1, help="Consumer processes sharing the stream's records.")
     ] = 1,
+    analyzer: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this analyzer, by its name (default: every configured one in turn).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score the posts of every window record in the stream; write one sentiment file each."""
+    from tweetsense.pipeline.analyses import analyses
     from tweetsense.pipeline.consume import consume as run_consume
 
+    bad = False
     with opts.open() as p, graceful_stop() as stop:
-        r = run_consume(p, follow=follow, until_drained=until_drained, stop=stop, workers=workers)
-    rate = f", {r.tweets / r.busy_seconds:,.0f}/s" if r.tweets and r.busy_seconds else ""
-    out.print(
-        f"consume: {r.scored_windows} windows scored ({r.tweets:,} posts{rate}), "
-        f"{r.skipped_windows} already done, {r.dead_letters} dead letters, "
-        f"{len(r.failed)} failed"
-    )
-    if r.failed or r.dead_letters:
+        names = [analyzer] if analyzer else [a.name for a in analyses(p.config)]
+        if follow and len(names) > 1:
+            raise ConfigError(
+                "--follow: the config has several analyzers; run one consumer per analyzer "
+                f"with --analyzer NAME ({', '.join(names)})"
+            )
+        for name in names:
+            r = run_consume(
+                p,
+                analyzer=name,
+                follow=follow,
+                until_drained=until_drained,
+                stop=stop,
+                workers=workers,
+            )
+            rate = f", {r.tweets / r.busy_seconds:,.0f}/s" if r.tweets and r.busy_seconds else ""
+            who = f" {name}" if len(names) > 1 or analyzer else ""
+            out.print(
+                f"consume{who}: {r.scored_windows} windows scored ({r.tweets:,} posts{rate}), "
+                f"{r.skipped_windows} already done, {r.dead_letters} dead letters, "
+                f"{len(r.failed)} failed"
+            )
+            bad = bad or bool(r.failed or r.dead_letters)
+    if bad:
         raise typer.Exit(1)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tweetsense import layout
+from tweetsense.pipeline.analyses import Analysis, analysis
 from tweetsense.pipeline.consumer_loop import ConsumeReport, run_consumer
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.progress import log
@@ -27,15 +27,16 @@ class _WindowBar:
     hold a window's record more than once (a rerun publishes again what was not scored), and
     each member sees only its own records, so steps are counted here, once per window."""
 
-    def __init__(self, p: Pipeline):
+    def __init__(self, p: Pipeline, analysis: Analysis):
         self._p = p
-        self._left = {layout.sentiment_key(p.slug, w) for w in p.windows}
+        self._analysis = analysis
+        self._left = {analysis.key(p.slug, w) for w in p.windows}
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        done = self._left & self._p.keys(layout.SENTIMENT)
+    def start(self, label: str) -> None:
+        done = self._left & set(self._p.store.list(self._analysis.prefix(self._p.slug)))
         self._left -= done
-        self._p.progress.start("consume", len(self._p.windows))
+        self._p.progress.start(label, len(self._p.windows))
         if done:
             self._p.progress.advance(len(done), 0)
 
@@ -50,32 +51,35 @@ class _WindowBar:
 def consume(
     p: Pipeline,
     *,
+    analyzer: str | None = None,
     follow: bool = False,
     until_drained: bool = False,
     stop: threading.Event | None = None,
     poll_timeout: float = 1.0,
     workers: int = 1,
 ) -> ConsumeReport:
-    """Process records until the stream is drained. With ``until_drained``, an empty stream only
-    ends the run once ingestion has marked itself complete (ingest may run on another machine);
-    with ``follow``, only ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many consumers."""
+    """Process records until the stream is drained, for the analyzer called ``analyzer`` (None:
+    the primary one). With ``until_drained``, an empty stream only ends the run once ingestion
+    has marked itself complete (ingest may run on another machine); with ``follow``, only
+    ``stop`` (SIGTERM) ends it. ``workers`` > 1 runs as many consumers."""
     stop = stop or threading.Event()
     options: dict[str, Any] = {
         "follow": follow,
         "until_drained": until_drained,
         "poll_timeout": poll_timeout,
     }
-    config = per_worker_config(p.config, workers)
-    bar = _WindowBar(p)
-    group = WorkerGroup(p, workers, config, options, bar)
+    chosen = analysis(p.config, analyzer)
+    config = per_worker_config(p.config, workers, chosen)
+    bar = _WindowBar(p, chosen)
+    group = WorkerGroup(p, workers, config, options, bar, chosen.name)
     group.start()
     report: ConsumeReport | None = None
     try:
-        scorer = Scorer(config, p.context)
+        scorer = Scorer(config, p.context, analysis(config, chosen.name).section)
         try:
-            bar.start()
+            bar.start("consume" if chosen.primary else f"consume {chosen.name}")
             group.listen()
-            report = run_consumer(p, scorer, bar, stop=stop, **options)
+            report = run_consumer(p, scorer, bar, analysis=chosen, stop=stop, **options)
         finally:
             scorer.close()
     finally:

@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tweetsense import faults, layout
+from tweetsense import faults
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError
-from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.analyses import Analysis
+from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.markers import ingest_complete
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
@@ -79,8 +80,10 @@ def _already_done(p: Pipeline, key: str, existing: set[str], analyzer: str, dige
     return doc.analyzer == analyzer and doc.input_digest == digest
 
 
-def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) -> None:
-    key = layout.dead_letter_key(message.key, message.position)
+def _dead_letter(
+    p: Pipeline, analysis: Analysis, message: Message, reason: str, attempts: int = 1
+) -> None:
+    key = analysis.dead_letter_key(message.key, message.position)
     write_error(
         p.store,
         key,
@@ -90,6 +93,7 @@ def _dead_letter(p: Pipeline, message: Message, reason: str, attempts: int = 1) 
         key=message.key,
         position=message.position,
         attempts=attempts,
+        analyzer=analysis.name,
     )
     log.warning("stream record %s moved to %s: %s", message.key, key, reason)
 
@@ -106,18 +110,19 @@ def run_consumer(
     scorer: Scorer,
     tally: WindowTally,
     *,
+    analysis: Analysis,
     stop: threading.Event,
     follow: bool,
     until_drained: bool,
     poll_timeout: float,
 ) -> ConsumeReport:
-    """One member of the group: join it, then poll, score, write, commit, until drained or
-    stopped."""
+    """One member of ``analysis``'s group: join it, then poll, score, write, commit, until
+    drained or stopped."""
     report = ConsumeReport()
-    existing = p.keys(layout.SENTIMENT)
+    existing = set(p.store.list(analysis.prefix(p.slug)))
     since_progress = time.monotonic()
     batch = p.config.stream.poll_batch
-    consumer = p.stream.consumer(CONSUMER_GROUP)
+    consumer = p.stream.consumer(analysis.group)
     try:
         while not stop.is_set():
             waiting = follow or until_drained
@@ -129,7 +134,7 @@ def run_consumer(
                 break
             since_progress = time.monotonic()
             report.first_record_at = report.first_record_at or time.time()
-            _process(p, scorer, tally, messages, existing, report)
+            _process(p, analysis, scorer, tally, messages, existing, report)
             faults.point("consume.commit.before")
             with_retries(f"committing {len(messages)} records", consumer.commit, messages)
             faults.point("consume.commit.after")
@@ -161,6 +166,7 @@ def _drained(p: Pipeline, consumer: Consumer, since_progress: float) -> bool:
 
 def _process(
     p: Pipeline,
+    analysis: Analysis,
     scorer: Scorer,
     tally: WindowTally,
     messages: list[Message],
@@ -175,6 +181,7 @@ def _process(
         if message.deliveries > max_attempts:
             _dead_letter(
                 p,
+                analysis,
                 message,
                 f"delivered {message.deliveries} times without being finished "
                 f"(stream.max_attempts is {max_attempts}); its consumer may crash on it",
@@ -186,10 +193,10 @@ def _process(
             record = WindowRecord.decode(message.payload, what=f"stream record {message.key}")
         except BadInputError as exc:
             # Retrying cannot repair a malformed record.
-            _dead_letter(p, message, str(exc))
+            _dead_letter(p, analysis, message, str(exc))
             report.dead_letters += 1
             continue
-        key = layout.sentiment_key(record.slug, record.window)
+        key = analysis.key(record.slug, record.window)
         digest = record.digest()
         if key in queued or _already_done(p, key, existing, scorer.name, digest):
             report.skipped_windows += 1
@@ -201,7 +208,7 @@ def _process(
     if not jobs:
         return
     started = time.perf_counter()
-    for job, scores in _score(p, scorer, jobs, max_attempts, report):
+    for job, scores in _score(p, analysis, scorer, jobs, max_attempts, report):
         record = job.record
         doc = SentimentDoc(
             query=record.query,
@@ -233,7 +240,12 @@ class _Job:
 
 
 def _score(
-    p: Pipeline, scorer: Scorer, jobs: list[_Job], max_attempts: int, report: ConsumeReport
+    p: Pipeline,
+    analysis: Analysis,
+    scorer: Scorer,
+    jobs: list[_Job],
+    max_attempts: int,
+    report: ConsumeReport,
 ) -> list[tuple[_Job, list[Score]]]:
     """Scores for every job that succeeds within ``max_attempts``; the others are dead-lettered.
     The first attempt scores the whole batch; later ones score each record alone, so one bad
@@ -264,10 +276,10 @@ def _score(
     for job in remaining:
         error = errors[id(job)]
         reason = f"scoring failed {max_attempts} times: {type(error).__name__}: {error}"
-        _dead_letter(p, job.message, reason, max_attempts)
+        _dead_letter(p, analysis, job.message, reason, max_attempts)
         write_error(
             p.store,
-            layout.error_key("consume", job.record.slug, job.record.window),
+            analysis.error_key(job.record.slug, job.record.window),
             stage="consume",
             reason=reason,
             window=job.record.window.id,

@@ -22,6 +22,7 @@ from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
 from tweetsense.layout import SOURCE_RECORDS
+from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.budget import Budget, BudgetReached
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.manifest import Manifest
@@ -208,17 +209,18 @@ def ingest(
 def _sort_windows(
     p: Pipeline, manifest: Manifest, refetch: bool, report: IngestReport
 ) -> tuple[deque[Window], list[Window]]:
-    """The windows to fetch, and the done ones whose records to publish again (no sentiment
-    file yet); the other done windows are counted as skipped."""
+    """The windows to fetch, and the done ones whose records to publish again (some analyzer
+    has no sentiment file for it yet); the other done windows are counted as skipped."""
     staged = p.keys(layout.STAGING)
-    scored = p.keys(layout.SENTIMENT)
+    every = analyses(p.config)
+    scored = {k for a in every for k in p.store.list(a.prefix(p.slug))}
     done, report.adopted = _done_windows(p, manifest, staged, refetch)
     to_fetch: deque[Window] = deque()
     to_republish: list[Window] = []
     for window in p.windows:
         if window not in done:
             to_fetch.append(window)
-        elif layout.sentiment_key(p.slug, window) not in scored:
+        elif any(a.key(p.slug, window) not in scored for a in every):
             to_republish.append(window)
         else:
             report.skipped += 1

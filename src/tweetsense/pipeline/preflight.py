@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tweetsense import registry
+from tweetsense.config import BackendSection
 from tweetsense.errors import StageError, TweetsenseError
 
 
@@ -26,18 +27,26 @@ class Check:
         return self.error is None
 
 
-def check_stage(stage: str, context: registry.Context) -> Check:
-    name = getattr(context.config, stage).type
+def check_stage(
+    stage: str,
+    context: registry.Context,
+    section: BackendSection | None = None,
+    where: str | None = None,
+) -> Check:
+    """Builds the backend of ``section`` (default: the config's for ``stage``) and checks it;
+    ``where`` names it in the report (default: the stage)."""
+    section = section or getattr(context.config, stage)
+    label = where or stage
     backend = None
     try:
-        backend = registry.create(stage, context)
+        backend = registry.create(stage, context, section)
         check: Callable[[], str] | None = getattr(backend, "check", None)
-        return Check(stage, name, check() if check else "ok: nothing to check")
+        return Check(label, section.type, check() if check else "ok: nothing to check")
     except TweetsenseError as exc:
-        return Check(stage, name, str(exc), exc)
+        return Check(label, section.type, str(exc), exc)
     except Exception as exc:  # a backend bug must still leave one line, not a traceback
         line = f"{type(exc).__name__}: {exc}"
-        return Check(stage, name, line, StageError(f"{stage} ({name}): {line}"))
+        return Check(label, section.type, line, StageError(f"{label} ({section.type}): {line}"))
     finally:
         close = getattr(backend, "close", None)
         if close is not None:
@@ -48,6 +57,8 @@ def check_stage(stage: str, context: registry.Context) -> Check:
 def check_all(context: registry.Context) -> Iterator[Check]:
     for stage in registry.STAGES:
         yield check_stage(stage, context)
+    for i, section in enumerate(context.config.other_analyzers, start=1):
+        yield check_stage("sentiment", context, section, f"sentiment[{i}]")
 
 
 def preflight(context: registry.Context) -> None:

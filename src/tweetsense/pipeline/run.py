@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tweetsense.errors import StageError
+from tweetsense.errors import StageError, TweetsenseError
+from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.batch import BatchReport, batch
 from tweetsense.pipeline.consume import ConsumeReport, consume
 from tweetsense.pipeline.core import Pipeline
@@ -13,6 +15,7 @@ from tweetsense.pipeline.ingest import IngestReport, ingest
 from tweetsense.pipeline.load import load
 from tweetsense.pipeline.markers import mark_ingest_complete
 from tweetsense.pipeline.preflight import preflight
+from tweetsense.pipeline.progress import log
 from tweetsense.timeutil import format_utc
 from tweetsense.warehouse.base import LoadResult
 
@@ -24,6 +27,9 @@ class RunReport:
     batch: BatchReport
     load: LoadResult
     seconds: dict[str, float] = field(default_factory=dict)
+    # The other analyzers' consumers: their reports, and why any of them could not finish.
+    analyses: dict[str, ConsumeReport] = field(default_factory=dict)
+    analysis_failures: dict[str, str] = field(default_factory=dict)
 
 
 def run_all(p: Pipeline) -> RunReport:
@@ -43,6 +49,7 @@ def run_all(p: Pipeline) -> RunReport:
     if not ing.failed:
         mark_ingest_complete(p)
     con = timed("consume", consume, p)
+    others, failures = _other_analyzers(p, timed)
     if ing.failed:
         window, reason = ing.failed[0]
         raise StageError(
@@ -57,4 +64,26 @@ def run_all(p: Pipeline) -> RunReport:
     bat = timed("batch", batch, p)
     lod = timed("load", load, p)
     bat.ledger.loaded = lod.tweets
-    return RunReport(ing, con, bat, lod, seconds)
+    return RunReport(ing, con, bat, lod, seconds, others, failures)
+
+
+def _other_analyzers(
+    p: Pipeline, timed: Callable[..., ConsumeReport]
+) -> tuple[dict[str, ConsumeReport], dict[str, str]]:
+    """Each other analyzer's consumer in turn. One that fails is reported and left for a rerun
+    of `consume --analyzer NAME`; it never stops the others, the primary one, or the batch."""
+    reports: dict[str, ConsumeReport] = {}
+    failures: dict[str, str] = {}
+    for other in analyses(p.config)[1:]:
+        try:
+            report = timed(f"consume {other.name}", consume, p, analyzer=other.name)
+        except TweetsenseError as exc:
+            failures[other.name] = str(exc)
+            log.warning("analyzer %s stopped: %s", other.name, exc)
+            continue
+        reports[other.name] = report
+        if report.failed:
+            failures[other.name] = (
+                f"{len(report.failed)} windows could not be scored (first {report.failed[0]})"
+            )
+    return reports, failures

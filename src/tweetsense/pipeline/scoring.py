@@ -11,16 +11,19 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from tweetsense import registry
-from tweetsense.config import Config
+from tweetsense.config import Config, SentimentSection
 from tweetsense.errors import RetryableError
 from tweetsense.sentiment.base import Analyzer, Score
 
 _worker_analyzer: Analyzer | None = None
 
 
-def _init_worker(config: dict[str, Any]) -> None:
+def _init_worker(config: dict[str, Any], section: dict[str, Any]) -> None:
     global _worker_analyzer
-    _worker_analyzer = registry.create("sentiment", registry.Context(Config.model_validate(config)))
+    context = registry.Context(Config.model_validate(config))
+    _worker_analyzer = registry.create(
+        "sentiment", context, SentimentSection.model_validate(section)
+    )
 
 
 def _score_in_worker(texts: list[str]) -> list[Score]:
@@ -29,11 +32,15 @@ def _score_in_worker(texts: list[str]) -> list[Score]:
 
 
 class Scorer:
-    def __init__(self, config: Config, context: registry.Context):
-        section = config.sentiment
+    """Scores with ``section`` (default: the primary analyzer), named by its label."""
+
+    def __init__(
+        self, config: Config, context: registry.Context, section: SentimentSection | None = None
+    ):
+        section = section or config.sentiment
         self.batch_size = section.batch_size
         cls = registry.backend_class("sentiment", section.type)
-        self.name: str = cls.name
+        self.name: str = section.label
         self.workers = section.workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
         self._analyzer: Analyzer | None = None
@@ -43,10 +50,10 @@ class Scorer:
                 # spawn: forking a process that holds SQLite/DuckDB handles is not safe.
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(config.model_dump(mode="json"),),
+                initargs=(config.model_dump(mode="json"), section.model_dump(mode="json")),
             )
         else:
-            self._analyzer = registry.create("sentiment", context)
+            self._analyzer = registry.create("sentiment", context, section)
 
     def score(self, groups: Sequence[Sequence[str]]) -> list[list[Score]]:
         """Scores for each group of texts, grouped the same way."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tweetsense.pipeline.ledger as ledgers
 from tweetsense import layout, quarantine
+from tweetsense.pipeline.analyses import Analysis, analyses
 from tweetsense.pipeline.batch import read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.ledger import Ledger
@@ -34,6 +35,9 @@ class StatusReport:
     stream_lag: int | None
     quarantined: int = 0  # bad records set aside (errors/quarantine, dead letters)
     ledger: Ledger | None = None  # where the posts of the last batch went
+    # The other analyzers' consumers: done / pending / failed windows, and records waiting.
+    analyzers: dict[str, Counter[str]] = field(default_factory=dict)
+    analyzer_lag: dict[str, int | None] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {s: Counter(w.stage(s) for w in self.windows) for s in STAGES}
@@ -70,4 +74,23 @@ def status(p: Pipeline) -> StatusReport:
     finally:
         consumer.close()
     ledger = ledgers.load(p.store, p.slug)
-    return StatusReport(rows, lag, quarantine.count(p.store, p.slug), ledger)
+    others, others_lag = {}, {}
+    for other in analyses(p.config)[1:]:
+        others[other.name], others_lag[other.name] = _analysis_status(p, other)
+    return StatusReport(rows, lag, quarantine.count(p.store, p.slug), ledger, others, others_lag)
+
+
+def _analysis_status(p: Pipeline, analysis: Analysis) -> tuple[Counter[str], int | None]:
+    done = set(p.store.list(analysis.prefix(p.slug)))
+    failed = p.keys(layout.error_dir(analysis.error_stage))
+    counts: Counter[str] = Counter()
+    for w in p.windows:
+        if analysis.key(p.slug, w) in done:
+            counts[DONE] += 1
+        else:
+            counts[FAILED if analysis.error_key(p.slug, w) in failed else PENDING] += 1
+    consumer = p.stream.consumer(analysis.group)
+    try:
+        return counts, consumer.lag()
+    finally:
+        consumer.close()

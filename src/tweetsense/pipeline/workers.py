@@ -21,6 +21,7 @@ from typing import Any
 
 from tweetsense.config import Config
 from tweetsense.errors import StageError, TweetsenseError
+from tweetsense.pipeline.analyses import Analysis, analyses, analysis
 from tweetsense.pipeline.consumer_loop import ConsumeReport, WindowTally, run_consumer
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.scoring import Scorer
@@ -51,6 +52,7 @@ class _QueueTally:
 
 def _worker(
     config: dict[str, Any],
+    analyzer: str,
     secrets_path: str | None,
     level: int,
     options: dict[str, Any],
@@ -66,9 +68,10 @@ def _worker(
     )
     tally = _QueueTally(results)
     try:
-        scorer = Scorer(p.config, p.context)
+        chosen = analysis(p.config, analyzer)
+        scorer = Scorer(p.config, p.context, chosen.section)
         try:
-            report = run_consumer(p, scorer, tally, stop=stop, **options)
+            report = run_consumer(p, scorer, tally, analysis=chosen, stop=stop, **options)
         finally:
             scorer.close()
             tally.flush()  # before the report: the parent stops listening once it has them all
@@ -79,13 +82,15 @@ def _worker(
         p.close()
 
 
-def per_worker_config(config: Config, workers: int) -> Config:
-    """Each consumer gets an equal share of the scoring processes (at least one, in-process)."""
-    section = config.sentiment
-    total = section.workers or os.cpu_count() or 1
+def per_worker_config(config: Config, workers: int, chosen: Analysis) -> Config:
+    """Each consumer of ``chosen`` gets an equal share of its scoring processes (at least one,
+    in-process)."""
+    total = chosen.section.workers or os.cpu_count() or 1
     share = max(1, total // workers)
     data = config.model_dump(mode="json")
-    data["sentiment"]["workers"] = share
+    position = next(i for i, a in enumerate(analyses(config)) if a.name == chosen.name)
+    section = data["sentiment"] if position == 0 else data["other_analyzers"][position - 1]
+    section["workers"] = share
     return Config.model_validate(data)
 
 
@@ -129,13 +134,21 @@ class WorkerGroup:
         config: Config,
         options: dict[str, Any],
         tally: WindowTally,
+        analyzer: str,
     ):
         ctx = multiprocessing.get_context("spawn")  # forking SQLite/DuckDB handles is unsafe
         self._workers = workers
         self._results = ctx.Queue()
         secrets_path = str(p.context.secrets.path) if p.context.secrets.path else None
         level = logging.getLogger().getEffectiveLevel()
-        args = (config.model_dump(mode="json"), secrets_path, level, options, self._results)
+        args = (
+            config.model_dump(mode="json"),
+            analyzer,
+            secrets_path,
+            level,
+            options,
+            self._results,
+        )
         self._procs = [
             ctx.Process(target=_worker, args=args, name=f"tweetsense-consume-{i}")
             for i in range(1, workers)
