@@ -18,6 +18,7 @@ from tweetsense.config import build_config
 from tweetsense.errors import ConfigError
 from tweetsense.layout import sentiment_key
 from tweetsense.pipeline import Pipeline, run_all
+from tweetsense.pipeline.agreement import from_pairs
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.markers import mark_ingest_complete
@@ -172,3 +173,16 @@ def test_separate_consumers_one_killed_and_restarted(tmp_path: Path) -> None:
         assert files(tmp_path / "data", folder) == files(tmp_path / "clean", folder), folder
     for name in ("tweets.parquet", "windows.parquet"):
         assert table(tmp_path / "data", name) == table(tmp_path / "clean", name), name
+
+
+def test_agreement_and_kappa_by_hand() -> None:
+    pos, neg, neu = "POSITIVE", "NEGATIVE", "NEUTRAL"
+    # 10 posts, 8 given the same label; each analyzer says positive half the time: chance
+    # agreement 0.5, so kappa = (0.8 - 0.5) / (1 - 0.5) = 0.6.
+    a = from_pairs("a", "b", {(pos, pos): 4, (neg, neg): 4, (pos, neg): 1, (neg, pos): 1})
+    assert (a.posts, a.same) == (10, 0.8) and a.kappa == pytest.approx(0.6)
+    # Always the same single label: chance explains everything, kappa is undefined.
+    assert from_pairs("a", "b", {(neu, neu): 5}).kappa is None
+    assert from_pairs("a", "b", {}).posts == 0
+    # Never agreeing where chance would half the time: below zero.
+    assert from_pairs("a", "b", {(pos, neg): 5, (neg, pos): 5}).kappa == pytest.approx(-1.0)

@@ -42,6 +42,15 @@ def run(opts: PipelineOptions, strict: StrictOpt = False) -> None:
     with opts.open() as p:
         report = run_all(p)
     print_run_summary(out, p, report, rerun_options(opts.config, opts.data_dir, opts.demo))
+    for name, reason in report.analysis_failures.items():
+        err.print(
+            Text.assemble(
+                ("warning: ", "bold yellow"),
+                f"analyzer {name}: {reason}; its results are left out until "
+                f"`tweetsense consume --analyzer {name}` finishes",
+            ),
+            soft_wrap=True,
+        )
     _warn_dropped(report.batch.ledger, strict)
 
 

@@ -90,6 +90,7 @@ def print_run_summary(
     rows = [
         ("ingest", r.ingest.fetched + r.ingest.republished, r.ingest.published_tweets),
         ("consume", r.consume.scored_windows, r.consume.tweets),
+        *((f"consume {name}", c.scored_windows, c.tweets) for name, c in r.analyses.items()),
         ("batch", r.batch.windows_in, r.batch.result.tweets),
         ("load", r.load.windows, r.load.tweets),
     ]
