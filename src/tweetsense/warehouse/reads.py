@@ -114,8 +114,8 @@ class SqlReads(Warehouse):
         rows = self._read(f"SELECT DISTINCT {_Q} FROM {_S} ORDER BY {_Q}", [])
         return [r["query"] for r in rows]
 
-    def _has_table(self, table: Table) -> bool:
-        # Warehouses written before a table existed lack it, and DuckDB fails on a missing table.
+    def has_table(self, table: Table) -> bool:
+        """Whether ``table`` exists: warehouses written before a table was added lack it."""
         rows = self._rows(
             "SELECT COUNT(*) AS n FROM information_schema.tables "
             f"WHERE table_schema = current_schema() AND table_name = {self.mark}",
@@ -137,7 +137,7 @@ class SqlReads(Warehouse):
         of ``sentiment_by_analyzer``, or the primary alone where that table has none."""
         primary = self.primary_analyzer(query)
         names = [primary] if primary is not None else []
-        if self._has_table(SENTIMENT_BY_ANALYZER):
+        if self.has_table(SENTIMENT_BY_ANALYZER):
             rows = self._read(
                 f"SELECT DISTINCT {_A} FROM {_SA} WHERE {_Q} = {self.mark} ORDER BY {_A}", [query]
             )
@@ -257,7 +257,7 @@ class SqlReads(Warehouse):
         and ``kappa`` Cohen's kappa (None where chance agreement is 1, or without posts)."""
         names = ["time", "n", "agreement", "kappa"]
         empty = {"overall": {"n": 0, "agreement": None, "kappa": None}}
-        if not self._has_table(TWEET_SCORE):
+        if not self.has_table(TWEET_SCORE):
             return {**empty, "series": {n: [] for n in names}}
         match, params = self._where({f"a.{_Q}": query, f"a.{_A}": a, f"b.{_A}": b})
         where, bounds = self._where({}, start, end)
