@@ -1,5 +1,6 @@
 """The dashboard over a warehouse built by the demo pipeline: its JSON endpoints on DuckDB and
-PostgreSQL, its security headers, and the page itself in Chromium."""
+PostgreSQL, its security headers, and the page itself in Chromium; the read API of several
+analyzers over a small warehouse whose agreement figures are worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ from tests.servers import free_port, wait_for_port
 from tweetsense.config import BackendSection
 from tweetsense.dashboard.server import create_app
 from tweetsense.registry import Context, create
+from tweetsense.warehouse.reads import SqlReads
+from tweetsense.warehouse.schema import TABLES
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +32,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> demo.DemoWarehouse:
 
 
 @pytest.fixture(scope="module")
-def server(built: demo.DemoWarehouse) -> Iterator[str]:
+def analysed(built: demo.DemoWarehouse) -> demo.DemoWarehouse:
+    demo.add_contrarian(built.path)
+    return built
+
+
+@pytest.fixture(scope="module")
+def server(analysed: demo.DemoWarehouse) -> Iterator[str]:
     """`tweetsense dashboard` itself, in a process of its own."""
+    built = analysed
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWEETSENSE_")}
     cmd = [sys.executable, "-m", "tweetsense.cli.app", "dashboard", "--demo"]
@@ -120,6 +131,21 @@ def test_tweets_of_a_window(server: str) -> None:
             {"query": demo.QUERY, "window": "2024-03-01T02:00:00Z", "label": "happy"},
             "label",
         ),
+        ("/api/analyzers", {}, "query"),
+        ("/api/summary", {"query": demo.QUERY, "analyzer": "vader"}, "analyzer"),
+        ("/api/windows", {"query": demo.QUERY, "analyzer": "x" * 2000}, "analyzer"),
+        (
+            "/api/tweets",
+            {"query": demo.QUERY, "window": "2024-03-01T02:00:00Z", "analyzer": "vader"},
+            "analyzer",
+        ),
+        ("/api/agreement", {"query": demo.QUERY, "a": demo.PRIMARY}, "b"),
+        ("/api/agreement", {"query": demo.QUERY, "a": "vader", "b": demo.PRIMARY}, "a"),
+        (
+            "/api/agreement",
+            {"query": demo.QUERY, "a": demo.PRIMARY, "b": demo.CONTRARIAN, "start": "x"},
+            "start",
+        ),
     ],
 )
 def test_bad_parameters_are_one_line_400s(
@@ -130,6 +156,71 @@ def test_bad_parameters_are_one_line_400s(
     error = r.json()["error"]
     assert error.startswith(f"{setting}: ")
     assert "\n" not in error and "Traceback" not in error
+
+
+def test_analyzers_of_the_demo(server: str) -> None:
+    body = get(server, "/api/analyzers", query=demo.QUERY).json()
+    assert body == {
+        "query": demo.QUERY,
+        "primary": demo.PRIMARY,
+        "analyzers": [demo.PRIMARY, demo.CONTRARIAN],
+    }
+    none = get(server, "/api/analyzers", query="no such topic").json()
+    assert none == {"query": "no such topic", "primary": None, "analyzers": []}
+
+
+def test_every_panel_follows_the_analyzer(server: str, analysed: demo.DemoWarehouse) -> None:
+    rng = {"start": "2024-03-01T01:00:00Z", "end": "2024-03-01T03:00:00Z"}
+    start, end = datetime(2024, 3, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, 3, tzinfo=UTC)
+    primary = get(server, "/api/summary", query=demo.QUERY, **rng).json()
+    named = get(server, "/api/summary", query=demo.QUERY, analyzer=demo.PRIMARY, **rng).json()
+    assert named == {**primary, "analyzer": demo.PRIMARY}  # the primary's tables, unchanged
+    body = get(server, "/api/summary", query=demo.QUERY, analyzer=demo.CONTRARIAN, **rng).json()
+    want = demo.swapped(demo.expected(analysed.path, start, end))
+    assert body["analyzer"] == demo.CONTRARIAN
+    assert body["tweets"] == want["tweets"] and body["windows"] == want["windows"] == 8
+    for label in want["shares"]:
+        assert body["shares"][label] == pytest.approx(want["shares"][label], abs=1e-6)
+        assert body["averages"][label] == pytest.approx(want["averages"][label], abs=1e-6)
+    assert body["shares"]["positive"] != primary["shares"]["positive"]
+
+    win = get(server, "/api/windows", query=demo.QUERY, **rng).json()
+    other = get(server, "/api/windows", query=demo.QUERY, analyzer=demo.CONTRARIAN, **rng).json()
+    assert other["time"] == win["time"] and other["count_tweets"] == win["count_tweets"]
+    assert other["avg_positive"] == win["avg_negative"]
+    assert other["perc_tweet_negative"] == win["perc_tweet_positive"]
+
+    window = "2024-03-01T03:00:00Z"
+    mine = get(server, "/api/tweets", query=demo.QUERY, window=window).json()["tweets"]
+    theirs = get(
+        server, "/api/tweets", query=demo.QUERY, window=window, analyzer=demo.CONTRARIAN
+    ).json()["tweets"]
+    assert [t["tweet_id"] for t in theirs] == [t["tweet_id"] for t in mine]
+    swap = {"POSITIVE": "NEGATIVE", "NEGATIVE": "POSITIVE"}
+    assert [t["label"] for t in theirs] == [swap.get(t["label"], t["label"]) for t in mine]
+    assert [t["positive"] for t in theirs] == [t["negative"] for t in mine]
+    assert [t["text"] for t in theirs] == [t["text"] for t in mine]
+    only = get(
+        server,
+        "/api/tweets",
+        query=demo.QUERY,
+        window=window,
+        analyzer=demo.CONTRARIAN,
+        label="positive",
+    ).json()["tweets"]
+    assert only and {t["label"] for t in only} == {"POSITIVE"}
+
+
+def test_agreement_of_the_demo(server: str, analysed: demo.DemoWarehouse) -> None:
+    pair = {"a": demo.PRIMARY, "b": demo.CONTRARIAN}
+    body = get(server, "/api/agreement", query=demo.QUERY, **pair).json()
+    want = demo.agreement(analysed.path, demo.PRIMARY, demo.CONTRARIAN)
+    assert body["n"] == want["n"] > 3000
+    assert body["agreement"] == pytest.approx(want["agreement"], abs=1e-6)
+    assert body["kappa"] == pytest.approx(want["kappa"], abs=1e-6)
+    assert body["windows"] == 32 and sum(body["window_n"]) == body["n"]
+    same = get(server, "/api/agreement", query=demo.QUERY, a=demo.PRIMARY, b=demo.PRIMARY).json()
+    assert same["agreement"] == same["kappa"] == 1.0
 
 
 def test_security_headers(server: str) -> None:
@@ -170,20 +261,30 @@ class _Serving:
         self.thread.join(timeout=10)
 
 
-def test_same_answers_from_postgres(built: demo.DemoWarehouse, postgres_dsn: str) -> None:
+def test_same_answers_from_postgres(analysed: demo.DemoWarehouse, postgres_dsn: str) -> None:
+    built = analysed
     context = Context(demo.make_config(built.data_dir.parent))
     pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
     duck = create("warehouse", context, BackendSection(type="duckdb", path=str(built.path)))
     try:
         pg.load(demo.QUERY, built.tweets_uri, built.windows_uri)
+        demo.add_contrarian(postgres_dsn)
         params = {
             "query": demo.QUERY,
             "start": "2024-03-01T01:00:00Z",
             "end": "2024-03-01T05:00:00Z",
         }
+        pair = {"a": demo.PRIMARY, "b": demo.CONTRARIAN}
         with _Serving(pg) as pg_url, _Serving(duck) as duck_url:
-            for path in ("/api/summary", "/api/windows"):
-                a, b = get(pg_url, path, **params), get(duck_url, path, **params)
+            for path, extra in (
+                ("/api/summary", {}),
+                ("/api/windows", {}),
+                ("/api/summary", {"analyzer": demo.CONTRARIAN}),
+                ("/api/windows", {"analyzer": demo.CONTRARIAN}),
+                ("/api/agreement", pair),
+                ("/api/analyzers", {}),
+            ):
+                a, b = get(pg_url, path, **params, **extra), get(duck_url, path, **params, **extra)
                 assert a.status_code == b.status_code == 200
                 assert a.json() == b.json()
             assert get(pg_url, "/api/queries").json() == {"queries": [demo.QUERY]}
@@ -206,3 +307,191 @@ def test_dashboard_without_config_is_a_one_line_error(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "no config" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+# A warehouse of two analyzers, ``default`` (the primary) and ``bert``, on posts with known
+# labels: windows W1 and W2 hold 5 posts each that both scored, 8 of the 10 with the same
+# label; W3 one post both call positive; one more post of W1 only the primary scored.
+W1 = datetime(2024, 3, 1, tzinfo=UTC)
+W2, W3 = W1 + timedelta(minutes=15), W1 + timedelta(minutes=30)
+SMALL = "kappa check"
+BY_DEFAULT = ["P", "P", "P", "P", "N", "N", "N", "U", "U", "M", "P", "U"]
+BY_BERT = ["P", "P", "P", "N", "N", "N", "U", "U", "U", "M", "P"]  # posts 4 and 7 differ
+WINDOWS = [W1] * 5 + [W2] * 5 + [W3] + [W1]
+FULL = {"P": "POSITIVE", "N": "NEGATIVE", "U": "NEUTRAL", "M": "MIXED"}
+
+
+def _score_rows(analyzer: str, labels: list[str]) -> list[tuple[str, list]]:
+    rows = []
+    for i, (label, window) in enumerate(zip(labels, WINDOWS, strict=False)):
+        scores = [1.0 if label == k else 0.0 for k in ("P", "N", "U", "M")]
+        rows.append(
+            (
+                "INSERT INTO tweet_score VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [SMALL, f"{i + 1}", analyzer, window, FULL[label], *scores],
+            )
+        )
+    return rows
+
+
+def _tweet_rows(query: str, labels: list[str]) -> list[tuple[str, list]]:
+    return [
+        (
+            "INSERT INTO tweet (query, tweet_id, created_at, time_window, text, label, positive, "
+            "negative, neutral, mixed, analyzer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                query,
+                f"{i + 1}",
+                window + timedelta(seconds=i),
+                window,
+                f"post {i + 1}",
+                FULL[label],
+                *[1.0 if label == k else 0.0 for k in ("P", "N", "U", "M")],
+                "default",
+            ],
+        )
+        for i, (label, window) in enumerate(zip(labels, WINDOWS, strict=False))
+    ]
+
+
+def _by_window(table: str, analyzer: str | None) -> tuple[str, list]:
+    shares = ", ".join(
+        f"AVG(CASE WHEN label = '{label}' THEN 1.0 ELSE 0.0 END)"
+        for label in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+    )
+    select = (
+        "SELECT query, time_window, COUNT(*), AVG(positive), AVG(negative), AVG(neutral), "
+        f"AVG(mixed), {shares} FROM tweet"
+    )
+    if analyzer is None:
+        return f"INSERT INTO {table} {select} GROUP BY query, time_window", []
+    select = select.replace("SELECT query,", "SELECT query, analyzer,").replace(
+        "FROM tweet", "FROM tweet_score WHERE analyzer = ?"
+    )
+    return f"INSERT INTO {table} {select} GROUP BY query, analyzer, time_window", [analyzer]
+
+
+def _fresh(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[SqlReads, Path | str]:
+    context = Context(demo.make_config(tmp_path))
+    if request.param == "duckdb":
+        target: Path | str = tmp_path / "warehouse.duckdb"
+        section = BackendSection(type="duckdb", path=str(target))
+    else:
+        target = request.getfixturevalue("postgres_dsn")
+        section = BackendSection(type="postgres", dsn=target)
+    wh = create("warehouse", context, section)
+    # The tables of a warehouse written before the analyses tables existed.
+    demo.execute(target, [(demo.dialect(target).create_table(t), []) for t in TABLES])
+    return wh, target
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def old(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlReads]:
+    wh, target = _fresh(request, tmp_path)
+    demo.execute(target, [*_tweet_rows(SMALL, BY_DEFAULT), _by_window("sentiment", None)])
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def small(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlReads]:
+    wh, target = _fresh(request, tmp_path)
+    demo.execute(
+        target,
+        [
+            *demo.analysis_tables(target),
+            *_tweet_rows(SMALL, BY_DEFAULT),
+            *_tweet_rows("lonely", ["P"]),  # posts, but no rows in the analyses tables
+            *_score_rows("default", BY_DEFAULT),
+            *_score_rows("bert", BY_BERT),
+            _by_window("sentiment", None),
+            _by_window("sentiment_by_analyzer", "default"),
+            _by_window("sentiment_by_analyzer", "bert"),
+        ],
+    )
+    yield wh
+    wh.close()
+
+
+def test_analyzers_of_a_warehouse_without_the_analyses_tables(old: SqlReads) -> None:
+    assert old.analyzers(SMALL) == ["default"]
+    assert old.analyzers("no such topic") == []
+    assert old.agreement(SMALL, "default", "default")["overall"]["n"] == 0
+    assert old.summary(SMALL)["tweets"] == 12  # the primary's tables answer as before
+
+
+def test_analyzers_primary_first(small: SqlReads) -> None:
+    assert small.analyzers(SMALL) == ["default", "bert"]
+    assert small.analyzers("lonely") == ["default"]
+    assert small.primary_analyzer(SMALL) == "default"
+
+
+def test_reads_per_analyzer(small: SqlReads) -> None:
+    bert = small.summary(SMALL, W1, W3, analyzer="bert")
+    assert (bert["windows"], bert["tweets"]) == (2, 10)
+    assert bert["shares"] == pytest.approx(
+        {"POSITIVE": 0.3, "NEGATIVE": 0.3, "NEUTRAL": 0.3, "MIXED": 0.1}
+    )
+    assert bert["averages"] == pytest.approx(bert["shares"])
+    primary = small.summary(SMALL, W1, W3)
+    assert primary["tweets"] == 11
+    assert primary["shares"]["POSITIVE"] == pytest.approx(4 / 11)
+    series = small.window_series(SMALL, analyzer="bert")
+    assert series["count_tweets"] == [5, 5, 1]
+    assert series["perc_tweet_negative"] == pytest.approx([0.4, 0.2, 0.0])
+    assert [w["count_tweets"] for w in small.windows(SMALL, W1, W2, analyzer="bert")] == [5]
+    posts = small.tweets(SMALL, W1, analyzer="bert")
+    assert [p["tweet_id"] for p in posts] == ["1", "2", "3", "4", "5"]
+    assert posts[3]["label"] == "NEGATIVE" and posts[3]["negative"] == 1.0
+    assert posts[3]["text"] == "post 4" and posts[3]["analyzer"] == "bert"
+    assert [p["tweet_id"] for p in small.tweets(SMALL, W1, label="NEGATIVE", analyzer="bert")] == [
+        "4",
+        "5",
+    ]
+    assert len(small.tweets(SMALL, W1)) == 6
+    assert small.tweets(SMALL, W1)[3]["label"] == "POSITIVE"
+
+
+def test_agreement_worked_by_hand(small: SqlReads) -> None:
+    got = small.agreement(SMALL, "default", "bert", W1, W3)
+    # 10 posts, 8 with the same label. Counts (default, bert): P 4, 3; N 3, 3; U 2, 3; M 1, 1:
+    # pe = (4*3 + 3*3 + 2*3 + 1*1) / 100 = 0.28, kappa = (0.8 - 0.28) / (1 - 0.28).
+    assert got["overall"]["n"] == 10
+    assert got["overall"]["agreement"] == pytest.approx(0.8)
+    assert got["overall"]["kappa"] == pytest.approx(0.52 / 0.72)
+    by_hand = demo.kappa([FULL[x] for x in BY_DEFAULT[:10]], [FULL[x] for x in BY_BERT[:10]])
+    assert got["overall"]["kappa"] == pytest.approx(by_hand["kappa"])
+    series = got["series"]
+    assert series["time"] == [int(W1.timestamp()), int(W2.timestamp())]
+    assert series["n"] == [5, 5]
+    assert series["agreement"] == pytest.approx([0.8, 0.8])
+    # W1: P 4, 3; N 1, 2: pe = 14/25 = 0.56. W2: N 2, 1; U 2, 3; M 1, 1: pe = 9/25 = 0.36.
+    assert series["kappa"] == pytest.approx([0.24 / 0.44, 0.44 / 0.64])
+    # One post both call positive: chance agreement is 1, so kappa is undefined.
+    last = small.agreement(SMALL, "default", "bert", W3)
+    assert last["overall"] == {"n": 1, "agreement": 1.0, "kappa": None}
+    assert last["series"]["kappa"] == [None]
+    assert small.agreement(SMALL, "bert", "default", W1, W3)["overall"] == got["overall"]
+    assert small.agreement(SMALL, "default", "bert", W1 - timedelta(days=1), W1)["overall"] == {
+        "n": 0,
+        "agreement": None,
+        "kappa": None,
+    }
+
+
+def test_agreement_endpoint(small: SqlReads) -> None:
+    with _Serving(small) as url:
+        body = get(
+            url, "/api/agreement", query=SMALL, a="default", b="bert", end="2024-03-01T00:30:00Z"
+        ).json()
+        assert body["n"] == 10 and body["agreement"] == 0.8
+        assert body["kappa"] == pytest.approx(0.52 / 0.72, abs=1e-6)
+        assert body["window_n"] == [5, 5] and body["window_agreement"] == [0.8, 0.8]
+        assert body["window_kappa"] == [round(0.24 / 0.44, 4), round(0.44 / 0.64, 4)]
+        single: dict[str, Any] = get(
+            url, "/api/agreement", query=SMALL, a="default", b="bert", start="2024-03-01T00:30:00Z"
+        ).json()
+        assert single["kappa"] is None and single["window_kappa"] == [None]
+        bad = get(url, "/api/agreement", query="lonely", a="default", b="bert")
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("b: 'bert' has no results for this query")

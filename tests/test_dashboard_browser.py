@@ -1,6 +1,7 @@
 """The dashboard page in Chromium over a warehouse built by the demo: every panel shows the
 warehouse's numbers, the range selector changes them, a clicked window lists its tweets, and a
-tweet written as markup stays text."""
+tweet written as markup stays text; the analyzer selector switches every panel to another
+analyzer, and the agreement panel shows what SQL over ``tweet_score`` says."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
@@ -22,6 +24,7 @@ from tests.servers.chromium import launch
 @pytest.fixture(scope="module")
 def built_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = demo.build(tmp_path_factory.mktemp("browser"))
+    demo.add_contrarian(built.path)
     demo.insert_xss_tweet(built.path)
     return built.path
 
@@ -175,4 +178,103 @@ def test_auto_refresh_shows_what_the_warehouse_says_now(browser: Browser, url: s
     loads = page.get_attribute("body", "data-loads")
     page.wait_for_timeout(2500)
     assert page.get_attribute("body", "data-loads") == loads  # off means off
+    page.close()
+
+
+def _sql_agreement(path: Path, a: str, b: str) -> tuple[int, float]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT count(*), avg(CASE WHEN x.label = y.label THEN 1.0 ELSE 0.0 END) "
+            "FROM tweet_score x JOIN tweet_score y USING (query, tweet_id) "
+            "WHERE x.query = ? AND x.analyzer = ? AND y.analyzer = ?",
+            [demo.QUERY, a, b],
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return int(row[0]), float(row[1])
+
+
+def _labels(path: Path, analyzer: str, window: datetime) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT s.label FROM tweet t JOIN tweet_score s "
+            "ON s.query = t.query AND s.tweet_id = t.tweet_id "
+            "WHERE s.query = ? AND s.analyzer = ? AND s.time_window = ? "
+            "ORDER BY t.created_at, t.tweet_id LIMIT 20",
+            [demo.QUERY, analyzer, window],
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def test_analyzer_selector_and_agreement(browser: Browser, url: str, built_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    want = demo.expected(built_path)
+    assert page.locator("#analyzer-box").is_visible()
+    assert page.locator("#analyzer").input_value() == demo.PRIMARY
+    assert _gauges(page) == _expected_gauges(want)
+
+    # The agreement panel compares the primary with the other analyzer, as SQL over
+    # tweet_score counts it.
+    n, share = _sql_agreement(built_path, demo.PRIMARY, demo.CONTRARIAN)
+    kappa = demo.agreement(built_path, demo.PRIMARY, demo.CONTRARIAN)["kappa"]
+    assert page.locator("#agreement-row").is_visible()
+    assert page.locator("#versus").input_value() == demo.CONTRARIAN
+    assert page.locator("#agreement").inner_text() == f"{share * 100:.1f}%"
+    assert float(page.get_attribute("#agreement", "data-value") or 0) == pytest.approx(share)
+    assert page.locator("#kappa").inner_text() == f"{kappa:.3f}"
+    assert page.locator("#agreement-n").inner_text() == f"{n:,}"
+    assert page.locator("#chart-agreement").get_attribute("data-points") == "32"
+
+    # Every panel switches to the other analyzer.
+    loads = int(page.get_attribute("body", "data-loads") or 0)
+    page.select_option("#analyzer", demo.CONTRARIAN)
+    page.wait_for_selector(f"body[data-loads='{loads + 1}']")
+    other = demo.swapped(want)
+    assert other["shares"] != want["shares"]
+    assert _gauges(page) == _expected_gauges(other)
+    assert page.locator("#total").inner_text() == f"{want['tweets']:,}"
+    for label, value in other["averages"].items():
+        assert page.locator(f"#donut li[data-label='{label}'] b").inner_text() == f"{value:.3f}"
+    assert page.locator("#versus").input_value() == demo.PRIMARY
+    assert page.locator("#agreement").inner_text() == f"{share * 100:.1f}%"
+
+    # A clicked window lists the posts with the shown analyzer's labels.
+    window = datetime(2024, 3, 1, 3, tzinfo=UTC)
+    first, last = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 3, 1, 7, 45, tzinfo=UTC)
+    _click_window(page, "chart-count", window, first, last)
+    page.wait_for_selector("#tweets[data-window='2024-03-01T03:00:00.000Z'] tbody tr")
+    shown = page.locator("#tweets tbody tr td:nth-child(3)").all_inner_texts()
+    assert shown == _labels(built_path, demo.CONTRARIAN, window)
+    assert shown != _labels(built_path, demo.PRIMARY, window)
+
+    page.select_option("#analyzer", demo.PRIMARY)
+    page.wait_for_selector(f"body[data-loads='{loads + 2}']")
+    assert _gauges(page) == _expected_gauges(want)
+    assert problems == []
+    page.close()
+
+
+def test_one_analyzer_hides_the_selector(browser: Browser, url: str) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.route(
+        "**/api/analyzers*",
+        lambda route: route.fulfill(
+            json={"query": demo.QUERY, "primary": demo.PRIMARY, "analyzers": [demo.PRIMARY]}
+        ),
+    )
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    assert not page.locator("#analyzer-box").is_visible()
+    assert not page.locator("#agreement-row").is_visible()
+    assert int(page.get_attribute("#total", "data-value") or 0) > 3000
     page.close()

@@ -1,5 +1,5 @@
 """`tweetsense grafana export`: the dashboard JSON's structure, the provisioning YAML, and every
-panel's SQL run against a real PostgreSQL holding a demo warehouse."""
+panel's SQL run against a real PostgreSQL holding a demo warehouse of two analyzers."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests import dashboard_data as demo
 from tweetsense.config import BackendSection
 from tweetsense.dashboard import grafana
 from tweetsense.registry import Context, create
+from tweetsense.warehouse.schema import TABLES
 
 GAUGES = ("positive", "neutral", "negative", "mixed")
 
@@ -28,10 +29,23 @@ def export(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
-def expand(sql: str, query: str, start: str, end: str) -> str:
-    """Grafana's interpolation of the macros and the variable the panels use."""
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def expand(
+    sql: str,
+    query: str,
+    start: str,
+    end: str,
+    analyzer: str = demo.PRIMARY,
+    versus: str = demo.CONTRARIAN,
+) -> str:
+    """Grafana's interpolation of the macros and the variables the panels use."""
     sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} BETWEEN '{start}' AND '{end}'", sql)
-    sql = sql.replace("${query:sqlstring}", "'" + query.replace("'", "''") + "'")
+    sql = sql.replace("${query:sqlstring}", _quoted(query))
+    sql = sql.replace("${analyzer:sqlstring}", _quoted(analyzer))
+    sql = sql.replace("${versus:sqlstring}", _quoted(versus))
     assert "$" not in sql, f"unexpanded macro in {sql}"
     return sql
 
@@ -68,6 +82,19 @@ def test_time_range_of_an_empty_warehouse_is_the_last_7_days(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
     assert time_range(tmp_path / "out") == {"from": "now-7d", "to": "now"}
     assert "last 7 days (the warehouse holds no windows yet)" in r.stderr
+
+
+def test_a_warehouse_without_the_analyses_tables_is_noted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "warehouse.duckdb"
+    demo.execute(path, [(demo.dialect(path).create_table(t), []) for t in TABLES])
+    r = export(tmp_path / "out", "--demo", "--data-dir", str(data))
+    assert r.returncode == 0, r.stderr
+    assert (
+        "note: the warehouse has no tweet_score or sentiment_by_analyzer table, which the "
+        "panels read; run `tweetsense load`" in " ".join(r.stderr.split())
+    )
 
 
 def test_time_range_without_a_config_is_the_last_7_days_and_says_so(tmp_path: Path) -> None:
@@ -124,8 +151,12 @@ def test_dashboard_json_structure(exported: Path) -> None:
     model = json.loads((exported / "tweetsense-dashboard.json").read_text())
     assert model["uid"] and model["title"] and model["schemaVersion"] >= 36
     variables = {v["name"]: v for v in model["templating"]["list"]}
+    assert list(variables) == ["query", "analyzer", "versus"]
     assert variables["query"]["type"] == "query"
     assert "FROM sentiment" in variables["query"]["query"]
+    for name in ("analyzer", "versus"):
+        assert "FROM sentiment_by_analyzer" in variables[name]["query"]
+        assert "${query:sqlstring}" in variables[name]["query"]
     panels = model["panels"]
     assert len({p["id"] for p in panels}) == len(panels)
     kinds = [p["type"] for p in panels]
@@ -140,6 +171,8 @@ def test_dashboard_json_structure(exported: Path) -> None:
         assert target["rawQuery"] is True and target["format"] in ("table", "time_series")
         assert "$__timeFilter(time_window)" in target["rawSql"]
         assert "${query:sqlstring}" in target["rawSql"]
+        assert "${analyzer:sqlstring}" in target["rawSql"]
+        assert "FROM sentiment " not in target["rawSql"]
     # Panels of one row do not overlap.
     cells = set()
     for p in panels:
@@ -178,21 +211,32 @@ def test_every_panel_query_runs_on_postgres(
     pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
     try:
         pg.load(demo.QUERY, built.tweets_uri, built.windows_uri)
+        demo.add_contrarian(postgres_dsn)
         want = pg.summary(demo.QUERY)
+        agreement = pg.agreement(demo.QUERY, demo.PRIMARY, demo.CONTRARIAN)
     finally:
         pg.close()
     model = json.loads((exported / "tweetsense-dashboard.json").read_text())
     start, end = "2024-03-01T00:00:00Z", "2024-03-01T07:59:59Z"
     with psycopg.connect(postgres_dsn) as con:
-        (variable,) = model["templating"]["list"]
-        assert [r[0] for r in con.execute(variable["query"]).fetchall()] == [demo.QUERY]
-        results = {}
+        topics, analyzers, versus = (
+            [r[0] for r in con.execute(expand(v["query"], demo.QUERY, start, end)).fetchall()]
+            for v in model["templating"]["list"]
+        )
+        assert topics == [demo.QUERY]
+        assert analyzers == [demo.PRIMARY, demo.CONTRARIAN]  # the primary one first
+        assert versus == [demo.CONTRARIAN, demo.PRIMARY]
+        results, other = {}, {}
         for panel in model["panels"]:
-            sql = expand(panel["targets"][0]["rawSql"], demo.QUERY, start, end)
-            cur = con.execute(sql)
+            raw = panel["targets"][0]["rawSql"]
+            cur = con.execute(expand(raw, demo.QUERY, start, end))
             results[panel["title"]] = ([d.name for d in cur.description], cur.fetchall())
-        # A topic with a quote in it is escaped, not injected.
+            cur = con.execute(expand(raw, demo.QUERY, start, end, demo.CONTRARIAN, demo.PRIMARY))
+            other[panel["title"]] = cur.fetchall()
+        # A topic or analyzer with a quote in it is escaped, not injected.
         assert con.execute(expand(grafana.TOTAL_SQL, "o'brien", start, end)).fetchone() == (0,)
+        quoted = expand(grafana.TOTAL_SQL, demo.QUERY, start, end, "o'brien")
+        assert con.execute(quoted).fetchone() == (0,)
     for label in GAUGES:
         cols, rows = results[f"{label.capitalize()} posts"]
         assert cols == [label]
@@ -209,3 +253,25 @@ def test_every_panel_query_runs_on_postgres(
     assert cols == ["time", *GAUGES] and len(rows) == 32
     cols, rows = results["Latest posts"]
     assert cols[0] == "time" and "text" in cols and len(rows) == 100
+    swap = {"POSITIVE": "NEGATIVE", "NEGATIVE": "POSITIVE"}
+    label = cols.index("label")
+    assert [r[label] for r in other["Latest posts"]] == [swap.get(r[label], r[label]) for r in rows]
+
+    # The other analyzer's panels: its positive posts are the primary one's negative ones.
+    for label, mirror in (("positive", "negative"), ("negative", "positive")):
+        (row,) = other[f"{label.capitalize()} posts"]
+        assert float(row[0]) == pytest.approx(want["shares"][mirror.upper()], abs=1e-9)
+    assert other["Total posts"] == [(want["tweets"],)]
+
+    # Agreement: the read API's figures (checked by hand in test_dashboard.py), both ways round.
+    cols, rows = results["Agreement with $versus"]
+    assert cols == ["n", "agreement", "kappa"]
+    overall = agreement["overall"]
+    assert rows[0][0] == overall["n"] == want["tweets"]
+    assert rows[0][1] == pytest.approx(overall["agreement"]) and rows[0][1] < 1
+    assert rows[0][2] == pytest.approx(overall["kappa"])
+    assert other["Agreement with $versus"] == [pytest.approx(rows[0])]
+    cols, rows = results["Agreement per window with $versus"]
+    assert cols == ["time", "n", "agreement", "kappa"] and len(rows) == 32
+    assert [r[0] for r in rows] == agreement["series"]["time"]
+    assert [r[2] for r in rows] == pytest.approx(agreement["series"]["agreement"])

@@ -116,7 +116,15 @@ def export(
     else:
         with opts.open(warehouse=warehouse) as p:
             span = grafana.loaded_range(p.warehouse, p.config.search.freq)
+            missing = grafana.missing_tables(p.warehouse)
         why = "the loaded windows" if span else "the warehouse holds no windows yet"
+        if missing:
+            err.print(
+                f"note: the warehouse has no {' or '.join(missing)} table, which the panels "
+                "read; run `tweetsense load` to create and fill them",
+                highlight=False,
+                soft_wrap=True,
+            )
     files = {
         DASHBOARD_FILE: json.dumps(grafana.dashboard(span), indent=2) + "\n",
         DATASOURCE_FILE: grafana.datasource_yaml(datasource.value),

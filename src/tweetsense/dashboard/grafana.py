@@ -1,5 +1,9 @@
-"""A Grafana dashboard with the built-in dashboard's panels, as SQL on ``tweet``/``sentiment``,
+"""A Grafana dashboard with the built-in dashboard's panels, as SQL on the warehouse tables,
 and the provisioning file of the data source it reads.
+
+The panels show one analyzer, picked in the ``analyzer`` variable (the primary one first): they
+read ``sentiment_by_analyzer`` and ``tweet_score``, which hold every analyzer's results, the
+primary one's included. Two more panels compare it with the analyzer of the ``versus`` variable.
 
 Redshift speaks PostgreSQL's protocol, so both targets use Grafana's PostgreSQL data source and
 the same SQL; only the connection settings differ. Passwords are references to environment
@@ -16,6 +20,8 @@ import yaml
 
 from tweetsense import contracts
 from tweetsense.timeutil import format_utc
+from tweetsense.warehouse.reads import SqlReads, agreement_sql
+from tweetsense.warehouse.schema import ANALYSIS_TABLES
 
 if TYPE_CHECKING:
     from tweetsense.warehouse.base import Warehouse
@@ -30,10 +36,13 @@ _POSITIVE, _NEGATIVE, _NEUTRAL, _MIXED = (label.lower() for label in contracts.L
 LABELS = (_POSITIVE, _NEUTRAL, _NEGATIVE, _MIXED)
 COLORS = {_POSITIVE: "green", _NEUTRAL: "blue", _NEGATIVE: "red", _MIXED: "orange"}
 
-# The topic variable, quoted and escaped by Grafana, and the dashboard's time range.
+# The topic and analyzer variables, quoted and escaped by Grafana, and the time range.
 TOPIC = "query = ${query:sqlstring}"
+ANALYZER = "${analyzer:sqlstring}"
+VERSUS = "${versus:sqlstring}"
 RANGE = "$__timeFilter(time_window)"
-WHERE = f"WHERE {TOPIC} AND {RANGE}"
+WHERE = f"WHERE {TOPIC} AND analyzer = {ANALYZER} AND {RANGE}"
+WINDOWS = "sentiment_by_analyzer"
 
 
 @dataclass(frozen=True)
@@ -73,13 +82,13 @@ DATASOURCE = {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
 def share_sql(label: str) -> str:
     return (
         f"SELECT COALESCE(SUM(perc_tweet_{label} * count_tweets) / NULLIF(SUM(count_tweets), 0), 0)"
-        f' AS "{label}" FROM sentiment {WHERE}'
+        f' AS "{label}" FROM {WINDOWS} {WHERE}'
     )
 
 
-TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "posts" FROM sentiment {WHERE}'
+TOTAL_SQL = f'SELECT COALESCE(SUM(count_tweets), 0) AS "posts" FROM {WINDOWS} {WHERE}'
 COUNT_SQL = (
-    f'SELECT time_window AS "time", count_tweets AS "posts" FROM sentiment {WHERE} ORDER BY 1'
+    f'SELECT time_window AS "time", count_tweets AS "posts" FROM {WINDOWS} {WHERE} ORDER BY 1'
 )
 AVERAGES_SQL = (
     "SELECT "
@@ -87,18 +96,42 @@ AVERAGES_SQL = (
         f'SUM(avg_{label} * count_tweets) / NULLIF(SUM(count_tweets), 0) AS "{label}"'
         for label in LABELS
     )
-    + f" FROM sentiment {WHERE}"
+    + f" FROM {WINDOWS} {WHERE}"
 )
 TIMELINE_SQL = (
     'SELECT time_window AS "time", '
     + ", ".join(f'avg_{label} AS "{label}"' for label in LABELS)
-    + f" FROM sentiment {WHERE} ORDER BY 1"
+    + f" FROM {WINDOWS} {WHERE} ORDER BY 1"
+)
+# The post from ``tweet``, its label, scores and window from the analyzer's ``tweet_score``.
+_SCORED_POSTS = (
+    "(SELECT s.query, s.analyzer, s.time_window, t.created_at, t.username, s.label, "
+    "s.positive, s.neutral, s.negative, s.mixed, t.text, t.tweet_id FROM tweet t "
+    "JOIN tweet_score s "
+    "ON s.query = t.query AND s.tweet_id = t.tweet_id) AS p"
 )
 TWEETS_SQL = (
     'SELECT created_at AS "time", username, label, positive, neutral, negative, mixed, text '
-    f"FROM tweet {WHERE} ORDER BY created_at DESC LIMIT 100"
+    f"FROM {_SCORED_POSTS} {WHERE} ORDER BY created_at DESC, tweet_id DESC LIMIT 100"
 )
+_PAIR = f"a.query = ${{query:sqlstring}} AND a.analyzer = {ANALYZER} AND b.analyzer = {VERSUS}"
+AGREEMENT_SQL = agreement_sql(_PAIR, RANGE, by_window=False)
+AGREEMENT_WINDOWS_SQL = agreement_sql(_PAIR, RANGE, by_window=True)
 QUERIES_SQL = "SELECT DISTINCT query FROM sentiment ORDER BY 1"
+
+
+def analyzers_sql(primary_first: bool) -> str:
+    """The topic's analyzers by name, the primary one (that of its newest posts) first, or
+    last for ``versus``, so that the comparison opens on the primary one against another."""
+    primary = (
+        "(SELECT analyzer FROM tweet WHERE query = ${query:sqlstring} AND analyzer IS NOT NULL "
+        "ORDER BY time_window DESC LIMIT 1)"
+    )
+    return (
+        "SELECT analyzer FROM sentiment_by_analyzer WHERE query = ${query:sqlstring} "
+        f"GROUP BY analyzer ORDER BY analyzer = {primary}{' DESC' if primary_first else ''}, "
+        "analyzer"
+    )
 
 
 def _target(sql: str, fmt: str) -> dict[str, Any]:
@@ -238,7 +271,61 @@ def panels() -> list[dict[str, Any]]:
             options={"showHeader": True, "cellHeight": "sm"},
         )
     )
+    out.append(
+        _panel(
+            10,
+            "stat",
+            "Agreement with $versus",
+            (0, 33, 6, 8),
+            AGREEMENT_SQL,
+            fieldConfig={
+                "defaults": {"decimals": 3},
+                "overrides": [
+                    _unit("agreement", "percentunit", 1),
+                    _unit("n", "short", 0),
+                ],
+            },
+            options={"reduceOptions": _reduce(), "colorMode": "none", "graphMode": "none"},
+        )
+    )
+    out.append(
+        _panel(
+            11,
+            "timeseries",
+            "Agreement per window with $versus",
+            (6, 33, 18, 8),
+            AGREEMENT_WINDOWS_SQL,
+            "time_series",
+            fieldConfig={
+                "defaults": {"decimals": 3, "max": 1},
+                "overrides": [
+                    # The posts per window are in the stat; here they would need an axis.
+                    {
+                        "matcher": {"id": "byName", "options": "n"},
+                        "properties": [{"id": "custom.hideFrom", "value": _hidden()}],
+                    }
+                ],
+            },
+            options={"tooltip": {"mode": "multi"}, "legend": {"showLegend": True}},
+        )
+    )
     return out
+
+
+def _unit(field: str, unit: str, decimals: int) -> dict[str, Any]:
+    return {
+        "matcher": {"id": "byName", "options": field},
+        "properties": [{"id": "unit", "value": unit}, {"id": "decimals", "value": decimals}],
+    }
+
+
+def _hidden() -> dict[str, bool]:
+    return {"legend": True, "tooltip": False, "viz": True}
+
+
+def missing_tables(wh: SqlReads) -> list[str]:
+    """The tables the panels read that ``wh`` lacks (it was loaded by an older tweetsense)."""
+    return [t.name for t in ANALYSIS_TABLES if not wh.has_table(t)]
 
 
 def loaded_range(wh: Warehouse, freq_seconds: int) -> tuple[datetime, datetime] | None:
@@ -271,23 +358,30 @@ def dashboard(time_range: tuple[datetime, datetime] | None = None) -> dict[str, 
         "refresh": "",
         "templating": {
             "list": [
-                {
-                    "name": "query",
-                    "label": "Topic",
-                    "type": "query",
-                    "datasource": DATASOURCE,
-                    "query": QUERIES_SQL,
-                    "definition": QUERIES_SQL,
-                    "refresh": 1,
-                    "sort": 1,
-                    "multi": False,
-                    "includeAll": False,
-                    "current": {},
-                    "options": [],
-                }
+                _variable("query", "Topic", QUERIES_SQL, sort=1),
+                # Sorted by their SQL, which puts the primary analyzer first.
+                _variable("analyzer", "Analyzer", analyzers_sql(primary_first=True), sort=0),
+                _variable("versus", "Compared with", analyzers_sql(primary_first=False), sort=0),
             ]
         },
         "panels": panels(),
+    }
+
+
+def _variable(name: str, label: str, sql: str, sort: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DATASOURCE,
+        "query": sql,
+        "definition": sql,
+        "refresh": 1,  # on dashboard load, so a new topic or analyzer shows up
+        "sort": sort,
+        "multi": False,
+        "includeAll": False,
+        "current": {},
+        "options": [],
     }
 
 

@@ -61,3 +61,21 @@ def label(args: Mapping[str, str]) -> str | None:
     if value.upper() not in LABELS:
         raise BadParam(f"label: choose one of {', '.join(LABELS)}")
     return value.upper()
+
+
+def analyzer(
+    args: Mapping[str, str], known: list[str], name: str = "analyzer", required: bool = False
+) -> str | None:
+    """One of ``known``, the query's analyzers; None when not given."""
+    value = args.get(name, "")
+    if not value:
+        if required:
+            raise BadParam(f"{name}: required; pick one from /api/analyzers")
+        return None
+    if value not in known:
+        have = ", ".join(known) if known else "none"
+        raise BadParam(
+            f"{name}: {value[:40]!r} has no results for this query (its analyzers: {have}); "
+            "pick one from /api/analyzers"
+        )
+    return value

@@ -1,4 +1,4 @@
-"""The dashboard's web server: one static page, its assets, and four JSON endpoints.
+"""The dashboard's web server: one static page, its assets, and six JSON endpoints.
 
 Every read goes through the warehouse interface; the DuckDB warehouse opens its file read-only
 per request, so loads can run while the dashboard is up.
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tweetsense.dashboard import api
 from tweetsense.dashboard.params import BadParam
 from tweetsense.errors import TweetsenseError
-from tweetsense.warehouse.base import Warehouse
+from tweetsense.warehouse.reads import SqlReads
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
@@ -75,10 +75,10 @@ def _json(body: Any, status: int = 200) -> Response:
     )
 
 
-Handler = Callable[[Warehouse, Mapping[str, str]], dict[str, Any]]
+Handler = Callable[[SqlReads, Mapping[str, str]], dict[str, Any]]
 
 
-def _endpoint(warehouse: Warehouse, handler: Handler) -> Callable[[Request], Response]:
+def _endpoint(warehouse: SqlReads, handler: Handler) -> Callable[[Request], Response]:
     # A plain function: Starlette runs it in its thread pool, so blocking reads are fine.
     def endpoint(request: Request) -> Response:
         try:
@@ -99,12 +99,12 @@ def _index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
-def create_app(warehouse: Warehouse) -> Starlette:
+def create_app(warehouse: SqlReads) -> Starlette:
     routes = [
         Route("/", _index),
         *(
             Route(f"/api/{name}", _endpoint(warehouse, getattr(api, name)))
-            for name in ("queries", "summary", "windows", "tweets")
+            for name in ("queries", "analyzers", "summary", "windows", "tweets", "agreement")
         ),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
@@ -116,7 +116,7 @@ def create_app(warehouse: Warehouse) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def serve(warehouse: Warehouse, host: str, port: int) -> None:
+def serve(warehouse: SqlReads, host: str, port: int) -> None:
     import uvicorn
 
     try:

@@ -8,8 +8,10 @@
   const COLORS = { positive: "#2e9d5b", neutral: "#7f8fa6", negative: "#d64545", mixed: "#e0a030" };
   const SVG_NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
+  // analyzer: the one every panel shows, null for the primary (whose tables answer without the
+  // parameter); versus: the one the agreement panel compares it with.
   const state = { query: null, start: null, end: null, first: null, last: null, freq: 900,
-    charts: {}, loads: 0, request: 0, timer: null };
+    charts: {}, loads: 0, request: 0, timer: null, analyzers: [], analyzer: null, versus: null };
 
   function el(tag, attrs = {}, text) {
     const e = document.createElement(tag);
@@ -195,6 +197,22 @@
     return new uPlot(opts, [[], ...series.map(() => [])], target);
   }
 
+  function drawAgreement(ag) {
+    $("agreement").textContent = ag.agreement === null ? "–" : pct(ag.agreement);
+    $("agreement").dataset.value = String(ag.agreement);
+    $("kappa").textContent = score(ag.kappa);
+    $("kappa").dataset.value = String(ag.kappa);
+    $("agreement-n").textContent = count(ag.n);
+    if (!state.charts.agreement) {
+      state.charts.agreement = makeChart($("chart-agreement"), [
+        { label: "agreement", stroke: "#3b6fd8", width: 1.5 },
+        { label: "kappa", stroke: "#8a5cd6", width: 1.5, dash: [4, 3] },
+      ], ["agreement", "kappa"], 4);
+    }
+    state.charts.agreement.setData([ag.time, ag.window_agreement, ag.window_kappa]);
+    $("chart-agreement").dataset.points = String(ag.windows);
+  }
+
   function drawCharts(win) {
     if (!state.charts.count) {
       state.charts.count = makeChart($("chart-count"), [
@@ -276,11 +294,14 @@
 
   async function load({ keepTweets = false } = {}) {
     const request = ++state.request;
-    const params = { query: state.query, start: state.start && iso(state.start),
+    const range = { query: state.query, start: state.start && iso(state.start),
       end: state.end && iso(state.end) };
+    const params = { ...range, analyzer: state.analyzer };
+    const compare = state.versus !== null;
     try {
-      const [summary, win] = await Promise.all([
-        getJSON("/api/summary", params), getJSON("/api/windows", params)]);
+      const [summary, win, ag] = await Promise.all([
+        getJSON("/api/summary", params), getJSON("/api/windows", params),
+        compare ? getJSON("/api/agreement", { ...range, a: shown(), b: state.versus }) : null]);
       if (request !== state.request) return;  // a newer range was asked for meanwhile
       if (win.time.length > 1) state.freq = win.time[1] - win.time[0];
       showError("");
@@ -288,6 +309,8 @@
       drawTotal(summary);
       drawDonut(summary);
       drawCharts(win);
+      $("agreement-row").hidden = !compare;
+      if (compare) drawAgreement(ag);
       if (!keepTweets) clearTweets();
       $("range-text").textContent = state.start === null && state.end === null
         ? "all windows" : `${state.start === null ? "…" : when(state.start)} to ` +
@@ -310,7 +333,8 @@
 
   async function showTweets(sec) {
     try {
-      const body = await getJSON("/api/tweets", { query: state.query, window: iso(sec), limit: 20 });
+      const body = await getJSON("/api/tweets", { query: state.query, window: iso(sec), limit: 20,
+        analyzer: state.analyzer });
       const rows = body.tweets.map((t) => {
         const tr = el("tr");
         const badge = el("span", { class: `badge badge-${t.label}` }, t.label);
@@ -332,8 +356,32 @@
     }
   }
 
+  // The analyzer shown, by name (the primary's when none is picked).
+  const shown = () => state.analyzer ?? state.analyzers[0];
+
+  // The agreement panel compares the shown analyzer with another one; kept when still possible.
+  function fillVersus() {
+    const others = state.analyzers.filter((a) => a !== shown());
+    if (!others.includes(state.versus)) state.versus = others.length ? others[0] : null;
+    $("versus").replaceChildren(...others.map((a) => el("option", { value: a }, a)));
+    if (state.versus !== null) $("versus").value = state.versus;
+  }
+
+  function selectAnalyzer(name) {
+    state.analyzer = name === state.analyzers[0] ? null : name;
+    fillVersus();
+    return load();
+  }
+
   async function selectQuery(query) {
     state.query = query;
+    const { analyzers } = await getJSON("/api/analyzers", { query });
+    state.analyzers = analyzers;
+    state.analyzer = null;
+    $("analyzer").replaceChildren(...analyzers.map((a, i) =>
+      el("option", { value: a }, i === 0 ? `${a} (primary)` : a)));
+    $("analyzer-box").hidden = analyzers.length < 2;
+    fillVersus();
     const all = await getJSON("/api/summary", { query });
     state.first = all.first_window ? toSec(all.first_window) : null;
     state.last = all.last_window ? toSec(all.last_window) : null;
@@ -344,6 +392,8 @@
     $("range").addEventListener("change", applyPreset);
     $("apply").addEventListener("click", applyInputs);
     $("query").addEventListener("change", (e) => selectQuery(e.target.value));
+    $("analyzer").addEventListener("change", (e) => selectAnalyzer(e.target.value));
+    $("versus").addEventListener("change", (e) => { state.versus = e.target.value; load(); });
     $("refresh").addEventListener("change", (e) => autoRefresh(Number(e.target.value)));
     // ?refresh=SECONDS starts refreshing at once, for a wall display.
     const every = Number(new URLSearchParams(location.search).get("refresh"));
