@@ -108,9 +108,9 @@ def phase(name: str, dsn: str, tweets: str, windows: str, limit: int) -> dict:
     if name in ("copy", "reload"):
         w = _warehouse(dsn)
         if name == "reload":
-            w.load("electric vehicles", tweets, windows)
+            w.load("electric vehicles", {"tweet": tweets, "sentiment": windows})
         started = time.perf_counter()
-        result = w.load("electric vehicles", tweets, windows)
+        result = w.load("electric vehicles", {"tweet": tweets, "sentiment": windows})
         seconds = time.perf_counter() - started
         rows = result.tweets
     else:

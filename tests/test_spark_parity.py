@@ -30,7 +30,7 @@ from tweetsense.batch.job import DROP_REASONS, SNOWFLAKE_EPOCH_MS
 from tweetsense.batch.spark_session import find_java_home, start_session
 from tweetsense.cli.app import app
 from tweetsense.config import BackendSection
-from tweetsense.contracts import LABELS
+from tweetsense.contracts import LABELS, SentimentDoc
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.registry import create, settings_for
@@ -199,7 +199,22 @@ def stage_synthetic(store, seed: int = 7) -> list[Window]:
             if i == 6 and page_no == 0:  # the post without a time is scored, as consume would
                 score_rows.extend(_scores(rng, p["id"], LABELS) for p in posts[-3:-1])
         stage(store, window, pages, score_rows)
+        analyze(store, i, window, score_rows)
     return staged
+
+
+OTHER = "other"  # another analyzer: it leaves windows 8 and 10 out and skips some posts
+
+
+def analyze(store, i: int, window: Window, score_rows: list[dict]) -> None:
+    if i in (8, 10):
+        return
+    # Its own generator, so the primary's data stays as it was.
+    rng = random.Random(1000 + i)
+    rows = [_scores(rng, r["tweet_id"], LABELS) for r in score_rows if rng.random() < 0.8]
+    skey = layout.staging_key(SLUG, window)
+    doc = SentimentDoc("ev", window, OTHER, skey, "digest", rows)
+    store.put(layout.sentiment_key(SLUG, window, OTHER), doc.encode())
 
 
 def inputs_for(store, windows: list[Window]) -> BatchInputs:
@@ -210,6 +225,11 @@ def inputs_for(store, windows: list[Window]) -> BatchInputs:
         [store.uri(layout.staging_key(SLUG, w)) for w in windows],
         [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
         [int(w.start.timestamp()) for w in windows],
+        [
+            store.uri(layout.sentiment_key(SLUG, w, OTHER))
+            for w in windows
+            if store.exists(layout.sentiment_key(SLUG, w, OTHER))
+        ],
     )
 
 
@@ -221,6 +241,8 @@ def run_engine(engine, store, windows: list[Window]) -> tuple[BatchResult, dict[
         "windows": pq.read_table(pa.BufferReader(store.get(outputs.windows_parquet))),
         "tweets_csv": store.get(outputs.tweets_csv).decode(),
         "windows_csv": store.get(outputs.windows_csv).decode(),
+        "scores": pq.read_table(pa.BufferReader(store.get(outputs.scores_parquet))),
+        "by_analyzer": pq.read_table(pa.BufferReader(store.get(outputs.by_analyzer_parquet))),
     }
     return result, files
 
@@ -293,6 +315,8 @@ def check_parity(context, store, local_store) -> None:
     assert_same_csv(duck["tweets_csv"], sparked["tweets_csv"])
     assert_same_csv(duck["windows_csv"], sparked["windows_csv"])
     assert sparked["windows_csv"].splitlines()[1].split(",")[1] == "2024-03-01T00:00:00.000Z"
+    assert_same_table(duck["scores"], sparked["scores"])
+    assert_same_table(duck["by_analyzer"], sparked["by_analyzer"])
 
     # The data exercised what it is meant to: one row per staged window, empty ones included.
     windows = sparked["windows"].to_pylist()
@@ -330,6 +354,22 @@ def check_parity(context, store, local_store) -> None:
     assert sum(r["duplicate"] for r in ledger.values()) > 0
     assert sum(r["outside_range"] for r in ledger.values()) > 0
     assert sum(r["edited"] for r in ledger.values()) == 1
+
+    # Each analyzer scored the placed posts; the other one left some posts and windows out.
+    scores = sparked["scores"].to_pylist()
+    primary = [s for s in scores if s["analyzer"] != OTHER]
+    assert sorted(s["tweet_id"] for s in primary) == sorted(ids)
+    other = {s["tweet_id"] for s in scores if s["analyzer"] == OTHER}
+    assert other and other < set(ids)
+    by_analyzer = sparked["by_analyzer"].to_pylist()
+    assert len(by_analyzer) == 2 * len(staged)
+    counts = {(r["analyzer"], r["time_window"]): r["count_tweets"] for r in by_analyzer}
+    # Window 10's posts come to the other analyzer only when a later window re-delivers them.
+    assert counts[(OTHER, WINDOWS[10].start)] < counts[("test", WINDOWS[10].start)]
+    assert all(counts[(OTHER, w.start)] <= counts[("test", w.start)] for w in staged)
+    assert [w["count_tweets"] for w in windows] == [
+        counts[("test", w["time_window"])] for w in windows
+    ]
 
 
 def test_empty_range_and_rerun_are_stable(spark, context, local_store) -> None:

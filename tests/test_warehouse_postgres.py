@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from tests.contracts.test_warehouse_contract import _outputs
+from tests.contracts.test_warehouse_contract import _analysis_outputs, _outputs
 from tests.servers import free_port
 from tweetsense.cli.app import app
 from tweetsense.config import BackendSection
@@ -62,20 +62,20 @@ def test_killed_connection_mid_load_leaves_previous_contents(
     table: str, context: Context, postgres_dsn: str, tmp_path: Path, monkeypatch
 ) -> None:
     w = _warehouse(context, postgres_dsn, batch_rows=3)
-    w.load("ev", *_outputs(tmp_path, "ev", 5, "POSITIVE"))
+    w.load("ev", _outputs(tmp_path, "ev", 5, "POSITIVE"))
     before = _contents(postgres_dsn)
     assert len(before[0]) == 5 and {label for _, label in before[0]} == {"POSITIVE"}
 
     killed = _kill_during_copy(postgres_dsn, table, monkeypatch)
     with pytest.raises(BackendUnavailableError) as err:
-        w.load("ev", *_outputs(tmp_path, "ev", 12, "NEGATIVE"))
+        w.load("ev", _outputs(tmp_path, "ev", 12, "NEGATIVE"))
     assert killed, "the loading backend was never seen in COPY"
     message = str(err.value)
     assert "\n" not in message and "nothing was changed" in message
     assert _contents(postgres_dsn) == before
 
     monkeypatch.undo()
-    again = w.load("ev", *_outputs(tmp_path, "ev", 12, "NEGATIVE"))
+    again = w.load("ev", _outputs(tmp_path, "ev", 12, "NEGATIVE"))
     assert (again.tweets, again.windows) == (12, 1)
     assert {label for _, label in _contents(postgres_dsn)[0]} == {"NEGATIVE"}
 
@@ -84,12 +84,12 @@ def test_concurrent_loads_of_the_same_outputs_never_duplicate(
     context: Context, postgres_dsn: str, tmp_path: Path
 ) -> None:
     outputs = _outputs(tmp_path, "ev", 50, "POSITIVE")
-    _warehouse(context, postgres_dsn).load("ev", *outputs)  # tables exist before the race
+    _warehouse(context, postgres_dsn).load("ev", outputs)  # tables exist before the race
     errors: list[BaseException] = []
 
     def one() -> None:
         try:
-            _warehouse(context, postgres_dsn).load("ev", *outputs)
+            _warehouse(context, postgres_dsn).load("ev", outputs)
         except BaseException as exc:  # collected for the assertion below
             errors.append(exc)
 
@@ -108,7 +108,7 @@ def test_unreachable_server_is_one_line_with_masked_dsn(config) -> None:
     ctx = Context(config, Secrets(environ={"PGPASSWORD": "s3cret-pw"}))
     w = _warehouse(ctx, f"postgresql://bob@127.0.0.1:{port}/ev", connect_timeout=2)
     with pytest.raises(BackendUnavailableError) as err:
-        w.load("ev", "unused.parquet", "unused.parquet")
+        w.load("ev", {"tweet": "unused.parquet", "sentiment": "unused.parquet"})
     message = str(err.value)
     assert f"postgresql://bob@127.0.0.1:{port}/ev" in message
     assert "s3cret-pw" not in message and "\n" not in message
@@ -133,7 +133,7 @@ def test_tables_indexes_and_schema_version(
 ) -> None:
     w = _warehouse(context, postgres_dsn)
     for _ in range(2):
-        w.load("ev", *_outputs(tmp_path, "ev", 3, "POSITIVE"))
+        w.load("ev", _outputs(tmp_path, "ev", 3, "POSITIVE"))
     with psycopg.connect(postgres_dsn) as con:
         indexes = {
             r[0]: r[1]
@@ -156,6 +156,17 @@ def test_tables_indexes_and_schema_version(
     assert versions == [(1,)]
     assert types["created_at"] == "timestamp with time zone"
     assert types["positive"] == "double precision" and types["verified"] == "boolean"
+
+
+def test_a_warehouse_from_before_the_analysis_tables_gets_them(
+    context: Context, postgres_dsn: str, tmp_path: Path
+) -> None:
+    w = _warehouse(context, postgres_dsn)
+    w.load("ev", _outputs(tmp_path, "ev", 3, "POSITIVE"))
+    with psycopg.connect(postgres_dsn) as con:
+        con.execute("DROP TABLE tweet_score, sentiment_by_analyzer")
+    again = w.load("ev", _analysis_outputs(tmp_path, "ev", 3, "POSITIVE"))
+    assert (again.tweets, again.tweet_scores, again.analyzer_windows) == (3, 6, 4)
 
 
 @pytest.mark.slow

@@ -15,21 +15,28 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from tests.contracts.test_warehouse_contract import _outputs
+from tests.contracts.test_warehouse_contract import (
+    _outputs,
+    test_analysis_tables_load_and_reload_by_key,
+    test_outputs_without_analysis_files_still_load,
+)
 from tweetsense.config import BackendSection
 from tweetsense.errors import ConfigError, MissingCredentialError
 from tweetsense.registry import Context, create, settings_for
 from tweetsense.secrets import Secrets
+from tweetsense.warehouse.base import LOADED_TABLES
 from tweetsense.warehouse.dialects import REDSHIFT, arrow_schema
 from tweetsense.warehouse.postgres import copy_parquet
 from tweetsense.warehouse.redshift_sql import load_script, render, stage_name
-from tweetsense.warehouse.schema import SENTIMENT, TABLES, TWEET
+from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
 
 GOLDEN = Path(__file__).parent / "golden" / "redshift_load.sql"
 ROLE = "arn:aws:iam::123456789012:role/tweetsense-copy"
 URIS = {
     "tweet": "s3://ts-bucket/tweetsense/loads/ev-1/tweet.parquet",
     "sentiment": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet",
+    "tweet_score": "s3://ts-bucket/tweetsense/loads/ev-1/tweet_score.parquet",
+    "sentiment_by_analyzer": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 COPY = re.compile(r"COPY \"(\w+)\" FROM '(s3://[^']+)' IAM_ROLE '([^']+)' FORMAT AS PARQUET")
@@ -47,14 +54,16 @@ def test_copy_targets_have_the_ddl_columns_in_file_order(postgres_dsn: str) -> N
     Redshift's positional Parquet mapping lines up; checked on the tables PostgreSQL builds."""
     script = load_script("ev", URIS, ROLE, AT)
     copies = [COPY.fullmatch(s.sql) for s in script if not s.postgres]
-    assert [m.group(1) for m in copies if m] == [stage_name(TWEET), stage_name(SENTIMENT)]
+    assert [m.group(1) for m in copies if m] == [
+        stage_name(t) for t in (TWEET, SENTIMENT, TWEET_SCORE, SENTIMENT_BY_ANALYZER)
+    ]
     with psycopg.connect(postgres_dsn) as con:
         for st in script:
             if st.postgres:
                 con.execute(st.sql, st.params or None)
             if st.sql.startswith("CREATE TEMP TABLE"):
                 name = re.search(r'"(tweetsense_stage_\w+)"', st.sql).group(1)  # type: ignore[union-attr]
-                table = next(t for t in TABLES if stage_name(t) == name)
+                table = next(t for t in LOADED_TABLES if stage_name(t) == name)
                 cols = con.execute(
                     "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
                     "AND attnum > 0 ORDER BY attnum",
@@ -94,9 +103,9 @@ class _RedshiftOnPostgres:
         self.s3.download_file(bucket, key, str(local))
         assert (
             pq.read_schema(local).names
-            == next(t for t in TABLES if stage_name(t) == stage).column_names
+            == next(t for t in LOADED_TABLES if stage_name(t) == stage).column_names
         )
-        table = next(t for t in TABLES if stage_name(t) == stage)
+        table = next(t for t in LOADED_TABLES if stage_name(t) == stage)
         with self.con.cursor() as cur:
             copy_parquet(cur, stage, table, str(local), 1000)
 
@@ -141,9 +150,9 @@ def redshift(context: Context, make_bucket, moto_endpoint: str, postgres_dsn: st
 
 def test_load_through_s3_twice_replaces_by_key(redshift, tmp_path: Path, moto_endpoint) -> None:
     w, copies, bucket = redshift
-    first = w.load("ev", *_outputs(tmp_path, "ev", 5, "POSITIVE"))
+    first = w.load("ev", _outputs(tmp_path, "ev", 5, "POSITIVE"))
     assert (first.tweets, first.windows) == (5, 1)
-    again = w.load("ev", *_outputs(tmp_path, "ev", 7, "NEGATIVE"))
+    again = w.load("ev", _outputs(tmp_path, "ev", 7, "NEGATIVE"))
     assert (again.tweets, again.windows) == (7, 1)
     assert (
         first.location
@@ -156,6 +165,14 @@ def test_load_through_s3_twice_replaces_by_key(redshift, tmp_path: Path, moto_en
     assert w.summary("ev")["tweets"] == 7
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0  # uploads removed
+
+
+def test_analysis_tables_load_through_s3(redshift, tmp_path: Path) -> None:
+    w, copies, _ = redshift
+    test_analysis_tables_load_and_reload_by_key(w, tmp_path)
+    assert len(copies) == 4 * 4  # four loads of four tables
+    test_outputs_without_analysis_files_still_load(w, tmp_path)
+    assert len(copies) == 4 * 4 + 2
 
 
 def test_settings_are_checked_before_any_sql() -> None:

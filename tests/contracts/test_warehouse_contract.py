@@ -9,12 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tweetsense.warehouse.schema import SENTIMENT, TWEET
+from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
 
-def _outputs(tmp_path: Path, query: str, n: int, label: str) -> tuple[str, str]:
+def _outputs(tmp_path: Path, query: str, n: int, label: str) -> dict[str, str]:
     tweets = {c: [None] * n for c in TWEET.column_names}
     tweets.update(
         query=[query] * n,
@@ -65,23 +65,23 @@ def _outputs(tmp_path: Path, query: str, n: int, label: str) -> tuple[str, str]:
         ]
     )
     pq.write_table(pa.table(windows, schema=wschema), wp)
-    return str(tp), str(wp)
+    return {TWEET.name: str(tp), SENTIMENT.name: str(wp)}
 
 
 def test_load_is_idempotent_and_replaces_by_key(warehouse, tmp_path: Path) -> None:
-    first = warehouse.load("ev", *_outputs(tmp_path, "ev", 5, "POSITIVE"))
+    first = warehouse.load("ev", _outputs(tmp_path, "ev", 5, "POSITIVE"))
     assert (first.tweets, first.windows) == (5, 1)
-    again = warehouse.load("ev", *_outputs(tmp_path, "ev", 5, "NEGATIVE"))
+    again = warehouse.load("ev", _outputs(tmp_path, "ev", 5, "NEGATIVE"))
     assert (again.tweets, again.windows) == (5, 1)
     assert {t["label"] for t in warehouse.tweets("ev", T0, limit=10)} == {"NEGATIVE"}
-    more = warehouse.load("ev", *_outputs(tmp_path, "ev", 8, "NEGATIVE"))
+    more = warehouse.load("ev", _outputs(tmp_path, "ev", 8, "NEGATIVE"))
     assert (more.tweets, more.windows) == (8, 1)
     assert warehouse.loaded_windows("ev") == {T0}
 
 
 def test_queries_do_not_touch_each_other(warehouse, tmp_path: Path) -> None:
-    warehouse.load("ev", *_outputs(tmp_path, "ev", 5, "POSITIVE"))
-    other = warehouse.load("heat pumps", *_outputs(tmp_path, "heat pumps", 3, "POSITIVE"))
+    warehouse.load("ev", _outputs(tmp_path, "ev", 5, "POSITIVE"))
+    other = warehouse.load("heat pumps", _outputs(tmp_path, "heat pumps", 3, "POSITIVE"))
     assert (other.tweets, other.windows) == (3, 1)
     assert warehouse.loaded_windows("ev") == {T0}
     assert warehouse.loaded_windows("nothing") == set()
@@ -143,8 +143,10 @@ def _load_days(warehouse, tmp_path: Path, query: str, plan: list[list[str]]) -> 
     tag = f"{query}-{len(plan)}".replace(" ", "_")
     warehouse.load(
         query,
-        _write(tmp_path / f"{tag}-t.parquet", TWEET, tweets),
-        _write(tmp_path / f"{tag}-w.parquet", SENTIMENT, windows),
+        {
+            TWEET.name: _write(tmp_path / f"{tag}-t.parquet", TWEET, tweets),
+            SENTIMENT.name: _write(tmp_path / f"{tag}-w.parquet", SENTIMENT, windows),
+        },
     )
 
 
@@ -158,8 +160,12 @@ def test_values_round_trip_exactly(warehouse, tmp_path: Path) -> None:
     odd[1]["created_at"] = T0 + timedelta(microseconds=123456)
     warehouse.load(
         "ev",
-        _write(tmp_path / "t.parquet", TWEET, odd),
-        _write(tmp_path / "w.parquet", SENTIMENT, [_window("ev", T0, ["POSITIVE"] * 3)]),
+        {
+            TWEET.name: _write(tmp_path / "t.parquet", TWEET, odd),
+            SENTIMENT.name: _write(
+                tmp_path / "w.parquet", SENTIMENT, [_window("ev", T0, ["POSITIVE"] * 3)]
+            ),
+        },
     )
     back = {r["tweet_id"]: r for r in warehouse.tweets("ev", T0, limit=10)}
     assert list(back) == ["0000", "0001", "0002"]
@@ -222,3 +228,105 @@ def test_hostile_query_text_is_data(warehouse, tmp_path: Path) -> None:
     assert warehouse.queries() == [query]
     assert warehouse.summary(query)["tweets"] == 1
     assert len(warehouse.tweets(query, T0)) == 1
+
+
+ANALYZERS = ("lexicon", "vader")
+
+
+def _analysis_outputs(tmp_path: Path, query: str, n: int, label: str) -> dict[str, str]:
+    """``_outputs`` with every post scored by two analyzers, and two windows per analyzer."""
+    files = _outputs(tmp_path, query, n, label)
+    scores = [
+        {
+            "query": query,
+            "tweet_id": str(i),
+            "analyzer": name,
+            "time_window": T0,
+            "label": label,
+            "positive": 0.1 + 0.2,  # not exactly representable: must survive bit for bit
+            "negative": 0.2,
+            "neutral": None,
+            "mixed": 0.1,
+        }
+        for name in ANALYZERS
+        for i in range(n)
+    ]
+    windows = [
+        {
+            **_window(query, start, [label] * (n if start == T0 else 0)),
+            "analyzer": name,
+        }
+        for name in ANALYZERS
+        for start in (T0, T0 + timedelta(minutes=15))
+    ]
+    tag = f"{query}-{label}-{n}".replace(" ", "_")
+    files[TWEET_SCORE.name] = _write(tmp_path / f"{tag}-s.parquet", TWEET_SCORE, scores)
+    files[SENTIMENT_BY_ANALYZER.name] = _write(
+        tmp_path / f"{tag}-a.parquet", SENTIMENT_BY_ANALYZER, windows
+    )
+    return files
+
+
+def _table(warehouse, table, query: str) -> list[dict]:
+    names = ", ".join(f'"{c}"' for c in table.column_names)
+    order = ", ".join(f'"{k}"' for k in table.key)
+    sql = f'SELECT {names} FROM "{table.name}" WHERE "query" = {warehouse.mark} ORDER BY {order}'
+    return [dict(r) for r in warehouse._rows(sql, [query])]
+
+
+def test_analysis_tables_load_and_reload_by_key(warehouse, tmp_path: Path) -> None:
+    files = _analysis_outputs(tmp_path, "ev", 5, "POSITIVE")
+    first = warehouse.load("ev", files)
+    assert (first.tweets, first.windows, first.tweet_scores, first.analyzer_windows) == (
+        5,
+        1,
+        10,
+        4,
+    )
+    scores = _table(warehouse, TWEET_SCORE, "ev")
+    assert (
+        scores
+        == pq.read_table(files[TWEET_SCORE.name])
+        .sort_by([(k, "ascending") for k in TWEET_SCORE.key])
+        .to_pylist()
+    )
+    by_analyzer = _table(warehouse, SENTIMENT_BY_ANALYZER, "ev")
+    assert (
+        by_analyzer
+        == pq.read_table(files[SENTIMENT_BY_ANALYZER.name])
+        .sort_by([(k, "ascending") for k in SENTIMENT_BY_ANALYZER.key])
+        .to_pylist()
+    )
+
+    again = warehouse.load("ev", files)
+    assert again == first
+    assert _table(warehouse, TWEET_SCORE, "ev") == scores
+    assert _table(warehouse, SENTIMENT_BY_ANALYZER, "ev") == by_analyzer
+
+    changed = warehouse.load("ev", _analysis_outputs(tmp_path, "ev", 8, "NEGATIVE"))
+    assert (changed.tweet_scores, changed.analyzer_windows) == (16, 4)
+    assert {r["label"] for r in _table(warehouse, TWEET_SCORE, "ev")} == {"NEGATIVE"}
+    counts = {
+        (r["analyzer"], r["time_window"]): r["count_tweets"]
+        for r in _table(warehouse, SENTIMENT_BY_ANALYZER, "ev")
+    }
+    assert counts == {
+        (a, t): 8 if t == T0 else 0 for a in ANALYZERS for t in (T0, T0 + timedelta(minutes=15))
+    }
+
+    other = warehouse.load("heat pumps", _analysis_outputs(tmp_path, "heat pumps", 3, "POSITIVE"))
+    assert (other.tweet_scores, other.analyzer_windows) == (6, 4)
+    assert len(_table(warehouse, TWEET_SCORE, "ev")) == 16
+
+
+def test_outputs_without_analysis_files_still_load(warehouse, tmp_path: Path) -> None:
+    result = warehouse.load("old", _outputs(tmp_path, "old", 5, "POSITIVE"))
+    assert (result.tweets, result.windows, result.tweet_scores, result.analyzer_windows) == (
+        5,
+        1,
+        0,
+        0,
+    )
+    assert _table(warehouse, TWEET_SCORE, "old") == []
+    with pytest.raises(ValueError, match="missing tables"):
+        warehouse.load("old", {TWEET.name: _outputs(tmp_path, "old", 1, "POSITIVE")[TWEET.name]})

@@ -34,6 +34,33 @@ CREATE TABLE IF NOT EXISTS "sentiment" (
   "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
   PRIMARY KEY ("query", "time_window")
 );
+CREATE TABLE IF NOT EXISTS "tweet_score" (
+  "query" VARCHAR(65535) NOT NULL,
+  "tweet_id" VARCHAR(65535) NOT NULL,
+  "analyzer" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "label" VARCHAR(65535) NOT NULL,
+  "positive" DOUBLE PRECISION,
+  "negative" DOUBLE PRECISION,
+  "neutral" DOUBLE PRECISION,
+  "mixed" DOUBLE PRECISION,
+  PRIMARY KEY ("query", "tweet_id", "analyzer")
+);
+CREATE TABLE IF NOT EXISTS "sentiment_by_analyzer" (
+  "query" VARCHAR(65535) NOT NULL,
+  "analyzer" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "count_tweets" BIGINT NOT NULL,
+  "avg_positive" DOUBLE PRECISION,
+  "avg_negative" DOUBLE PRECISION,
+  "avg_neutral" DOUBLE PRECISION,
+  "avg_mixed" DOUBLE PRECISION,
+  "perc_tweet_positive" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_negative" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_neutral" DOUBLE PRECISION NOT NULL,
+  "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY ("query", "analyzer", "time_window")
+);
 CREATE TABLE IF NOT EXISTS "tweetsense_schema" (
   "version" BIGINT NOT NULL,
   "applied_at" TIMESTAMPTZ NOT NULL,
@@ -52,5 +79,19 @@ COPY "tweetsense_stage_sentiment" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sen
 DELETE FROM "sentiment" USING "tweetsense_stage_sentiment" WHERE "sentiment"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment"."time_window" = "tweetsense_stage_sentiment"."time_window";
 INSERT INTO "sentiment" ("query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment";
 DROP TABLE "tweetsense_stage_sentiment";
+DROP TABLE IF EXISTS "tweetsense_stage_tweet_score";
+CREATE TEMP TABLE "tweetsense_stage_tweet_score" (LIKE "tweet_score");
+COPY "tweetsense_stage_tweet_score" FROM 's3://ts-bucket/tweetsense/loads/ev-1/tweet_score.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "tweet_score" USING "tweetsense_stage_tweet_score" WHERE "tweet_score"."query" = "tweetsense_stage_tweet_score"."query" AND "tweet_score"."tweet_id" = "tweetsense_stage_tweet_score"."tweet_id" AND "tweet_score"."analyzer" = "tweetsense_stage_tweet_score"."analyzer";
+INSERT INTO "tweet_score" ("query", "tweet_id", "analyzer", "time_window", "label", "positive", "negative", "neutral", "mixed") SELECT "query", "tweet_id", "analyzer", "time_window", "label", "positive", "negative", "neutral", "mixed" FROM "tweetsense_stage_tweet_score";
+DROP TABLE "tweetsense_stage_tweet_score";
+DROP TABLE IF EXISTS "tweetsense_stage_sentiment_by_analyzer";
+CREATE TEMP TABLE "tweetsense_stage_sentiment_by_analyzer" (LIKE "sentiment_by_analyzer");
+COPY "tweetsense_stage_sentiment_by_analyzer" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "sentiment_by_analyzer" USING "tweetsense_stage_sentiment_by_analyzer" WHERE "sentiment_by_analyzer"."query" = "tweetsense_stage_sentiment_by_analyzer"."query" AND "sentiment_by_analyzer"."analyzer" = "tweetsense_stage_sentiment_by_analyzer"."analyzer" AND "sentiment_by_analyzer"."time_window" = "tweetsense_stage_sentiment_by_analyzer"."time_window";
+INSERT INTO "sentiment_by_analyzer" ("query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment_by_analyzer";
+DROP TABLE "tweetsense_stage_sentiment_by_analyzer";
 SELECT count(*) FROM "tweet" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "tweet_score" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "sentiment_by_analyzer" WHERE "query" = %s;  -- params: 'ev'

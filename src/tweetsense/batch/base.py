@@ -1,4 +1,4 @@
-"""The batch engine interface: staged pages + sentiment files in, two output tables out.
+"""The batch engine interface: staged pages + sentiment files in, the output tables out.
 
 An engine only reads the files into the flat input tables of ``batch.job`` and writes the
 results; the merge and aggregation logic is the one Ibis expression in ``batch.job``, so every
@@ -24,6 +24,8 @@ class BatchInputs:
     staging_uris: list[str]
     sentiment_uris: list[str]
     window_starts: list[int]  # epoch seconds of every window included, empty ones too
+    # The other analyzers' sentiment files (``layout.sentiment_key`` with a name), any windows.
+    analysis_uris: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class BatchOutputs:
     windows_parquet: str
     tweets_csv: str | None
     windows_csv: str | None
+    scores_parquet: str  # every analyzer's score of each post (``tweet_score``)
+    by_analyzer_parquet: str  # the windows' aggregates per analyzer (``sentiment_by_analyzer``)
 
 
 @dataclass(frozen=True)
@@ -51,4 +55,4 @@ class Engine(ABC):
 
     @abstractmethod
     def run(self, inputs: BatchInputs, outputs: BatchOutputs, store: Store) -> BatchResult:
-        """Compute both outputs and write them atomically through ``store``."""
+        """Compute every output and write each atomically through ``store``."""

@@ -34,6 +34,7 @@ _SCORE = (
 )
 _STAGING_COLUMNS = f"{{window_start: 'VARCHAR', pages: '{_PAGE}[]'}}"
 _SENTIMENT_COLUMNS = f"{{window_start: 'VARCHAR', analyzer: 'VARCHAR', scores: '{_SCORE}[]'}}"
+_ANALYZER_COLUMNS = "{analyzer: 'VARCHAR'}"
 # ISO 8601 in UTC, as the X API writes times; CSV readers parse it without a zone table.
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
 
@@ -43,6 +44,24 @@ def _read_json(param: str, columns: str) -> str:
         f"read_json({param}, format='unstructured', columns={columns}, "
         "maximum_object_size=$max_object_size)"
     )
+
+
+def _scores_sql(table: str, param: str) -> str:
+    """The scores of the sentiment files listed in ``param``, one row each."""
+    return f"""
+CREATE TABLE {table} AS
+WITH f AS (
+    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, analyzer, scores
+    FROM {_read_json(param, _SENTIMENT_COLUMNS)}
+), s AS (
+    SELECT file_order, analyzer, UNNEST(scores) AS sc, generate_subscripts(scores, 1) AS pos
+    FROM f
+)
+SELECT sc.tweet_id AS tweet_id, sc.label AS label, sc.positive AS positive,
+       sc.negative AS negative, sc.neutral AS neutral, sc.mixed AS mixed, analyzer,
+       file_order, pos AS position
+FROM s
+"""
 
 
 _PAGES = f"""
@@ -106,21 +125,18 @@ SELECT tw.id AS tweet_id, tw.text AS text, tw.note_tweet.text AS note_text, file
        page_no * 1000000 + pos AS position
 FROM r
 """,
-    f"""
-CREATE TABLE in_scores AS
-WITH f AS (
-    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, analyzer, scores
-    FROM {_read_json("$sentiment", _SENTIMENT_COLUMNS)}
-), s AS (
-    SELECT file_order, analyzer, UNNEST(scores) AS sc, generate_subscripts(scores, 1) AS pos
-    FROM f
+    _scores_sql("in_scores", "$sentiment"),
+    "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM "
+    + _read_json("$sentiment", _ANALYZER_COLUMNS),
 )
-SELECT sc.tweet_id AS tweet_id, sc.label AS label, sc.positive AS positive,
-       sc.negative AS negative, sc.neutral AS neutral, sc.mixed AS mixed, analyzer,
-       file_order, pos AS position
-FROM s
-""",
+# The other analyzers' files; DuckDB reads no empty list of files, so without any the table
+# is made empty.
+_ANALYSIS_SQL = (
+    _scores_sql("in_analysis_scores", "$analysis"),
+    "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM "
+    + _read_json("$analysis", _ANALYZER_COLUMNS),
 )
+_NO_ANALYSIS_SQL = ("CREATE TABLE in_analysis_scores AS FROM in_scores LIMIT 0",)
 
 
 class DuckDBEngine(Engine):
@@ -160,10 +176,12 @@ class DuckDBEngine(Engine):
                 params = {
                     "staging": inputs.staging_uris,
                     "sentiment": inputs.sentiment_uris,
+                    "analysis": inputs.analysis_uris,
                     "max_object_size": _largest_file(inputs, store.filesystem()) + 1024,
                     "windows": inputs.window_starts,
                 }
-                for statement in _INPUTS_SQL:
+                analysis = _ANALYSIS_SQL if inputs.analysis_uris else _NO_ANALYSIS_SQL
+                for statement in (*_INPUTS_SQL, *analysis):
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
             except duckdb.Error as exc:
@@ -189,6 +207,11 @@ class DuckDBEngine(Engine):
             cursor = raw.execute(str(con.compile(tables.ledger)))
             names = [d[0] for d in cursor.description]
             ledger = [dict(zip(names, map(int, row), strict=True)) for row in cursor.fetchall()]
+            for table, key in (
+                (tables.scores, outputs.scores_parquet),
+                (tables.by_analyzer, outputs.by_analyzer_parquet),
+            ):
+                self._write(raw, str(con.compile(table)), key, None, store)
         finally:
             raw.close()
             scratch.unlink(missing_ok=True)
@@ -222,7 +245,7 @@ class DuckDBEngine(Engine):
 def _largest_file(inputs: BatchInputs, fs: Any = None) -> int:
     """DuckDB sizes its JSON read buffers by this, so a tight bound keeps memory small."""
     largest = 16 * 1024 * 1024
-    for uri in (*inputs.staging_uris, *inputs.sentiment_uris):
+    for uri in (*inputs.staging_uris, *inputs.sentiment_uris, *inputs.analysis_uris):
         try:
             size = fs.size(uri) if fs is not None else os.stat(uri).st_size
             largest = max(largest, size)

@@ -17,7 +17,19 @@ import ibis.expr.datatypes as dt
 from ibis import _
 
 from tweetsense.contracts import LABELS
-from tweetsense.warehouse.schema import SENTIMENT, TWEET
+from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
+
+_SCORES = {
+    "tweet_id": "string",
+    "label": "string",
+    "positive": "float64",
+    "negative": "float64",
+    "neutral": "float64",
+    "mixed": "float64",
+    "analyzer": "string",
+    "file_order": "int64",
+    "position": "int64",
+}
 
 INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "tweets": {
@@ -42,17 +54,12 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "file_order": "int64",
         "position": "int64",
     },
-    "scores": {
-        "tweet_id": "string",
-        "label": "string",
-        "positive": "float64",
-        "negative": "float64",
-        "neutral": "float64",
-        "mixed": "float64",
-        "analyzer": "string",
-        "file_order": "int64",
-        "position": "int64",
-    },
+    # The primary analyzer's scores (``sentiment/``); ``analysis_scores`` has the same columns.
+    "scores": _SCORES,
+    # The other analyzers' scores (``analyses/<name>/``), of any windows.
+    "analysis_scores": _SCORES,
+    # The name of every analyzer with a sentiment file in the inputs, an empty one included.
+    "analyzers": {"analyzer": "string"},
     # includes.tweets: the posts the page's posts refer to, a repost's original among them.
     "referenced": {
         "tweet_id": "string",
@@ -90,17 +97,22 @@ class JobOutputs:
     # One row per staged window file (``file_epoch``): posts read, placed, dropped per reason,
     # and how many of the placed ones took their time from their id.
     ledger: ibis.Table
+    # Every analyzer's latest score of each post of ``tweets`` (``TWEET_SCORE``), and the
+    # ``windows`` aggregates per analyzer (``SENTIMENT_BY_ANALYZER``).
+    scores: ibis.Table
+    by_analyzer: ibis.Table
 
 
-def latest(table: ibis.Table, key: str) -> ibis.Table:
+def latest(table: ibis.Table, key: str | list[str]) -> ibis.Table:
     """One row per ``key``: the one from the latest window file, last in that file."""
     ranked = _ranked(table, key)
     return ranked.filter(ranked._rank == 0).drop("_rank", "file_order", "position")
 
 
-def _ranked(table: ibis.Table, key: str) -> ibis.Table:
+def _ranked(table: ibis.Table, key: str | list[str]) -> ibis.Table:
     order = [ibis.desc(table.file_order), ibis.desc(table.position)]
-    return table.mutate(_rank=ibis.row_number().over(group_by=table[key], order_by=order))
+    keys = [table[k] for k in ([key] if isinstance(key, str) else key)]
+    return table.mutate(_rank=ibis.row_number().over(group_by=keys, order_by=order))
 
 
 def _window_start(epoch: ibis.Value) -> ibis.Value:
@@ -229,9 +241,47 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
         time_window=_window_start(_.window_epoch),
     )
 
+    spine = windows.select(window_epoch=windows.window_epoch).distinct()
+    window_rows = _per_window(tweet_rows, spine, query, SENTIMENT.column_names)
+
+    # Every analyzer's scores, the primary's included, for the posts the primary placed.
+    every = inputs["scores"].union(inputs["analysis_scores"])
+    scored = latest(every, ["analyzer", "tweet_id"]).rename(score_tweet_id="tweet_id")
+    posts = tweet_rows.select("tweet_id", "window_epoch", "time_window")
+    score_rows = posts.join(scored, posts.tweet_id == scored.score_tweet_id).mutate(
+        query=ibis.literal(query)
+    )
+    pairs = inputs["analyzers"].select("analyzer").distinct().cross_join(spine)
+    analyzer_rows = _per_window(
+        score_rows, pairs, query, SENTIMENT_BY_ANALYZER.column_names, by=("analyzer",)
+    )
+
+    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+    scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
+        "time_window", "tweet_id", "analyzer"
+    )
+    return JobOutputs(
+        tweets=tweets_out,
+        windows=window_rows,
+        ledger=_ledger(rows),
+        scores=scores_out,
+        by_analyzer=analyzer_rows,
+    )
+
+
+def _per_window(
+    rows: ibis.Table,
+    spine: ibis.Table,
+    query: str,
+    columns: list[str],
+    by: tuple[str, ...] = (),
+) -> ibis.Table:
+    """``sentiment``'s aggregates of ``rows`` per window (and per ``by``): one row per row of
+    ``spine`` (``window_epoch`` and ``by``), so a time series has no holes."""
+    keys = ["window_epoch", *by]
     # Per label, e.g. POSITIVE in column ``positive``: the mean score and the share of posts.
     cols = {label: label.lower() for label in LABELS}
-    per_window = tweet_rows.group_by("window_epoch").aggregate(
+    grouped = rows.group_by(*keys).aggregate(
         count_tweets=_.count(),
         **{f"avg_{col}": _[col].mean() for col in cols.values()},
         **{
@@ -239,19 +289,15 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
             for label, col in cols.items()
         },
     )
-    # Every staged window gets a row, an empty one included, so a time series has no holes.
-    spine = windows.select(spine_epoch=windows.window_epoch).distinct()
-    full = spine.left_join(per_window, spine.spine_epoch == per_window.window_epoch)
+    grid = spine.select(**{f"_spine_{k}": spine[k] for k in keys})
+    full = grid.left_join(grouped, [grid[f"_spine_{k}"] == grouped[k] for k in keys])
     # Averages of an empty window stay null (no posts to average); counts and shares are 0.
     values = {
         "query": ibis.literal(query),
-        "time_window": _window_start(full.spine_epoch),
+        "time_window": _window_start(full._spine_window_epoch),
+        **{k: full[f"_spine_{k}"] for k in by},
         "count_tweets": full.count_tweets.fill_null(0),
         **{f"avg_{col}": full[f"avg_{col}"] for col in cols.values()},
         **{f"perc_tweet_{col}": full[f"perc_tweet_{col}"].fill_null(0.0) for col in cols.values()},
     }
-    window_rows = full.select(**{name: values[name] for name in SENTIMENT.column_names})
-    window_rows = window_rows.order_by("time_window")
-
-    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
-    return JobOutputs(tweets=tweets_out, windows=window_rows, ledger=_ledger(rows))
+    return full.select(**{name: values[name] for name in columns}).order_by(*by, "time_window")

@@ -74,7 +74,8 @@ class SparkEngine(Engine):
         run_dir = f"{self.scratch_dir.rstrip('/')}/spark-{uuid.uuid4().hex}"
         local_copies = None
         if session.sparkContext.master.startswith("local") and any(
-            is_remote(u) for u in (*inputs.staging_uris, *inputs.sentiment_uris)
+            is_remote(u)
+            for u in (*inputs.staging_uris, *inputs.sentiment_uris, *inputs.analysis_uris)
         ):
             local_copies = tempfile.mkdtemp(prefix="spark-inputs-", dir=self._local_scratch())
             inputs = copy_to_local(inputs, store, local_copies)
@@ -139,6 +140,13 @@ class SparkEngine(Engine):
                     {k: int(v) for k, v in row.asDict().items()}
                     for row in session.sql(con.compile(result.ledger)).collect()
                 ]
+                for table, name, key in (
+                    (result.scores, "scores", outputs.scores_parquet),
+                    (result.by_analyzer, "by_analyzer", outputs.by_analyzer_parquet),
+                ):
+                    self._write(
+                        session.sql(con.compile(table)), f"{run_dir}/{name}", key, None, store
+                    )
             except (PySparkException, Py4JJavaError) as exc:
                 raise _bad_input(exc) from None
             finally:

@@ -60,6 +60,26 @@ def _position(page_no: str, pos: str) -> Column:
     return (F.col(page_no).cast("long") + 1) * 1_000_000 + F.col(pos).cast("long") + 1
 
 
+def _scores(sentiment: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return sentiment.select(
+        _epoch("window_start").alias("file_order"),
+        "analyzer",
+        F.posexplode("scores").alias("pos", "sc"),
+    ).select(
+        F.col("sc.tweet_id").alias("tweet_id"),
+        F.col("sc.label").alias("label"),
+        F.col("sc.positive").alias("positive"),
+        F.col("sc.negative").alias("negative"),
+        F.col("sc.neutral").alias("neutral"),
+        F.col("sc.mixed").alias("mixed"),
+        "analyzer",
+        "file_order",
+        (F.col("pos").cast("long") + 1).alias("position"),
+    )
+
+
 def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFrame]:
     """The tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
     import pyarrow as pa
@@ -121,21 +141,14 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         _position("page_no", "pos").alias("position"),
     )
     sentiment = _read_json(session, _SENTIMENT, inputs.sentiment_uris)
-    scores = sentiment.select(
-        _epoch("window_start").alias("file_order"),
-        "analyzer",
-        F.posexplode("scores").alias("pos", "sc"),
-    ).select(
-        F.col("sc.tweet_id").alias("tweet_id"),
-        F.col("sc.label").alias("label"),
-        F.col("sc.positive").alias("positive"),
-        F.col("sc.negative").alias("negative"),
-        F.col("sc.neutral").alias("neutral"),
-        F.col("sc.mixed").alias("mixed"),
-        "analyzer",
-        "file_order",
-        (F.col("pos").cast("long") + 1).alias("position"),
-    )
+    scores = _scores(sentiment)
+    analyzers = sentiment.select("analyzer")
+    if inputs.analysis_uris:
+        analysis = _read_json(session, _SENTIMENT, inputs.analysis_uris)
+        analysis_scores = _scores(analysis)
+        analyzers = analyzers.union(analysis.select("analyzer"))
+    else:
+        analysis_scores = scores.limit(0)
     # From Arrow it is a local relation, so no Python worker process has to start for it.
     windows = session.createDataFrame(
         pa.table({"window_epoch": pa.array(inputs.window_starts, pa.int64())})
@@ -144,6 +157,8 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "tweets": tweets,
         "users": users,
         "scores": scores,
+        "analysis_scores": analysis_scores,
+        "analyzers": analyzers,
         "referenced": referenced,
         "versions": versions,
         "windows": windows,
@@ -171,22 +186,48 @@ def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs
                 sentiment,
             ),
         ):
-            if store.uri(key) != uris[i]:
-                raise BadInputError(
-                    f"batch: {uris[i]} is not a window file of this store; set batch.master "
-                    "to a cluster that can read it"
-                )
-            path = os.path.join(folder, f"{kind}-{i:06d}.json")
-            try:
-                data = store.get(key)
-            except KeyError:
-                raise BadInputError(
-                    f"batch: {uris[i]} has gone; rerun ingest/consume for its window"
-                ) from None
-            with open(path, "wb") as fh:
-                fh.write(data)
-            out.append(path)
-    return dataclasses.replace(inputs, staging_uris=staging, sentiment_uris=sentiment)
+            out.append(_copy(store, key, uris[i], os.path.join(folder, f"{kind}-{i:06d}.json")))
+    analysis = [
+        _copy(
+            store,
+            _analysis_key(inputs, store, uri),
+            uri,
+            os.path.join(folder, f"analysis-{i:06d}.json"),
+        )
+        for i, uri in enumerate(inputs.analysis_uris)
+    ]
+    return dataclasses.replace(
+        inputs, staging_uris=staging, sentiment_uris=sentiment, analysis_uris=analysis
+    )
+
+
+def _analysis_key(inputs: BatchInputs, store: Store, uri: str) -> str:
+    """The store key of another analyzer's sentiment file, checked against ``layout``."""
+    root = store.uri(layout.ANALYSES)
+    key = layout.ANALYSES + uri[len(root) :] if uri.startswith(root + "/") else ""
+    name = key.split("/")[1] if key.count("/") > 1 else ""
+    start = layout.window_start_from_key(key)
+    if not name or start is None:
+        return ""
+    window = Window.containing(start, inputs.freq_seconds)
+    expected = layout.sentiment_key(inputs.slug, window, name)
+    return expected if key == expected else ""
+
+
+def _copy(store: Store, key: str, uri: str, path: str) -> str:
+    """Copies ``key``, whose URI must be ``uri``, to the local ``path``."""
+    if not key or store.uri(key) != uri:
+        raise BadInputError(
+            f"batch: {uri} is not a window file of this store; set batch.master "
+            "to a cluster that can read it"
+        )
+    try:
+        data = store.get(key)
+    except KeyError:
+        raise BadInputError(f"batch: {uri} has gone; rerun ingest/consume for its window") from None
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return path
 
 
 def write_single_file(session: SparkSession, directory: str, target: str) -> None:

@@ -24,6 +24,8 @@ def outputs_for(slug: str) -> BatchOutputs:
         windows_parquet=layout.output_key(slug, "windows.parquet"),
         tweets_csv=layout.output_key(slug, "tweets.csv"),
         windows_csv=layout.output_key(slug, "windows.csv"),
+        scores_parquet=layout.output_key(slug, "tweet_scores.parquet"),
+        by_analyzer_parquet=layout.output_key(slug, "sentiment_by_analyzer.parquet"),
     )
 
 

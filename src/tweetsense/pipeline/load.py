@@ -7,6 +7,7 @@ from tweetsense.errors import StageError
 from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.warehouse.base import LoadResult
+from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
 
 
 def load(p: Pipeline) -> LoadResult:
@@ -15,10 +16,16 @@ def load(p: Pipeline) -> LoadResult:
             f"load: no batch outputs for query {p.query!r}; run `tweetsense batch` first"
         )
     outputs = outputs_for(p.slug)
+    files = {TWEET.name: outputs.tweets_parquet, SENTIMENT.name: outputs.windows_parquet}
+    # Outputs of a batch from before the analysis tables have no files for them.
+    for table, key in (
+        (TWEET_SCORE, outputs.scores_parquet),
+        (SENTIMENT_BY_ANALYZER, outputs.by_analyzer_parquet),
+    ):
+        if p.store.exists(key):
+            files[table.name] = key
     p.progress.start("load", None)
-    result = p.warehouse.load(
-        p.query, p.store.uri(outputs.tweets_parquet), p.store.uri(outputs.windows_parquet)
-    )
+    result = p.warehouse.load(p.query, {name: p.store.uri(key) for name, key in files.items()})
     ledger = ledgers.load(p.store, p.slug)
     if ledger is not None:
         ledger.loaded = result.tweets

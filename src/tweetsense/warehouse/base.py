@@ -1,16 +1,21 @@
-"""The warehouse interface: idempotent loads of the outputs into ``tweet`` and ``sentiment``,
-and the small read API that dashboards and exports use instead of their own SQL."""
+"""The warehouse interface: idempotent loads of the outputs into ``tweet`` and ``sentiment``
+(and the analysis tables), and the small read API that dashboards and exports use instead of
+their own SQL."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from tweetsense.warehouse.schema import SENTIMENT
+from tweetsense.warehouse.schema import ANALYSIS_TABLES, SENTIMENT, TABLES, TWEET, Table
+
+# Every table a load fills, in the order it loads them.
+LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES)
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,25 @@ class LoadResult:
     tweets: int  # rows of ``tweet`` for the query after the load
     windows: int  # rows of ``sentiment`` for the query after the load
     location: str  # where a person or SQL client finds the tables (no secrets)
+    tweet_scores: int = 0  # rows of ``tweet_score`` for the query after the load
+    analyzer_windows: int = 0  # rows of ``sentiment_by_analyzer`` for the query after the load
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int], location: str) -> LoadResult:
+        """From the row counts of ``LOADED_TABLES``, by table name."""
+        tweet_score, by_analyzer = (counts[t.name] for t in ANALYSIS_TABLES)
+        return cls(counts[TWEET.name], counts[SENTIMENT.name], location, tweet_score, by_analyzer)
+
+
+def tables_to_load(files: Mapping[str, str]) -> list[Table]:
+    """The tables of ``files`` (table name -> Parquet URI), in load order. ``tweet`` and
+    ``sentiment`` are required; the analysis tables are absent from outputs of older batches."""
+    known = {t.name for t in LOADED_TABLES}
+    unknown = sorted(set(files) - known)
+    missing = [t.name for t in TABLES if t.name not in files]
+    if unknown or missing:
+        raise ValueError(f"load: unknown tables {unknown} or missing tables {missing}")
+    return [t for t in LOADED_TABLES if t.name in files]
 
 
 class Warehouse(ABC):
@@ -31,9 +55,12 @@ class Warehouse(ABC):
     Settings: ClassVar[type[BaseModel]]
 
     @abstractmethod
-    def load(self, query: str, tweets_uri: str, windows_uri: str) -> LoadResult:
-        """Replace the rows of ``query`` that the outputs hold, by key, in one transaction:
-        ``tweet`` by (query, tweet_id), ``sentiment`` by (query, time_window)."""
+    def load(self, query: str, files: Mapping[str, str]) -> LoadResult:
+        """Replace the rows of ``query`` that the outputs hold, by key, in one transaction.
+
+        ``files`` maps a table name to the Parquet URI of its rows (``tables_to_load``): e.g.
+        ``tweet`` by (query, tweet_id), ``sentiment`` by (query, time_window). A table left
+        out gets no rows."""
 
     @abstractmethod
     def loaded_windows(self, query: str) -> set[datetime]:

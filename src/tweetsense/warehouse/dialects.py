@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tweetsense.errors import TerminalError
 from tweetsense.warehouse.schema import (
+    ANALYSIS_TABLES,
     INDEXES,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
@@ -44,7 +45,7 @@ class Dialect:
 
     def ddl(self) -> list[str]:
         """Every statement that creates what is missing, in order; safe to run again."""
-        statements = [self.create_table(t) for t in (*TABLES, SCHEMA_TABLE)]
+        statements = [self.create_table(t) for t in (*TABLES, *ANALYSIS_TABLES, SCHEMA_TABLE)]
         if self.indexes:
             statements += [self.create_index(i) for i in INDEXES]
         return statements

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.staging import filesystems
-from tweetsense.warehouse.base import LoadResult
+from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import DUCKDB, check_version, record_version_sql
 from tweetsense.warehouse.reads import SqlReads
-from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION, TABLES
+from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import duckdb
@@ -64,13 +65,15 @@ class DuckDBWarehouse(SqlReads):
         found = con.execute(f'SELECT max("version") FROM "{SCHEMA_TABLE.name}"').fetchone()
         check_version(found[0] if found else None, str(self.path))
 
-    def load(self, query: str, tweets_uri: str, windows_uri: str) -> LoadResult:
+    def load(self, query: str, files: Mapping[str, str]) -> LoadResult:
+        tables = tables_to_load(files)
         con = self._connect()
-        filesystems.register_for_uris(con, (tweets_uri, windows_uri), self.context)
+        filesystems.register_for_uris(con, tuple(files.values()), self.context)
         try:
             con.execute("BEGIN TRANSACTION")
             try:
-                for table, uri in zip(TABLES, (tweets_uri, windows_uri), strict=True):
+                for table in tables:
+                    uri = files[table.name]
                     cols = ", ".join(f'"{c}"' for c in table.column_names)
                     match = " AND ".join(f't."{k}" = n."{k}"' for k in table.key)
                     con.execute(
@@ -87,14 +90,15 @@ class DuckDBWarehouse(SqlReads):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            counts = [
-                con.execute(f'SELECT count(*) FROM "{t.name}" WHERE query = ?', [query]).fetchone()
-                for t in TABLES
-            ]
+            counts = {
+                t.name: con.execute(
+                    f'SELECT count(*) FROM "{t.name}" WHERE query = ?', [query]
+                ).fetchone()
+                for t in LOADED_TABLES
+            }
         finally:
             con.close()
-        tweets, windows = (int(c[0]) if c else 0 for c in counts)
-        return LoadResult(tweets, windows, str(self.path))
+        return LoadResult.of({k: int(c[0]) if c else 0 for k, c in counts.items()}, str(self.path))
 
     def _columns(self, sql: str, params: list[Any], names: list[str]) -> dict[str, list[Any]]:
         con = self._connect(read_only=True)

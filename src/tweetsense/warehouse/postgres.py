@@ -1,8 +1,9 @@
 """PostgreSQL as the warehouse (psycopg 3): outputs streamed with COPY into temporary tables,
-then merged into ``tweet`` and ``sentiment`` in the same transaction."""
+then merged into ``tweet``, ``sentiment`` and the analysis tables in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from tweetsense.errors import (
     ConfigError,
     MissingCredentialError,
 )
-from tweetsense.warehouse.base import LoadResult
+from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import (
     POSTGRES,
     check_version,
@@ -24,15 +25,7 @@ from tweetsense.warehouse.dialects import (
 )
 from tweetsense.warehouse.files import record_batches
 from tweetsense.warehouse.reads import SqlReads
-from tweetsense.warehouse.schema import (
-    INDEXES,
-    SCHEMA_TABLE,
-    SCHEMA_VERSION,
-    SENTIMENT,
-    TABLES,
-    TWEET,
-    Table,
-)
+from tweetsense.warehouse.schema import INDEXES, SCHEMA_TABLE, SCHEMA_VERSION, Table
 
 if TYPE_CHECKING:
     import psycopg
@@ -207,7 +200,8 @@ class PostgresWarehouse(SqlReads):
     def _create(self, cur: psycopg.Cursor) -> None:
         # CREATE INDEX takes a lock that blocks writers even when the index exists, so the DDL
         # runs only when something is missing.
-        names = [t.name for t in (*TABLES, SCHEMA_TABLE)] + [i.name for i in INDEXES]
+        # A warehouse made before the analysis tables existed gets them here.
+        names = [t.name for t in (*LOADED_TABLES, SCHEMA_TABLE)] + [i.name for i in INDEXES]
         row = cur.execute(
             "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n",
             [[quote(n) for n in names]],
@@ -220,29 +214,31 @@ class PostgresWarehouse(SqlReads):
         row = found.fetchone()
         check_version(row[0] if row else None, self.location)
 
-    def load(self, query: str, tweets_uri: str, windows_uri: str) -> LoadResult:
+    def load(self, query: str, files: Mapping[str, str]) -> LoadResult:
         import psycopg
 
+        tables = tables_to_load(files)
         con = self._connect()
         try:
             with con.transaction(), con.cursor() as cur:
                 # Loads run one at a time per database; readers are never blocked.
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOAD_LOCK])
                 self._create(cur)
-                for table, uri in ((TWEET, tweets_uri), (SENTIMENT, windows_uri)):
+                for table in tables:
                     stage = quote(stage_name(table))
                     cur.execute(
                         f"CREATE TEMP TABLE {stage} (LIKE {quote(table.name)}) ON COMMIT DROP"
                     )
-                    copy_parquet(cur, stage_name(table), table, uri, self.settings.batch_rows)
+                    rows = self.settings.batch_rows
+                    copy_parquet(cur, stage_name(table), table, files[table.name], rows)
                     cur.execute(merge_sql(table))
-                counts = [
-                    cur.execute(
+                counts = {
+                    t.name: cur.execute(
                         f"SELECT count(*) FROM {quote(t.name)} WHERE {quote('query')} = %s",
                         [query],
                     ).fetchone()
-                    for t in (TWEET, SENTIMENT)
-                ]
+                    for t in LOADED_TABLES
+                }
         except psycopg.OperationalError as exc:
             raise BackendUnavailableError(
                 f"warehouse: the load into PostgreSQL at {self.location} was cut off "
@@ -255,8 +251,7 @@ class PostgresWarehouse(SqlReads):
             ) from None
         finally:
             con.close()
-        tweets, windows = (int(c[0]) if c else 0 for c in counts)
-        return LoadResult(tweets, windows, self.location)
+        return LoadResult.of({k: int(c[0]) if c else 0 for k, c in counts.items()}, self.location)
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         import psycopg

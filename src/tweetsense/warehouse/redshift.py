@@ -7,6 +7,7 @@ import contextlib
 import re
 import tempfile
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,12 @@ from tweetsense.errors import (
     ConfigError,
     MissingCredentialError,
 )
-from tweetsense.warehouse.base import LoadResult
+from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import arrow_schema
 from tweetsense.warehouse.files import record_batches
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.redshift_sql import load_script
-from tweetsense.warehouse.schema import SENTIMENT, TWEET
+from tweetsense.warehouse.schema import Table
 
 if TYPE_CHECKING:
     from tweetsense.registry import Context
@@ -94,20 +95,21 @@ class RedshiftWarehouse(SqlReads):
             "s3", region_name=self.settings.region, endpoint_url=self.settings.s3_endpoint_url
         )
 
-    def upload_keys(self, query: str) -> dict[str, str]:
-        """S3 keys of one load's files: a fresh folder per load, so loads never share files."""
+    def upload_keys(self, query: str, tables: list[Table]) -> dict[str, str]:
+        """S3 keys of one load's files, by table name: a fresh folder per load, so loads never
+        share files."""
         from tweetsense.layout import query_slug
 
         load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         base = "/".join(p for p in (self.settings.s3_prefix, query_slug(query), load_id) if p)
-        return {t.name: f"{base}/{t.name}.parquet" for t in (TWEET, SENTIMENT)}
+        return {t.name: f"{base}/{t.name}.parquet" for t in tables}
 
-    def _upload(self, client: Any, keys: dict[str, str], uris: dict[str, str]) -> None:
+    def _upload(self, client: Any, keys: dict[str, str], uris: Mapping[str, str]) -> None:
         import pyarrow.parquet as pq
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         with tempfile.TemporaryDirectory(prefix="tweetsense-redshift-") as tmp:
-            for table in (TWEET, SENTIMENT):
+            for table in tables_to_load(uris):
                 # Rewritten in the table's column order and types: COPY maps Parquet by position.
                 path = Path(tmp) / f"{table.name}.parquet"
                 with pq.ParquetWriter(path, arrow_schema(table), compression="snappy") as w:
@@ -164,12 +166,13 @@ class RedshiftWarehouse(SqlReads):
                 "check warehouse.host/port and that the cluster is available"
             ) from None
 
-    def load(self, query: str, tweets_uri: str, windows_uri: str) -> LoadResult:
+    def load(self, query: str, files: Mapping[str, str]) -> LoadResult:
         import redshift_connector
 
+        tables = tables_to_load(files)
         client = self._s3()
-        keys = self.upload_keys(query)
-        self._upload(client, keys, {TWEET.name: tweets_uri, SENTIMENT.name: windows_uri})
+        keys = self.upload_keys(query, tables)
+        self._upload(client, keys, files)
         uris = {name: f"s3://{self.settings.s3_bucket}/{key}" for name, key in keys.items()}
         try:
             script = load_script(query, uris, self.settings.iam_role, datetime.now(UTC))
@@ -199,7 +202,8 @@ class RedshiftWarehouse(SqlReads):
         finally:
             if not self.settings.keep_uploads:
                 self._remove(client, keys)
-        return LoadResult(counts[0], counts[1], self.location)
+        by_table = {t.name: n for t, n in zip(LOADED_TABLES, counts, strict=True)}
+        return LoadResult.of(by_table, self.location)
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         import redshift_connector

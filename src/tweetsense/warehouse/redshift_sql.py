@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tweetsense.warehouse.base import LOADED_TABLES, tables_to_load
 from tweetsense.warehouse.dialects import REDSHIFT, columns_sql, quote, record_version_sql
-from tweetsense.warehouse.schema import SCHEMA_VERSION, SENTIMENT, TWEET, Table
+from tweetsense.warehouse.schema import SCHEMA_VERSION, Table
 
 MARK = "%s"  # redshift_connector's default paramstyle (format)
 
@@ -60,11 +61,11 @@ def load_script(
 ) -> list[Statement]:
     """Every statement of one load, in order, to run in one transaction.
 
-    ``uris`` maps a table name to the s3:// URI of its Parquet file.
+    ``uris`` maps a table name to the s3:// URI of its Parquet file (``tables_to_load``).
     """
     statements = [Statement(sql) for sql in REDSHIFT.ddl()]
     statements.append(Statement(record_version_sql(MARK), (SCHEMA_VERSION, applied_at)))
-    for table in (TWEET, SENTIMENT):
+    for table in tables_to_load(uris):
         stage = quote(stage_name(table))
         statements += [
             Statement(f"DROP TABLE IF EXISTS {stage}"),
@@ -73,7 +74,7 @@ def load_script(
             *merge_statements(table),
             Statement(f"DROP TABLE {stage}"),
         ]
-    for table in (TWEET, SENTIMENT):
+    for table in LOADED_TABLES:
         statements.append(
             Statement(
                 f"SELECT count(*) FROM {quote(table.name)} WHERE {quote('query')} = {MARK}",
