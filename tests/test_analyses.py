@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -22,6 +23,7 @@ from tweetsense.pipeline.agreement import from_pairs
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.markers import mark_ingest_complete
+from tweetsense.pipeline.status import status
 
 SEARCH = {
     "query": "electric vehicles",
@@ -48,6 +50,10 @@ def table(root: Path, name: str) -> list[dict[str, Any]]:
     """An output's rows, floats rounded: DuckDB's parallel sums may differ in the last bit."""
     rows = pq.read_table(next((root / "outputs").rglob(name))).to_pylist()
     return [{k: round(v, 12) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def rounded(rows: list[tuple]) -> list[tuple]:
+    return [tuple(round(v, 12) if isinstance(v, float) else v for v in r) for r in rows]
 
 
 def files(root: Path, folder: str) -> dict[str, bytes]:
@@ -88,6 +94,31 @@ def test_three_analyzers_leave_the_primary_results_as_one_would(tmp_path: Path) 
     assert files(tmp_path / "three", "sentiment") == files(tmp_path / "one", "sentiment")
     for name in ("tweets.parquet", "windows.parquet"):
         assert table(tmp_path / "three", name) == table(tmp_path / "one", name), name
+    # Every analyzer's rows are in the warehouse; the primary's aggregates are `sentiment`'s.
+    con = duckdb.connect(str(tmp_path / "three" / "warehouse.duckdb"), read_only=True)
+    try:
+        per = dict(con.sql("SELECT analyzer, count(*) FROM tweet_score GROUP BY 1").fetchall())
+        assert per == {
+            "fast": report.load.tweets,
+            "vader": report.load.tweets,
+            "fast-2": report.load.tweets,
+        }
+        primary = con.sql(
+            "SELECT * EXCLUDE (analyzer) FROM sentiment_by_analyzer WHERE analyzer = 'fast' "
+            "ORDER BY time_window"
+        ).fetchall()
+        seed = con.sql("SELECT * FROM sentiment ORDER BY time_window").fetchall()
+        assert rounded(primary) == rounded(seed)
+        same = con.execute(
+            "SELECT avg((a.label = b.label)::DOUBLE) FROM tweet_score a JOIN tweet_score b "
+            "USING (query, tweet_id) WHERE a.analyzer = 'fast' AND b.analyzer = 'vader'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    with pipeline(tmp_path / "three", THREE) as p:
+        (vader, twin) = status(p).agreements
+    assert vader.b == "vader" and vader.same == pytest.approx(same)
+    assert (twin.same, twin.kappa) == (1.0, 1.0)  # the same model twice agrees with itself
     scored = files(tmp_path / "three", "analyses")
     assert len([k for k in scored if k.startswith("vader/")]) == 8
     assert len([k for k in scored if k.startswith("fast-2/")]) == 8
@@ -171,7 +202,8 @@ def test_separate_consumers_one_killed_and_restarted(tmp_path: Path) -> None:
         run_all(p)
     for folder in ("sentiment", "analyses"):
         assert files(tmp_path / "data", folder) == files(tmp_path / "clean", folder), folder
-    for name in ("tweets.parquet", "windows.parquet"):
+    names = ("tweets.parquet", "windows.parquet", "tweet_scores.parquet")
+    for name in (*names, "sentiment_by_analyzer.parquet"):
         assert table(tmp_path / "data", name) == table(tmp_path / "clean", name), name
 
 

@@ -115,6 +115,8 @@ def status(
             f"analyzer {name}: {counts['done']} done, {counts['pending']} pending, "
             f"{counts['failed']} failed{waiting}"
         )
+    for agreement in r.agreements:
+        out.print(f"agreement: {agreement.line()}", soft_wrap=True)
     if r.ledger is not None:
         out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
         if r.ledger.errors():

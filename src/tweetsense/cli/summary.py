@@ -15,6 +15,8 @@ from rich.text import Text
 
 from tweetsense.cli.dashboard import DEFAULT_PORT
 from tweetsense.contracts import LABELS
+from tweetsense.pipeline.agreement import of_outputs
+from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ledger import EXPLAINED, Ledger
 from tweetsense.pipeline.run import RunReport
@@ -106,6 +108,10 @@ def print_run_summary(
     summary.add_column(style="bold")
     summary.add_column()
     add_ledger_rows(summary, r.batch.ledger)
+    names = [a.name for a in analyses(p.config)]
+    scores = r.batch.outputs.scores_parquet
+    for agreement in of_outputs(p.store, scores, names[0], names[1:]):
+        summary.add_row("agreement", agreement.line())
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
     for label in LABELS:

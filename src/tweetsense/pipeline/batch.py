@@ -10,6 +10,7 @@ import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.errors import BadInputError, StageError
+from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ledger import Ledger
 from tweetsense.pipeline.manifest import Manifest
@@ -77,6 +78,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         staging_uris=[p.store.uri(k) for _, k, _ in pairs],
         sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
         window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
+        analysis_uris=_analysis_uris(p, [w for w, _, _ in pairs]),
     )
     outputs = outputs_for(p.slug)
     # Without a manifest `load` refuses to run, so a crash between the two outputs can never
@@ -100,6 +102,16 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     p.progress.advance(len(pairs), result.tweets)
     p.progress.finish()
     return BatchReport(result, len(pairs), outputs, ledger)
+
+
+def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:
+    """The other analyzers' sentiment files of the windows batched; a window an analyzer has
+    not scored (yet) just has no rows of it."""
+    uris = []
+    for other in analyses(p.config)[1:]:
+        done = set(p.store.list(other.prefix(p.slug)))
+        uris.extend(p.store.uri(k) for w in windows if (k := other.key(p.slug, w)) in done)
+    return uris
 
 
 def _ledger(p: Pipeline, result: BatchResult, left_out: list[Window], staged: set[str]) -> Ledger:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import tweetsense.pipeline.ledger as ledgers
 from tweetsense import layout, quarantine
+from tweetsense.pipeline.agreement import Agreement, of_outputs
 from tweetsense.pipeline.analyses import Analysis, analyses
-from tweetsense.pipeline.batch import read_manifest
+from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.ledger import Ledger
 from tweetsense.timeutil import Window
@@ -35,6 +36,7 @@ class StatusReport:
     stream_lag: int | None
     quarantined: int = 0  # bad records set aside (errors/quarantine, dead letters)
     ledger: Ledger | None = None  # where the posts of the last batch went
+    agreements: list[Agreement] = field(default_factory=list)  # primary vs each other analyzer
     # The other analyzers' consumers: done / pending / failed windows, and records waiting.
     analyzers: dict[str, Counter[str]] = field(default_factory=dict)
     analyzer_lag: dict[str, int | None] = field(default_factory=dict)
@@ -77,7 +79,12 @@ def status(p: Pipeline) -> StatusReport:
     others, others_lag = {}, {}
     for other in analyses(p.config)[1:]:
         others[other.name], others_lag[other.name] = _analysis_status(p, other)
-    return StatusReport(rows, lag, quarantine.count(p.store, p.slug), ledger, others, others_lag)
+    names = [a.name for a in analyses(p.config)]
+    scores = outputs_for(p.slug).scores_parquet
+    agreements = of_outputs(p.store, scores, names[0], names[1:])
+    return StatusReport(
+        rows, lag, quarantine.count(p.store, p.slug), ledger, agreements, others, others_lag
+    )
 
 
 def _analysis_status(p: Pipeline, analysis: Analysis) -> tuple[Counter[str], int | None]:
