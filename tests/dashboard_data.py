@@ -35,6 +35,11 @@ class DemoWarehouse:
     tweets_uri: str
     windows_uri: str
 
+    @property
+    def files(self) -> dict[str, str]:
+        """The seed tables' outputs, as ``Warehouse.load`` takes them."""
+        return {"tweet": self.tweets_uri, "sentiment": self.windows_uri}
+
 
 def build(root: Path) -> DemoWarehouse:
     config = make_config(
@@ -140,6 +145,9 @@ def add_contrarian(target: Path | str) -> None:
         target,
         [
             *analysis_tables(target),
+            # The load may have written the primary's rows already: these replace them.
+            ("DELETE FROM tweet_score", []),
+            ("DELETE FROM sentiment_by_analyzer", []),
             (
                 "INSERT INTO tweet_score SELECT query, tweet_id, ?, time_window, label, "
                 "positive, negative, neutral, mixed FROM tweet",

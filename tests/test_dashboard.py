@@ -267,7 +267,7 @@ def test_same_answers_from_postgres(analysed: demo.DemoWarehouse, postgres_dsn: 
     pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
     duck = create("warehouse", context, BackendSection(type="duckdb", path=str(built.path)))
     try:
-        pg.load(demo.QUERY, built.tweets_uri, built.windows_uri)
+        pg.load(demo.QUERY, built.files)
         demo.add_contrarian(postgres_dsn)
         params = {
             "query": demo.QUERY,

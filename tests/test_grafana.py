@@ -210,7 +210,7 @@ def test_every_panel_query_runs_on_postgres(
     context = Context(demo.make_config(built.data_dir.parent))
     pg = create("warehouse", context, BackendSection(type="postgres", dsn=postgres_dsn))
     try:
-        pg.load(demo.QUERY, built.tweets_uri, built.windows_uri)
+        pg.load(demo.QUERY, built.files)
         demo.add_contrarian(postgres_dsn)
         want = pg.summary(demo.QUERY)
         agreement = pg.agreement(demo.QUERY, demo.PRIMARY, demo.CONTRARIAN)

@@ -40,7 +40,8 @@ class Scorer:
         section = section or config.sentiment
         self.batch_size = section.batch_size
         cls = registry.backend_class("sentiment", section.type)
-        self.name: str = section.label
+        # A test subclass registered under another type keeps its class name, as before.
+        self.name: str = section.name or cls.name
         self.workers = section.workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
         self._analyzer: Analyzer | None = None
