@@ -127,8 +127,8 @@ class StagingDoc:
                     )
                 if text is not None and not isinstance(text, str):
                     raise BadInputError(
-                        f"window {self.window.id}: page {p} post {i} (id {tid}) field text is "
-                        "not a string"
+                        f"window {self.window.id}: page {p} post {i} (id {str(tid)!r}) field "
+                        "text is not a string"
                     )
                 original = originals.get(retweeted_id(tweet) or "")
                 text = original if original is not None else full_text(tweet)
