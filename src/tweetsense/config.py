@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -135,6 +135,27 @@ class SentimentSection(BackendSection):
         return self.name or self.type
 
 
+class InsightSection(_Strict):
+    """How the batch finds what drives sentiment and when it moved."""
+
+    reposts: Literal["each", "once"] = Field(
+        default="each",
+        description="dashboard default: a repost as its own opinion, or once per original",
+    )
+    driver_min_count: int = Field(
+        default=2, ge=1, description="posts of a window a word needs to be kept as a driver"
+    )
+    spike_baseline: int = Field(
+        default=96, ge=4, description="windows before a window that form its baseline"
+    )
+    spike_min_baseline: int = Field(
+        default=8, ge=3, description="windows a baseline needs before any spike is flagged"
+    )
+    spike_threshold: float = Field(
+        default=3.5, gt=0, description="robust z-score beyond which a window is a spike"
+    )
+
+
 class Config(_Strict):
     data_dir: Path = DEFAULT_DATA_DIR
     search: SearchConfig
@@ -147,6 +168,7 @@ class Config(_Strict):
     other_analyzers: list[SentimentSection] = Field(default_factory=list)
     batch: BatchSection = BatchSection()
     warehouse: WarehouseSection = WarehouseSection()
+    insight: InsightSection = InsightSection()
     # Where each key was written, so later errors (a backend's settings) can blame the right place.
     _origin: str = PrivateAttr("config")
     _env: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)

@@ -92,9 +92,14 @@ class StagingDoc:
     window: Window
     source: str
     pages: list[dict[str, Any]]
+    # Posts matching the query in the window by the source's count (``Source.volumes``), of
+    # which ``pages`` hold a sample; None when not counted.
+    volume: int | None = None
 
     def encode(self) -> bytes:
-        fields = {"source": self.source, "pages": self.pages}
+        fields: dict[str, Any] = {"source": self.source, "pages": self.pages}
+        if self.volume is not None:
+            fields["volume"] = self.volume
         return _envelope(STAGING_SCHEMA, self.query, self.window, fields)
 
     @classmethod
@@ -102,7 +107,10 @@ class StagingDoc:
         with _opened(data, what, STAGING_SCHEMA) as (doc, window):
             if not isinstance(doc["pages"], list):
                 raise KeyError("pages")  # reported like a missing field
-            return cls(doc["query"], window, doc.get("source", ""), doc["pages"])
+            volume = doc.get("volume")
+            if volume is not None and (not isinstance(volume, int) or isinstance(volume, bool)):
+                raise KeyError("volume")
+            return cls(doc["query"], window, doc.get("source", ""), doc["pages"], volume)
 
     def tweet_texts(self) -> list[tuple[str, str]]:
         """(tweet_id, text) of every post in the pages' ``data``: the text to score and store.

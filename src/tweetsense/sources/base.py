@@ -41,6 +41,11 @@ class Source(ABC):
     def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:
         """Pages for ``window`` holding at most ``max_posts`` posts (None: every post)."""
 
+    def volumes(self, query: str, windows: list[Window]) -> dict[str, int] | None:
+        """How many posts match ``query`` in each window (by ``Window.id``), counted without
+        reading them (the X API's counts endpoints); None: the source cannot count."""
+        return None
+
     @property
     def prices(self) -> Prices | None:
         """What each read costs; None: reads are free, so a dollar budget means nothing."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,28 @@ TWEET = Table(
         Column("neutral", "double"),
         Column("mixed", "double"),
         Column("analyzer", "text"),
+        # Since schema version 2: what kind of post it is and how people engaged with it.
+        Column("post_type", "text"),  # original, reply, quote or repost
+        Column("repost_of", "text"),  # the id of the post a repost repeats
+        Column("like_count", "bigint"),  # public_metrics; null when the page had none
+        Column("repost_count", "bigint"),
+        Column("reply_count", "bigint"),
+        Column("quote_count", "bigint"),
+        Column("engagement", "bigint", False),  # likes + reposts + replies + quotes, 0 if none
     ),
     key=("query", "tweet_id"),
+)
+
+_WINDOW_AGGREGATES = (
+    Column("count_tweets", "bigint", False),
+    Column("avg_positive", "double"),
+    Column("avg_negative", "double"),
+    Column("avg_neutral", "double"),
+    Column("avg_mixed", "double"),
+    Column("perc_tweet_positive", "double", False),
+    Column("perc_tweet_negative", "double", False),
+    Column("perc_tweet_neutral", "double", False),
+    Column("perc_tweet_mixed", "double", False),
 )
 
 SENTIMENT = Table(
@@ -56,15 +76,21 @@ SENTIMENT = Table(
     (
         Column("query", "text", False),
         Column("time_window", "timestamptz", False),
-        Column("count_tweets", "bigint", False),
-        Column("avg_positive", "double"),
-        Column("avg_negative", "double"),
-        Column("avg_neutral", "double"),
-        Column("avg_mixed", "double"),
-        Column("perc_tweet_positive", "double", False),
-        Column("perc_tweet_negative", "double", False),
-        Column("perc_tweet_neutral", "double", False),
-        Column("perc_tweet_mixed", "double", False),
+        *_WINDOW_AGGREGATES,
+        # Since schema version 2.
+        # Posts matching the query in the window by the X API's counts endpoint (null: not
+        # counted); count_tweets is the sample read. Counts may not exactly match search.
+        Column("volume", "bigint"),
+        Column("count_reposts", "bigint", False),
+        # Reposts counted once per original in the window ("opinions"), and their label shares.
+        Column("count_opinions", "bigint", False),
+        Column("perc_opinion_positive", "double", False),
+        Column("perc_opinion_negative", "double", False),
+        Column("perc_opinion_neutral", "double", False),
+        Column("perc_opinion_mixed", "double", False),
+        Column("engagement", "bigint", False),  # sum over the window's posts
+        # sum(w * (positive? - negative?)) / sum(w) over the posts, w = 1 + engagement.
+        Column("weighted_net", "double"),
     ),
     key=("query", "time_window"),
 )
@@ -92,13 +118,47 @@ SENTIMENT_BY_ANALYZER = Table(
     (
         Column("query", "text", False),
         Column("analyzer", "text", False),
-        *SENTIMENT.columns[1:],
+        Column("time_window", "timestamptz", False),
+        *_WINDOW_AGGREGATES,
     ),
     key=("query", "analyzer", "time_window"),
 )
 
+# What drives sentiment: per window, how many posts of each label mention a term. ``kind`` is
+# entity (entities.annotations and context_annotations), term (a word of the text), hashtag,
+# mention or domain (of a linked URL). A range's drivers are these counts summed over its windows.
+DRIVER = Table(
+    "driver",
+    (
+        Column("query", "text", False),
+        Column("time_window", "timestamptz", False),
+        Column("kind", "text", False),
+        Column("term", "text", False),
+        Column("label", "text", False),
+        Column("count", "bigint", False),
+    ),
+    key=("query", "time_window", "kind", "term", "label"),
+)
+
+# Windows whose ``metric`` (volume, net_sentiment) departs from the rolling baseline of the
+# windows before it: robust z-score ``score`` of ``value`` against the ``baseline`` median.
+SENTIMENT_SPIKE = Table(
+    "sentiment_spike",
+    (
+        Column("query", "text", False),
+        Column("time_window", "timestamptz", False),
+        Column("metric", "text", False),
+        Column("value", "double", False),
+        Column("baseline", "double", False),
+        Column("score", "double", False),
+        Column("direction", "text", False),  # up or down
+    ),
+    key=("query", "time_window", "metric"),
+)
+
 TABLES = (TWEET, SENTIMENT)
 ANALYSIS_TABLES = (TWEET_SCORE, SENTIMENT_BY_ANALYZER)
+INSIGHT_TABLES = (DRIVER, SENTIMENT_SPIKE)
 
 # One row per schema version applied; a later column change adds a migration for version 2.
 SCHEMA_TABLE = Table(
@@ -120,7 +180,11 @@ class Index:
 
 # What the dashboard filters and sorts by, besides the primary keys (sentiment's key already
 # serves (query, time_window) ranges).
-INDEXES = (Index("tweet", ("query", "time_window")), Index("tweet", ("query", "created_at")))
+INDEXES = (
+    Index("tweet", ("query", "time_window")),
+    Index("tweet", ("query", "created_at")),
+    Index("tweet", ("query", "engagement")),
+)
 
 
 def create_table_sql(table: Table, types: dict[str, str]) -> str:
