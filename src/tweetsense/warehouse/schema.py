@@ -55,6 +55,9 @@ TWEET = Table(
         Column("reply_count", "bigint"),
         Column("quote_count", "bigint"),
         Column("engagement", "bigint", False),  # likes + reposts + replies + quotes, 0 if none
+        # The post's drivers (see ``DRIVER``), each as a line "<kind>:<term>", the text starting
+        # and ending with a newline, so a driver's posts are those containing "\n<kind>:<term>\n".
+        Column("terms", "text"),
     ),
     key=("query", "tweet_id"),
 )
