@@ -7,7 +7,7 @@ label and score of the primary one, so its numbers differ and are known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,8 +16,8 @@ from tests.conftest import make_config
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.run import run_all
-from tweetsense.warehouse.dialects import DUCKDB, POSTGRES, Dialect
-from tweetsense.warehouse.schema import ANALYSIS_TABLES, SENTIMENT
+from tweetsense.warehouse.dialects import DUCKDB, POSTGRES, Dialect, quote
+from tweetsense.warehouse.schema import ANALYSIS_TABLES, INSIGHT_TABLES, SENTIMENT, TABLES
 
 QUERY = "electric vehicles"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -200,3 +200,162 @@ def kappa(a: list[str], b: list[str]) -> dict:
     po = sum(x == y for x, y in zip(a, b, strict=True)) / n
     pe = sum((a.count(label) / n) * (b.count(label) / n) for label in set(a) | set(b))
     return {"n": n, "agreement": po, "kappa": None if pe == 1 else (po - pe) / (1 - pe)}
+
+
+# A small warehouse with every insight column and table, for the endpoints of volume, drivers,
+# spikes, posts and share of voice: INSIGHT_WINDOWS windows of 12 posts from INSIGHT_START; in
+# windows 5 and 6 most posts are negative and about a recall (term:recall, entity:Acme,
+# domain:news.example); window 0 was not counted (volume null). A spike of net sentiment (down)
+# at window 5 and of volume (up) at window 6.
+INSIGHT = "recall check"
+INSIGHT_START = datetime(2024, 3, 1, tzinfo=UTC)
+INSIGHT_WINDOWS = 8
+POSTS_PER_WINDOW = 12
+CYCLE = ("POSITIVE", "NEUTRAL", "NEGATIVE", "POSITIVE", "NEUTRAL", "MIXED")
+POST_TYPES = ("original", "quote", "reply", "repost")
+RECALL = ("term:recall", "entity:Acme", "domain:news.example")
+
+
+def insight_window(i: int) -> datetime:
+    return INSIGHT_START + timedelta(minutes=15 * i)
+
+
+def insight_posts(query: str = INSIGHT, recall: bool = True) -> list[dict]:
+    """The posts, as ``tweet`` rows (dicts by column)."""
+    posts = []
+    for i in range(INSIGHT_WINDOWS):
+        for k in range(POSTS_PER_WINDOW):
+            burst = recall and i in (5, 6) and k < 8
+            label = "NEGATIVE" if burst else CYCLE[k % len(CYCLE)]
+            terms = ["term:battery"] if k % 2 == 0 else []
+            terms += ["hashtag:#ev"] if k % 3 == 0 else []
+            terms += list(RECALL) if burst else []
+            terms += ["term:range", "mention:@maker"] if label == "POSITIVE" else []
+            post_type = POST_TYPES[k % 4]
+            tweet_id = f"{i * 100 + k + 1}"
+            metrics = None if k == 5 else ((i * 7 + k * 3) % 11, k % 3, k % 2, int(k == 4))
+            posts.append(
+                {
+                    "query": query,
+                    "tweet_id": tweet_id,
+                    "created_at": insight_window(i) + timedelta(seconds=30 * k),
+                    "time_window": insight_window(i),
+                    "text": f"post {tweet_id} " + " ".join(t.split(":", 1)[1] for t in terms),
+                    "username": f"user{k}",
+                    "name": f"User {k}",
+                    "label": label,
+                    **{s.lower(): 0.7 if s == label else 0.1 for s in ("POSITIVE", "NEGATIVE")},
+                    "neutral": 0.7 if label == "NEUTRAL" else 0.1,
+                    "mixed": 0.7 if label == "MIXED" else 0.1,
+                    "analyzer": "default",
+                    "post_type": post_type,
+                    # A repost repeats the original three posts before it, in the same window.
+                    "repost_of": f"{i * 100 + k - 2}" if post_type == "repost" else None,
+                    "like_count": None if metrics is None else metrics[0],
+                    "repost_count": None if metrics is None else metrics[1],
+                    "reply_count": None if metrics is None else metrics[2],
+                    "quote_count": None if metrics is None else metrics[3],
+                    "engagement": 0 if metrics is None else sum(metrics),
+                    "terms": "\n" + "\n".join(terms) + "\n" if terms else None,
+                }
+            )
+    return posts
+
+
+def insight_windows(posts: list[dict]) -> list[dict]:
+    """``sentiment`` rows of ``posts``, as the batch defines them (reposts' originals are in
+    their window, so the opinions are the posts other than reposts)."""
+    labels = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+    rows = []
+    for w in sorted({p["time_window"] for p in posts}):
+        ps = [p for p in posts if p["time_window"] == w]
+        ops = [p for p in ps if p["post_type"] != "repost"]
+        i = (w - INSIGHT_START) // timedelta(minutes=15)
+        weights = [1 + p["engagement"] for p in ps]
+        signs = [(p["label"] == "POSITIVE") - (p["label"] == "NEGATIVE") for p in ps]
+        rows.append(
+            {
+                "query": ps[0]["query"],
+                "time_window": w,
+                "count_tweets": len(ps),
+                **{f"avg_{x.lower()}": sum(p[x.lower()] for p in ps) / len(ps) for x in labels},
+                **{
+                    f"perc_tweet_{x.lower()}": sum(p["label"] == x for p in ps) / len(ps)
+                    for x in labels
+                },
+                "volume": None if i == 0 else 100 + 10 * i + (400 if i == 6 else 0),
+                "count_reposts": len(ps) - len(ops),
+                "count_opinions": len(ops),
+                **{
+                    f"perc_opinion_{x.lower()}": sum(p["label"] == x for p in ops) / len(ops)
+                    for x in labels
+                },
+                "engagement": sum(p["engagement"] for p in ps),
+                "weighted_net": sum(a * b for a, b in zip(weights, signs, strict=True))
+                / sum(weights),
+            }
+        )
+    return rows
+
+
+def insight_drivers(posts: list[dict]) -> list[dict]:
+    """``driver`` rows of ``posts``: per window, kind, term and label, the posts using it."""
+    counts: dict[tuple, int] = {}
+    for p in posts:
+        for line in (p["terms"] or "").strip("\n").split("\n"):
+            if line:
+                kind, term = line.split(":", 1)
+                key = (p["query"], p["time_window"], kind, term, p["label"])
+                counts[key] = counts.get(key, 0) + 1
+    names = ("query", "time_window", "kind", "term", "label")
+    return [{**dict(zip(names, k, strict=True)), "count": n} for k, n in counts.items()]
+
+
+def insight_spikes(query: str = INSIGHT) -> list[dict]:
+    return [
+        {
+            "query": query,
+            "time_window": insight_window(5),
+            "metric": "net_sentiment",
+            "value": -0.6,
+            "baseline": 0.1,
+            "score": -5.2,
+            "direction": "down",
+        },
+        {
+            "query": query,
+            "time_window": insight_window(6),
+            "metric": "volume",
+            "value": 560.0,
+            "baseline": 130.0,
+            "score": 8.1,
+            "direction": "up",
+        },
+    ]
+
+
+def inserts(table: str, rows: list[dict]) -> list[tuple[str, list]]:
+    return [
+        (
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in row)}) "
+            f"VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()),
+        )
+        for row in rows
+    ]
+
+
+def add_insight(target: Path | str, query: str = INSIGHT, recall: bool = True) -> list[dict]:
+    """The insight warehouse's rows of ``query`` (its tables created as needed); its posts."""
+    posts = insight_posts(query, recall)
+    execute(
+        target,
+        [
+            *[(dialect(target).create_table(t), []) for t in (*TABLES, *INSIGHT_TABLES)],
+            *inserts("tweet", posts),
+            *inserts("sentiment", insight_windows(posts)),
+            *inserts("driver", insight_drivers(posts)),
+            *(inserts("sentiment_spike", insight_spikes(query)) if recall else []),
+        ],
+    )
+    return posts

@@ -43,4 +43,4 @@ def dashboard(
 
         shown = f"[{host}]" if ":" in host else host
         err.print(f"dashboard on http://{shown}:{port}/ (Ctrl+C stops it)", highlight=False)
-        serve(p.warehouse, host, port)
+        serve(p.warehouse, host, port, p.config.insight.reposts)

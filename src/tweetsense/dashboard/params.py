@@ -9,6 +9,7 @@ from tweetsense.contracts import LABELS
 from tweetsense.timeutil import parse_utc
 
 MAX_TWEETS = 100
+MAX_QUERIES = 10
 
 
 class BadParam(ValueError):
@@ -38,11 +39,58 @@ def time(args: Mapping[str, str], name: str, required: bool = False) -> datetime
         ) from None
 
 
+def _bound(args: Mapping[str, str], name: str, alias: str) -> datetime | None:
+    if args.get(name) and args.get(alias) and args[name] != args[alias]:
+        raise BadParam(f"{alias}: the same bound as {name}; give one of them")
+    return time(args, alias) if args.get(alias) else time(args, name)
+
+
 def time_range(args: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
-    start, end = time(args, "start"), time(args, "end")
+    """``start`` and ``end`` (or ``from`` and ``to``), UTC; the range is [start, end)."""
+    start, end = _bound(args, "start", "from"), _bound(args, "end", "to")
     if start is not None and end is not None and start >= end:
         raise BadParam("start: must be before end")
     return start, end
+
+
+def choice(args: Mapping[str, str], name: str, options: tuple[str, ...], default: str) -> str:
+    value = args.get(name, "") or default
+    if value not in options:
+        raise BadParam(f"{name}: {value[:40]!r} is not one of {', '.join(options)}")
+    return value
+
+
+def whole(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = args.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise BadParam(f"{name}: write a whole number from {low} to {high}")
+    return int(value)
+
+
+def driver(args: Mapping[str, str], kinds: tuple[str, ...]) -> tuple[str, str] | None:
+    """``driver=<kind>:<term>``, as the drivers list names it (hashtag:#ev); None if absent."""
+    value = args.get("driver", "")
+    if not value:
+        return None
+    kind, _, term = value.partition(":")
+    if kind not in kinds or not term or len(term) > 300 or "\n" in term:
+        raise BadParam(f"driver: write <kind>:<term> with a kind of {', '.join(kinds)}")
+    return kind, term
+
+
+def queries(args: Mapping[str, str]) -> list[str]:
+    """``queries=a,b`` or ``queries`` repeated (a query holding a comma: repeat it)."""
+    getlist = getattr(args, "getlist", None)
+    values = getlist("queries") if getlist is not None else [args.get("queries", "")]
+    names = values if len(values) > 1 else [q for q in values[0].split(",")] if values else []
+    names = list(dict.fromkeys(q.strip() for q in names if q.strip()))
+    if not names:
+        raise BadParam("queries: required; name one or more queries from /api/queries")
+    if len(names) > MAX_QUERIES or any(len(q) > 1024 for q in names):
+        raise BadParam(f"queries: at most {MAX_QUERIES}, each of 1024 characters at most")
+    return names
 
 
 def limit(args: Mapping[str, str], default: int = 20) -> int:

@@ -1,4 +1,5 @@
-"""The dashboard's web server: one static page, its assets, and six JSON endpoints.
+"""The dashboard's web server: one static page, its assets, and the JSON endpoints (the data
+ones also as CSV, with ``format=csv``).
 
 Every read goes through the warehouse interface; the DuckDB warehouse opens its file read-only
 per request, so loads can run while the dashboard is up.
@@ -21,7 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tweetsense.dashboard import api
+from tweetsense.dashboard import api, export, params
 from tweetsense.dashboard.params import BadParam
 from tweetsense.errors import TweetsenseError
 from tweetsense.warehouse.reads import SqlReads
@@ -77,12 +78,39 @@ def _json(body: Any, status: int = 200) -> Response:
 
 Handler = Callable[[SqlReads, Mapping[str, str]], dict[str, Any]]
 
+# Endpoint name -> its answer; those of ``export.TABLES`` are also CSV.
+HANDLERS: dict[str, Handler] = {
+    "queries": api.queries,
+    "analyzers": api.analyzers,
+    "summary": api.summary,
+    "windows": api.windows,
+    "tweets": api.tweets,
+    "agreement": api.agreement,
+    "drivers": api.drivers_of,
+    "spikes": api.spikes,
+    "share": api.share,
+}
 
-def _endpoint(warehouse: SqlReads, handler: Handler) -> Callable[[Request], Response]:
+
+def _csv(name: str, body: dict[str, Any]) -> Response:
+    return Response(
+        export.csv_text(name, body),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{export.filename(name, body)}"'},
+    )
+
+
+def _endpoint(warehouse: SqlReads, name: str) -> Callable[[Request], Response]:
+    handler = HANDLERS[name]
+    formats = ("json", "csv") if name in export.TABLES else ("json",)
+
     # A plain function: Starlette runs it in its thread pool, so blocking reads are fine.
     def endpoint(request: Request) -> Response:
         try:
-            return _json(handler(warehouse, request.query_params))
+            args = request.query_params
+            as_csv = params.choice(args, "format", formats, "json") == "csv"
+            body = handler(warehouse, args)
+            return _csv(name, body) if as_csv else _json(body)
         except BadParam as exc:
             return _json({"error": str(exc)}, 400)
         except TweetsenseError as exc:
@@ -99,13 +127,14 @@ def _index(request: Request) -> Response:
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
-def create_app(warehouse: SqlReads) -> Starlette:
+def create_app(warehouse: SqlReads, reposts: str = "each") -> Starlette:
+    """The dashboard over ``warehouse``; ``reposts`` (insight.reposts) is the page's default
+    way of counting reposts, served by /api/config."""
+    settings = {"reposts": reposts}
     routes = [
         Route("/", _index),
-        *(
-            Route(f"/api/{name}", _endpoint(warehouse, getattr(api, name)))
-            for name in ("queries", "analyzers", "summary", "windows", "tweets", "agreement")
-        ),
+        Route("/api/config", lambda request: _json(settings)),
+        *(Route(f"/api/{name}", _endpoint(warehouse, name)) for name in HANDLERS),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
@@ -116,10 +145,10 @@ def create_app(warehouse: SqlReads) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
-def serve(warehouse: SqlReads, host: str, port: int) -> None:
+def serve(warehouse: SqlReads, host: str, port: int, reposts: str = "each") -> None:
     import uvicorn
 
     try:
-        uvicorn.run(create_app(warehouse), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(warehouse, reposts), host=host, port=port, log_level="warning")
     finally:
         warehouse.close()
