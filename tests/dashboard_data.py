@@ -359,3 +359,18 @@ def add_insight(target: Path | str, query: str = INSIGHT, recall: bool = True) -
         ],
     )
     return posts
+
+
+def fetch(target: Path | str, sql: str, values: list) -> list[tuple]:
+    """The rows of one query (? placeholders) on a DuckDB file or a PostgreSQL DSN."""
+    if isinstance(target, Path):
+        con = duckdb.connect(str(target), read_only=True)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute(sql, values).fetchall()
+        finally:
+            con.close()
+    import psycopg
+
+    with psycopg.connect(target) as pg:
+        return pg.execute(sql.replace("?", "%s"), values).fetchall()

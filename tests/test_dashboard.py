@@ -4,6 +4,9 @@ analyzers over a small warehouse whose agreement figures are worked out by hand.
 
 from __future__ import annotations
 
+import csv
+import io
+import math
 import os
 import subprocess
 import sys
@@ -16,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from tests import dashboard_data as demo
 from tests.servers import free_port, wait_for_port
@@ -23,7 +27,7 @@ from tweetsense.config import BackendSection
 from tweetsense.dashboard.server import create_app
 from tweetsense.registry import Context, create
 from tweetsense.warehouse.reads import SqlReads
-from tweetsense.warehouse.schema import TABLES
+from tweetsense.warehouse.schema import SENTIMENT_BY_ANALYZER, TABLES
 
 
 @pytest.fixture(scope="module")
@@ -338,7 +342,8 @@ def _tweet_rows(query: str, labels: list[str]) -> list[tuple[str, list]]:
     return [
         (
             "INSERT INTO tweet (query, tweet_id, created_at, time_window, text, label, positive, "
-            "negative, neutral, mixed, analyzer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "negative, neutral, mixed, analyzer, engagement) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             [
                 query,
                 f"{i + 1}",
@@ -364,7 +369,14 @@ def _by_window(table: str, analyzer: str | None) -> tuple[str, list]:
         f"AVG(mixed), {shares} FROM tweet"
     )
     if analyzer is None:
-        return f"INSERT INTO {table} {select} GROUP BY query, time_window", []
+        # Posts of no engagement and no reposts: the opinions are the posts.
+        cols = ", ".join(c for c in SENTIMENT_BY_ANALYZER.column_names if c != "analyzer")
+        opinions = ", ".join(
+            f"perc_opinion_{x}" for x in ("positive", "negative", "neutral", "mixed")
+        )
+        select = select.replace(" FROM tweet", f", 0, COUNT(*), {shares}, 0 FROM tweet")
+        into = f"{table} ({cols}, count_reposts, count_opinions, {opinions}, engagement)"
+        return f"INSERT INTO {into} {select} GROUP BY query, time_window", []
     select = select.replace("SELECT query,", "SELECT query, analyzer,").replace(
         "FROM tweet", "FROM tweet_score WHERE analyzer = ?"
     )
@@ -495,3 +507,328 @@ def test_agreement_endpoint(small: SqlReads) -> None:
         bad = get(url, "/api/agreement", query="lonely", a="default", b="bert")
         assert bad.status_code == 400
         assert bad.json()["error"].startswith("b: 'bert' has no results for this query")
+
+
+# The insight endpoints over a small warehouse whose posts, windows, drivers and spikes are
+# known (tests/dashboard_data.py), on DuckDB and PostgreSQL, each answer checked against SQL
+# on the warehouse.
+OTHER = "other topic"
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def insight(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[TestClient, Path | str]]:
+    wh, target = _fresh(request, tmp_path)
+    demo.add_insight(target)
+    demo.add_insight(target, OTHER, recall=False)
+    with TestClient(create_app(wh, reposts="once")) as client:
+        yield client, target
+    wh.close()
+
+
+def _at(i: int) -> str:
+    return demo.insight_window(i).isoformat().replace("+00:00", "Z")
+
+
+def test_windows_roll_up_in_sql(insight: tuple[TestClient, Path | str]) -> None:
+    client, target = insight
+    native = client.get("/api/windows", params={"query": demo.INSIGHT}).json()
+    assert native["bucket"] == "15m" and native["windows"] == demo.INSIGHT_WINDOWS
+    assert native["volume"][0] is None and native["volume"][6] == 560
+    assert native["count_opinions"] == [9] * 8 and native["count_reposts"] == [3] * 8
+    assert native["net"][5] == round(1 / 12 - 9 / 12, 4)
+    auto = client.get("/api/windows", params={"query": demo.INSIGHT, "bucket": "auto"}).json()
+    assert auto == {**native, "bucket": "15m"}
+    hourly = client.get("/api/windows", params={"query": demo.INSIGHT, "bucket": "1h"}).json()
+    want = demo.fetch(
+        target,
+        "SELECT CAST(FLOOR(EXTRACT(EPOCH FROM time_window) / 3600) AS BIGINT) * 3600 AS t, "
+        "SUM(count_tweets), SUM(volume), SUM(engagement), "
+        "SUM(perc_tweet_negative * count_tweets) / SUM(count_tweets), "
+        "SUM(perc_opinion_positive * count_opinions) / SUM(count_opinions), "
+        "SUM(weighted_net * (count_tweets + engagement)) / SUM(count_tweets + engagement), "
+        "SUM(avg_mixed * count_tweets) / SUM(count_tweets) "
+        "FROM sentiment WHERE query = ? GROUP BY 1 ORDER BY 1",
+        [demo.INSIGHT],
+    )
+    assert hourly["bucket_seconds"] == 3600 and hourly["windows"] == len(want) == 2
+    assert hourly["time"] == [int(r[0]) for r in want]
+    assert hourly["count_tweets"] == [int(r[1]) for r in want]
+    assert hourly["volume"] == [int(r[2]) for r in want]
+    assert hourly["engagement"] == [int(r[3]) for r in want]
+    for key, col in (
+        ("perc_tweet_negative", 4),
+        ("perc_opinion_positive", 5),
+        ("weighted_net", 6),
+        ("avg_mixed", 7),
+    ):
+        assert hourly[key] == pytest.approx([float(r[col]) for r in want], abs=1e-4)
+    daily = client.get(
+        "/api/windows", params={"query": demo.INSIGHT, "bucket": "1d", "from": _at(2)}
+    ).json()
+    assert daily["time"] == [int(demo.INSIGHT_START.timestamp())]
+    assert daily["count_tweets"] == [6 * demo.POSTS_PER_WINDOW]
+
+
+def test_summary_volume_and_previous_period(insight: tuple[TestClient, Path | str]) -> None:
+    client, target = insight
+    body = client.get(
+        "/api/summary", params={"query": demo.INSIGHT, "start": _at(4), "end": _at(8)}
+    ).json()
+    rows = demo.fetch(
+        target,
+        "SELECT time_window >= ? AS now, SUM(volume), SUM(engagement), SUM(count_opinions), "
+        "SUM(perc_tweet_negative * count_tweets) / SUM(count_tweets), "
+        "SUM(perc_tweet_positive * count_tweets) / SUM(count_tweets) "
+        "FROM sentiment WHERE query = ? GROUP BY 1",
+        [demo.insight_window(4), demo.INSIGHT],
+    )
+    now, then = (next(r for r in rows if r[0] is flag) for flag in (True, False))
+    assert body["volume"] == int(now[1]) == 150 + 560 + 170 + 140
+    assert body["engagement"] == int(now[2]) and body["opinions"] == int(now[3])
+    assert body["shares"]["negative"] == pytest.approx(float(now[4]), abs=1e-6)
+    assert body["net"] == pytest.approx(float(now[5]) - float(now[4]), abs=1e-6)
+    assert body["estimated"]["negative"] == pytest.approx(float(now[4]) * body["volume"], abs=0.1)
+    prev = body["previous"]
+    assert (prev["start"], prev["end"]) == ("2024-03-01T00:00:00.000Z", "2024-03-01T01:00:00.000Z")
+    assert prev["volume"] == int(then[1]) and prev["windows"] == 4
+    assert body["deltas"]["volume"] == body["volume"] - prev["volume"]
+    assert body["deltas"]["shares"]["negative"] == pytest.approx(
+        float(now[4]) - float(then[4]), abs=1e-5
+    )
+    # Window 0 was not counted: no volume, and nothing to estimate from.
+    first = client.get("/api/summary", params={"query": demo.INSIGHT, "end": _at(1)}).json()
+    assert first["volume"] is None and first["estimated"] is None
+    assert first["previous"] is None and first["deltas"] is None and first["tweets"] == 12
+
+
+def _fightin_words(target: Path | str, label: str, start: int, end: int) -> dict[str, float]:
+    """Monroe, Colaresi & Quinn's z-score of every term of the range's posts of ``label``
+    (at least 3 of them) against the rest of the query, recomputed from ``driver``."""
+    rows = demo.fetch(
+        target,
+        "SELECT kind || ':' || term, SUM(CASE WHEN label = ? AND time_window >= ? "
+        "AND time_window < ? THEN count ELSE 0 END), SUM(count) FROM driver WHERE query = ? "
+        "GROUP BY 1",
+        [label, demo.insight_window(start), demo.insight_window(end), demo.INSIGHT],
+    )
+    y_i = {k: int(a) for k, a, _ in rows}
+    prior = {k: int(b) for k, _, b in rows}
+    n_i, a0 = sum(y_i.values()), sum(prior.values())
+    n_j = a0 - n_i
+    out = {}
+    for k, y in y_i.items():
+        a, y_j = prior[k], prior[k] - y
+        if y < 3:
+            continue
+        delta = math.log((y + a) / (n_i + a0 - y - a)) - math.log((y_j + a) / (n_j + a0 - y_j - a))
+        z = delta / math.sqrt(1 / (y + a) + 1 / (y_j + a))
+        if z > 0:
+            out[k] = z
+    return out
+
+
+def test_drivers_of_the_dip(insight: tuple[TestClient, Path | str]) -> None:
+    client, target = insight
+    rng = {"query": demo.INSIGHT, "start": _at(5), "end": _at(7)}
+    body = client.get("/api/drivers", params=rng).json()
+    assert body["label"] == "negative" and body["min_count"] == 3
+    got = {f"{d['kind']}:{d['term']}": d["score"] for d in body["drivers"]}
+    want = _fightin_words(target, "NEGATIVE", 5, 7)
+    assert got == pytest.approx({k: round(v, 3) for k, v in want.items()}, abs=1e-3)
+    assert {f"{d['kind']}:{d['term']}" for d in body["drivers"][:3]} == set(demo.RECALL)
+    recall = next(d for d in body["drivers"] if d["term"] == "recall")
+    assert (recall["count"], recall["rest"]) == (16, 0)
+    scores = [d["score"] for d in body["drivers"]]
+    assert scores == sorted(scores, reverse=True)
+
+    positive = client.get("/api/drivers", params={**rng, "label": "positive"}).json()
+    assert positive["drivers"] == []  # two positive posts in the dip: under the minimum count
+    calm = {"query": demo.INSIGHT, "start": _at(0), "end": _at(4), "label": "positive"}
+    top = client.get("/api/drivers", params=calm).json()["drivers"]
+    assert {d["term"] for d in top[:2]} == {"range", "@maker"}
+    tags = client.get("/api/drivers", params={**rng, "kind": "entity", "limit": "1"}).json()
+    assert [d["term"] for d in tags["drivers"]] == ["Acme"]
+    none = client.get("/api/drivers", params={**rng, "min_count": "17"}).json()
+    assert none["drivers"] == []
+
+
+def test_spikes_with_their_drivers(insight: tuple[TestClient, Path | str]) -> None:
+    client, _ = insight
+    body = client.get("/api/spikes", params={"query": demo.INSIGHT}).json()
+    down, volume = body["spikes"]
+    assert (down["time_window"], down["metric"], down["direction"]) == (
+        "2024-03-01T01:15:00.000Z",
+        "net_sentiment",
+        "down",
+    )
+    assert down["label"] == "negative" and down["score"] == -5.2 and down["baseline"] == 0.1
+    assert {f"{d['kind']}:{d['term']}" for d in down["drivers"]} == set(demo.RECALL)
+    assert volume["metric"] == "volume" and volume["label"] is None
+    assert {d["term"] for d in volume["drivers"]} == {"recall", "Acme", "news.example"}
+    later = client.get("/api/spikes", params={"query": demo.INSIGHT, "start": _at(6)}).json()
+    assert [s["metric"] for s in later["spikes"]] == ["volume"]
+    assert client.get("/api/spikes", params={"query": OTHER}).json()["spikes"] == []
+
+
+def test_posts_of_a_range(insight: tuple[TestClient, Path | str]) -> None:
+    client, target = insight
+    rng = {"query": demo.INSIGHT, "start": _at(4), "end": _at(8), "limit": "10"}
+    top = client.get("/api/tweets", params={**rng, "sort": "engagement"}).json()["tweets"]
+    want = demo.fetch(
+        target,
+        "SELECT tweet_id, engagement FROM tweet WHERE query = ? AND time_window >= ? "
+        "AND time_window < ? ORDER BY engagement DESC, created_at, tweet_id LIMIT 10",
+        [demo.INSIGHT, demo.insight_window(4), demo.insight_window(8)],
+    )
+    assert [(t["tweet_id"], t["engagement"]) for t in top] == [(r[0], r[1]) for r in want]
+    first = top[0]
+    assert first["url"] == f"https://x.com/i/web/status/{first['tweet_id']}"
+    assert first["username"].startswith("user") and first["name"].startswith("User ")
+    assert first["post_type"] in demo.POST_TYPES and first["like_count"] is not None
+
+    scored = client.get(
+        "/api/tweets", params={**rng, "sort": "score", "score_label": "positive"}
+    ).json()["tweets"]
+    assert {t["label"] for t in scored[:4]} == {"POSITIVE"}
+
+    posts = demo.insight_posts()
+    in_range = [p for p in posts if p["time_window"] >= demo.insight_window(4)]
+    recall = {p["tweet_id"] for p in in_range if "\nterm:recall\n" in (p["terms"] or "")}
+    by_term = client.get(
+        "/api/tweets", params={**rng, "limit": "100", "driver": "term:recall"}
+    ).json()["tweets"]
+    assert {t["tweet_id"] for t in by_term} == recall and len(recall) == 16
+    once = client.get(
+        "/api/tweets", params={**rng, "limit": "100", "driver": "term:recall", "reposts": "once"}
+    ).json()["tweets"]
+    assert {t["tweet_id"] for t in once} == {
+        p["tweet_id"] for p in in_range if p["tweet_id"] in recall and p["post_type"] != "repost"
+    }
+    replies = client.get(
+        "/api/tweets", params={**rng, "limit": "100", "post_type": "reply", "label": "negative"}
+    ).json()["tweets"]
+    assert replies and {(t["post_type"], t["label"]) for t in replies} == {("reply", "NEGATIVE")}
+    # A window still lists its posts oldest first, as before.
+    window = client.get("/api/tweets", params={"query": demo.INSIGHT, "window": _at(2)}).json()
+    assert window["window"] == "2024-03-01T00:30:00.000Z" and len(window["tweets"]) == 12
+    times = [t["created_at"] for t in window["tweets"]]
+    assert times == sorted(times)
+
+
+def test_share_of_voice(insight: tuple[TestClient, Path | str]) -> None:
+    client, target = insight
+    body = client.get(
+        "/api/share", params={"queries": f"{demo.INSIGHT},{OTHER}", "bucket": "1h"}
+    ).json()
+    repeated = client.get(
+        "/api/share", params=[("queries", demo.INSIGHT), ("queries", OTHER), ("bucket", "1h")]
+    ).json()
+    assert body == repeated and body["queries"] == [demo.INSIGHT, OTHER]
+    want = demo.fetch(
+        target,
+        "SELECT query, CAST(FLOOR(EXTRACT(EPOCH FROM time_window) / 3600) AS BIGINT) * 3600, "
+        "SUM(COALESCE(volume, count_tweets)), "
+        "SUM((perc_tweet_positive - perc_tweet_negative) * count_tweets) / SUM(count_tweets) "
+        "FROM sentiment GROUP BY 1, 2 ORDER BY 2, 1",
+        [],
+    )
+    assert body["time"] == sorted({int(r[1]) for r in want})
+    for series in body["series"]:
+        mine = [r for r in want if r[0] == series["query"]]
+        assert series["volume"] == [int(r[2]) for r in mine]
+        assert series["net"] == pytest.approx([float(r[3]) for r in mine], abs=1e-4)
+    assert sum(s["share"] for s in body["series"]) == pytest.approx(1.0)
+    assert body["series"][0]["net"][1] < body["series"][1]["net"][1]  # the dip is one topic's
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "key"),
+    [
+        ("/api/summary", {"start": _at(4), "end": _at(8)}, None),
+        ("/api/windows", {"bucket": "1h"}, "time"),
+        ("/api/drivers", {"start": _at(5), "end": _at(7)}, "drivers"),
+        ("/api/spikes", {}, "spikes"),
+        ("/api/tweets", {"start": _at(5), "sort": "engagement"}, "tweets"),
+        ("/api/share", {"queries": f"{demo.INSIGHT},{OTHER}"}, None),
+    ],
+)
+def test_csv_of_each_panel(
+    insight: tuple[TestClient, Path | str], path: str, params: dict[str, str], key: str | None
+) -> None:
+    client, _ = insight
+    args = params if "queries" in params else {"query": demo.INSIGHT, **params}
+    body = client.get(path, params=args).json()
+    r = client.get(path, params={**args, "format": "csv"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    name = path.removeprefix("/api/")
+    disposition = r.headers["content-disposition"]
+    assert disposition.startswith(f'attachment; filename="tweetsense-{name}-recall-check')
+    assert disposition.endswith('.csv"')
+    rows = list(csv.reader(io.StringIO(r.text)))
+    if key is not None:
+        assert len(rows) - 1 == len(body[key])
+    if name == "summary":
+        assert [r[0] for r in rows[1:]] == ["range", "previous", "change"]
+        header = rows[0]
+        assert rows[1][header.index("volume")] == str(body["volume"])
+    if name == "share":
+        assert len(rows) - 1 == 2 * len(body["time"])
+    if name == "drivers":
+        assert rows[0] == ["term", "kind", "count", "rest", "score"]
+        assert rows[1][0] == body["drivers"][0]["term"]
+    if name == "windows":
+        assert rows[1][0] == "2024-03-01T00:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "setting"),
+    [
+        ("/api/windows", {"query": demo.INSIGHT, "bucket": "2h"}, "bucket"),
+        ("/api/windows", {"query": demo.INSIGHT, "format": "xml"}, "format"),
+        ("/api/queries", {"format": "csv"}, "format"),
+        ("/api/summary", {"query": demo.INSIGHT, "from": "x"}, "from"),
+        ("/api/summary", {"query": demo.INSIGHT, "from": _at(1), "start": _at(2)}, "from"),
+        ("/api/drivers", {"query": demo.INSIGHT, "label": "happy"}, "label"),
+        ("/api/drivers", {"query": demo.INSIGHT, "kind": "emoji"}, "kind"),
+        ("/api/drivers", {"query": demo.INSIGHT, "min_count": "0"}, "min_count"),
+        ("/api/drivers", {"query": demo.INSIGHT, "limit": "500"}, "limit"),
+        ("/api/spikes", {}, "query"),
+        ("/api/tweets", {"query": demo.INSIGHT, "start": _at(1), "sort": "likes"}, "sort"),
+        ("/api/tweets", {"query": demo.INSIGHT, "start": _at(1), "post_type": "x"}, "post_type"),
+        ("/api/tweets", {"query": demo.INSIGHT, "start": _at(1), "driver": "recall"}, "driver"),
+        ("/api/tweets", {"query": demo.INSIGHT, "start": _at(1), "reposts": "x"}, "reposts"),
+        (
+            "/api/tweets",
+            {"query": demo.INSIGHT, "score_label": "x", "start": _at(1)},
+            "score_label",
+        ),
+        ("/api/tweets", {"query": demo.INSIGHT}, "window"),
+        ("/api/share", {"queries": " , "}, "queries"),
+        ("/api/share", {"queries": ",".join(f"q{i}" for i in range(11))}, "queries"),
+    ],
+)
+def test_bad_insight_parameters_are_one_line_400s(
+    insight: tuple[TestClient, Path | str], path: str, params: dict[str, str], setting: str
+) -> None:
+    client, _ = insight
+    r = client.get(path, params=params)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error.startswith(f"{setting}: ")
+    assert "\n" not in error and "Traceback" not in error
+
+
+def test_config_serves_the_reposts_default(insight: tuple[TestClient, Path | str]) -> None:
+    client, _ = insight
+    assert client.get("/api/config").json() == {"reposts": "once"}
+
+
+def test_insight_reads_of_a_warehouse_without_the_insight_tables(old: SqlReads) -> None:
+    with TestClient(create_app(old)) as client:
+        assert client.get("/api/drivers", params={"query": SMALL}).json()["drivers"] == []
+        assert client.get("/api/spikes", params={"query": SMALL}).json()["spikes"] == []
+        body = client.get("/api/summary", params={"query": SMALL}).json()
+        assert body["tweets"] == 12 and body["volume"] is None

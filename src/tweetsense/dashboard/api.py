@@ -272,7 +272,7 @@ def drivers_of(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
         "label": label,
         "kind": kind,
         "min_count": min_count,
-        "drivers": drivers.ranked(rows, totals, kind, limit),
+        "drivers": drivers.ranked(rows, totals, limit),
     }
 
 
@@ -293,7 +293,7 @@ def spikes(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
     out = []
     for row in rows:
         found = counts.get((row["time_window"], row["metric"]), [])
-        top = drivers.ranked(found, totals, None, SPIKE_DRIVERS) if totals else []
+        top = drivers.ranked(found, totals, SPIKE_DRIVERS) if totals else []
         out.append(
             {
                 "time_window": _time(row["time_window"]),

@@ -29,10 +29,7 @@ _KEPT = 32  # queries whose totals one warehouse keeps
 class Totals:
     version: tuple[Any, ...]
     counts: dict[tuple[str, str], int]  # (kind, term) -> posts over the whole query
-    by_kind: dict[str, int]  # kind -> sum of its terms' counts
-
-    def size(self, kind: str | None) -> int:
-        return sum(self.by_kind.values()) if kind is None else self.by_kind.get(kind, 0)
+    size: int  # the sum of ``counts``
 
 
 class TotalsCache:
@@ -52,12 +49,11 @@ class TotalsCache:
         if hit is not None and hit.version == version:
             return hit
         cols = wh.driver_totals(query)
-        counts: dict[tuple[str, str], int] = {}
-        by_kind: dict[str, int] = {}
-        for kind, term, n in zip(cols["kind"], cols["term"], cols["count"], strict=True):
-            counts[(kind, term)] = int(n)
-            by_kind[kind] = by_kind.get(kind, 0) + int(n)
-        totals = Totals(version, counts, by_kind)
+        counts = {
+            (kind, term): int(n)
+            for kind, term, n in zip(cols["kind"], cols["term"], cols["count"], strict=True)
+        }
+        totals = Totals(version, counts, sum(counts.values()))
         with self._lock:
             entries.pop(query, None)
             entries[query] = totals
@@ -82,17 +78,15 @@ def log_odds_z(count: int, size: int, prior: int, prior_size: int) -> float | No
     return delta / math.sqrt(1 / (count + a) + 1 / (rest + a))
 
 
-def ranked(
-    rows: Iterable[dict[str, Any]], totals: Totals, kind: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """``driver_counts`` rows scored against ``totals``, the highest ``limit`` first."""
-    prior_size = totals.size(kind)
+def ranked(rows: Iterable[dict[str, Any]], totals: Totals, limit: int) -> list[dict[str, Any]]:
+    """``driver_counts`` rows scored against ``totals``, the highest ``limit`` first. Every
+    kind shares one vocabulary, so a kind's scores do not change when the list keeps only it."""
     out = []
     for row in rows:
         count, size = int(row["count"]), int(row["total"])
         # A term missing from the totals was loaded after them: the target is all of it.
         prior = max(totals.counts.get((row["kind"], row["term"]), count), count)
-        z = log_odds_z(count, size, prior, max(prior_size, size))
+        z = log_odds_z(count, size, prior, max(totals.size, size))
         if z is None or z <= 0:
             continue
         out.append(

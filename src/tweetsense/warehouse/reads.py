@@ -188,10 +188,12 @@ class SqlReads(Warehouse):
         analyzer: str | None = None,
     ) -> list[dict[str, Any]]:
         where, params = self._range(query, start, end, analyzer)
-        table = _S if analyzer is None else _SA
-        return self._read(
-            f"SELECT {columns_sql(SENTIMENT)} FROM {table} WHERE {where} ORDER BY {_W}", params
-        )
+        if analyzer is None:
+            table, cols = _S, columns_sql(SENTIMENT)
+        else:
+            names = [c for c in SENTIMENT_BY_ANALYZER.column_names if c != "analyzer"]
+            table, cols = _SA, ", ".join(map(quote, names))
+        return self._read(f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {_W}", params)
 
     def _window_source(
         self, query: str, start: datetime | None, end: datetime | None, analyzer: str | None
@@ -405,24 +407,26 @@ class SqlReads(Warehouse):
         kind: str | None = None,
         min_count: int = 1,
     ) -> list[dict[str, Any]]:
-        """Posts of ``label`` (any, if None) per (kind, term) in a range, those with at least
-        ``min_count``, each with ``total``: the sum of the counts of every (kind, term) of the
-        range (of ``kind``, if given), the size of the target for a log-odds score."""
+        """Posts of ``label`` (any, if None) per (kind, term) in a range, those of ``kind`` (if
+        given) with at least ``min_count``, each with ``total``: the sum of the counts of every
+        (kind, term) of the range and label, the size of the target for a log-odds score."""
         if not self.has_table(DRIVER):
             return []
         equal = {_Q: query}
         if label is not None:
             equal[quote("label")] = label
-        if kind is not None:
-            equal[_KIND] = kind
         where, params = self._where(equal, start, end)
         params.append(int(min_count))
+        of_kind = ""
+        if kind is not None:
+            of_kind = f" AND {_KIND} = {self.mark}"
+            params.append(kind)
         return self._read(
             f"WITH c AS (SELECT {_KIND}, {_TERM}, SUM({_COUNT}) AS n FROM {_D} WHERE {where} "
             f"GROUP BY {_KIND}, {_TERM}), "
             f"t AS (SELECT {_KIND}, {_TERM}, n, SUM(n) OVER () AS total FROM c) "
             f"SELECT {_KIND}, {_TERM}, CAST(n AS BIGINT) AS {_COUNT}, "
-            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}",
+            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}{of_kind}",
             params,
         )
 
