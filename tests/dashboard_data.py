@@ -61,8 +61,8 @@ def insert_xss_tweet(path: Path) -> None:
     try:
         con.execute(
             "INSERT INTO tweet (query, tweet_id, created_at, time_window, text, username, label, "
-            "positive, negative, neutral, mixed, analyzer) "
-            "VALUES (?, '1', ?, ?, ?, 'mallory', 'NEUTRAL', 0.1, 0.1, 0.8, 0.0, 'default')",
+            "positive, negative, neutral, mixed, analyzer, engagement) "
+            "VALUES (?, '1', ?, ?, ?, 'mallory', 'NEUTRAL', 0.1, 0.1, 0.8, 0.0, 'default', 0)",
             [QUERY, XSS_WINDOW, XSS_WINDOW, XSS],
         )
     finally:

@@ -8,17 +8,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+import uvicorn
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests import dashboard_data as demo
 from tests.servers import free_port, wait_for_port
 from tests.servers.chromium import launch
+from tweetsense.config import BackendSection
+from tweetsense.dashboard.server import create_app
+from tweetsense.registry import Context, create
 
 
 @pytest.fixture(scope="module")
@@ -277,4 +282,172 @@ def test_one_analyzer_hides_the_selector(browser: Browser, url: str) -> None:
     assert not page.locator("#analyzer-box").is_visible()
     assert not page.locator("#agreement-row").is_visible()
     assert int(page.get_attribute("#total", "data-value") or 0) > 3000
+    page.close()
+
+
+# The insight panels over the small warehouse of tests/dashboard_data.py (known drivers and
+# spikes), served in a thread of this process.
+@pytest.fixture(scope="module")
+def insight_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("insight")
+    path = root / "warehouse.duckdb"
+    demo.add_insight(path)
+    demo.add_insight(path, "other topic", recall=False)
+    context = Context(demo.make_config(root))
+    wh = create("warehouse", context, BackendSection(type="duckdb", path=str(path)))
+    port = free_port()
+    config = uvicorn.Config(create_app(wh), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        wh.close()
+
+
+def _open(browser: Browser, url: str) -> tuple[Page, list[str]]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    return page, problems
+
+
+def _wait_for_address(page: Page, part: str) -> None:
+    # The page's CSP forbids the evaluated predicates of wait_for_function.
+    for _ in range(100):
+        if part in page.url:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{part} never in {page.url}")
+
+
+def _dip(page: Page) -> None:
+    """The custom range of windows 5 and 6, the recall's."""
+    loads = int(page.get_attribute("body", "data-loads") or 0)
+    page.fill("#from", "2024-03-01 01:15")
+    page.fill("#to", "2024-03-01 01:45")
+    page.click("#apply")
+    page.wait_for_selector(f"body[data-loads='{loads + 1}']")
+
+
+def test_drivers_list_filters_the_posts(browser: Browser, insight_url: str) -> None:
+    page, problems = _open(browser, f"{insight_url}/?query=recall+check")
+    _dip(page)
+    terms = page.locator("#drivers li[data-term]")
+    assert {terms.nth(i).get_attribute("data-term") for i in range(3)} == {
+        "recall",
+        "Acme",
+        "news.example",
+    }
+    assert page.locator("#drivers").get_attribute("data-label") == "negative"
+    before = int(page.get_attribute("#tweets", "data-loaded") or 0)
+    page.locator("#drivers li[data-term='recall'] button").click()
+    page.wait_for_selector(f"#tweets[data-loaded='{before + 1}'][data-driver='term:recall']")
+    ids = set(page.locator("#tweets tbody tr").evaluate_all("rows => rows.map(r => r.dataset.id)"))
+    want = {
+        p["tweet_id"]
+        for p in demo.insight_posts()
+        if p["time_window"] in (demo.insight_window(5), demo.insight_window(6))
+        and "\nterm:recall\n" in (p["terms"] or "")
+    }
+    assert ids == want and len(ids) == 16
+    urls = page.locator("#tweets td.url").all_inner_texts()
+    assert sorted(urls) == sorted(f"https://x.com/i/web/status/{i}" for i in want)
+    assert page.locator("#tweets a, #tweets img").count() == 0
+
+    # The positive drivers of the calm hour before.
+    page.check("input[name='driver-label'][value='positive']")
+    page.wait_for_selector("#drivers[data-label='positive']")
+    assert problems == []
+    page.close()
+
+
+def test_spikes_are_annotated(browser: Browser, insight_url: str) -> None:
+    page, problems = _open(browser, f"{insight_url}/?query=recall+check")
+    spikes = page.locator("#spikes li[data-metric]")
+    assert spikes.count() == 2
+    for chart in ("chart-count", "chart-sentiment", "chart-net"):
+        assert page.locator(f"#{chart} .spike").count() == 2
+    down = page.locator("#chart-net .spike-net_sentiment.spike-down")
+    assert down.get_attribute("data-time") == "2024-03-01T01:15:00.000Z"
+    box = down.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator("#tip")
+    tip.wait_for(state="visible")
+    text = tip.inner_text()
+    assert "spike: net sentiment down" in text and "recall" in text and "Acme" in text
+    assert problems == []
+    page.close()
+
+
+def test_the_view_is_kept_in_the_address(browser: Browser, insight_url: str) -> None:
+    page, problems = _open(browser, f"{insight_url}/?query=other+topic")
+    assert page.locator("#query").input_value() == "other topic"
+    page.select_option("#query", "recall check")
+    _wait_for_address(page, "query=recall+check")
+    _dip(page)
+    loads = int(page.get_attribute("body", "data-loads") or 0)
+    page.select_option("#bucket", "1h")
+    page.wait_for_selector(f"body[data-loads='{loads + 1}']")
+    page.select_option("#reposts", "once")
+    page.wait_for_selector(f"body[data-loads='{loads + 2}']")
+    page.check("input[name='driver-label'][value='positive']")
+    page.select_option("#sort", "engagement")
+    _wait_for_address(page, "sort=engagement")
+    shared = page.url
+    params = dict(p.split("=", 1) for p in shared.split("?", 1)[1].split("&"))
+    assert params["range"] == "custom" and params["bucket"] == "1h"
+    assert params["reposts"] == "once" and params["label"] == "positive"
+
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=15000)
+    assert page.url == shared
+    assert page.locator("#query").input_value() == "recall check"
+    assert page.locator("#range").input_value() == "custom"
+    assert page.locator("#from").input_value() == "2024-03-01 01:15 UTC"
+    assert page.locator("#to").input_value() == "2024-03-01 01:45 UTC"
+    assert page.locator("#bucket").input_value() == "1h"
+    assert page.locator("#reposts").input_value() == "once"
+    assert page.locator("#sort").input_value() == "engagement"
+    assert page.locator("input[name='driver-label'][value='positive']").is_checked()
+    assert page.locator("#chart-count").get_attribute("data-bucket") == "1h"
+    # Reposts once: the gauges show the opinions' shares (the dip's reposts left out).
+    summary = page.request.get(
+        f"{insight_url}/api/summary?query=recall+check"
+        "&start=2024-03-01T01:15:00Z&end=2024-03-01T01:45:00Z"
+    ).json()
+    want = summary["opinion_shares"]["negative"]
+    assert page.locator("#gauge-negative .gauge-value").inner_text() == f"{want * 100:.1f}%"
+    assert problems == []
+    page.close()
+
+
+def test_csv_links_download(browser: Browser, insight_url: str) -> None:
+    page, problems = _open(browser, f"{insight_url}/?query=recall+check")
+    _dip(page)
+    with page.expect_download() as info:
+        page.click("#csv-drivers")
+    download = info.value
+    assert download.suggested_filename == (
+        "tweetsense-drivers-recall-check-20240301T011500Z-20240301T014500Z.csv"
+    )
+    path = download.path()
+    lines = Path(path).read_text().splitlines()
+    assert lines[0] == "term,kind,count,rest,score"
+    assert {line.split(",")[0] for line in lines[1:4]} == {"recall", "Acme", "news.example"}
+    for link in ("csv-summary", "csv-windows", "csv-spikes", "csv-posts", "csv-share"):
+        href = page.get_attribute(f"#{link}", "href")
+        assert href is not None and "format=csv" in href
+        r = page.request.get(f"{insight_url}{href}")
+        assert r.status == 200 and r.headers["content-type"].startswith("text/csv")
+    assert problems == []
     page.close()

@@ -84,6 +84,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], Table]] = {
     "windows": _columnar,
     "agreement": _columnar,
     "tweets": lambda b: _records(b["tweets"], lambda r: r),
+    "posts": lambda b: _records(b["tweets"], lambda r: r),
     "drivers": lambda b: _records(b["drivers"], lambda r: r),
     "spikes": lambda b: _records(b["spikes"], _spike),
     "share": _share,

@@ -81,9 +81,12 @@ def driver(args: Mapping[str, str], kinds: tuple[str, ...]) -> tuple[str, str] |
 
 
 def queries(args: Mapping[str, str]) -> list[str]:
-    """``queries=a,b`` or ``queries`` repeated (a query holding a comma: repeat it)."""
+    """``queries=a,b`` or ``queries`` repeated (a query holding a comma: repeat it); without
+    them, ``query``."""
     getlist = getattr(args, "getlist", None)
     values = getlist("queries") if getlist is not None else [args.get("queries", "")]
+    if not any(values) and args.get("query"):
+        values = [query(args), ""]  # taken whole, as a repeated one
     names = values if len(values) > 1 else [q for q in values[0].split(",")] if values else []
     names = list(dict.fromkeys(q.strip() for q in names if q.strip()))
     if not names:

@@ -85,6 +85,7 @@ HANDLERS: dict[str, Handler] = {
     "summary": api.summary,
     "windows": api.windows,
     "tweets": api.tweets,
+    "posts": api.tweets,  # the posts of a window or a range; "tweets" is its first name
     "agreement": api.agreement,
     "drivers": api.drivers_of,
     "spikes": api.spikes,

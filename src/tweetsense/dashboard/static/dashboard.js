@@ -6,12 +6,16 @@
   // the panels show them; the label set itself is tweetsense.contracts.LABELS.
   const LABEL_KEYS = ["positive", "neutral", "negative", "mixed"];
   const COLORS = { positive: "#2e9d5b", neutral: "#7f8fa6", negative: "#d64545", mixed: "#e0a030" };
+  const PALETTE = ["#3b6fd8", "#d64545", "#2e9d5b", "#8a5cd6", "#e0a030", "#1f9bb0", "#7f8fa6"];
   const SVG_NS = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
   // analyzer: the one every panel shows, null for the primary (whose tables answer without the
-  // parameter); versus: the one the agreement panel compares it with.
+  // parameter); versus: the one the agreement panel compares it with. window: the clicked
+  // window whose posts are listed (null: the range's); driver: the driver filtering the posts.
   const state = { query: null, start: null, end: null, first: null, last: null, freq: 900,
-    charts: {}, loads: 0, request: 0, timer: null, analyzers: [], analyzer: null, versus: null };
+    charts: {}, loads: 0, request: 0, timer: null, analyzers: [], analyzer: null, versus: null,
+    queries: [], share: [], spikes: [], window: null, driver: null, reposts: "each" };
+  const CHART_HEIGHT = 240;
 
   function el(tag, attrs = {}, text) {
     const e = document.createElement(tag);
@@ -26,15 +30,25 @@
     return e;
   }
 
-  async function getJSON(path, params = {}) {
+  function apiUrl(path, params = {}) {
     const url = new URL(path, location.origin);
     for (const [k, v] of Object.entries(params)) {
       if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
     }
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    return url;
+  }
+
+  async function getJSON(path, params = {}) {
+    const response = await fetch(apiUrl(path, params), { headers: { Accept: "application/json" } });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error || response.statusText);
     return body;
+  }
+
+  // A panel's CSV link: the same request as its JSON, as a download.
+  function csvLink(id, path, params) {
+    const url = apiUrl(path, { ...params, format: "csv" });
+    $(id).setAttribute("href", url.pathname + url.search);
   }
 
   const iso = (sec) => new Date(sec * 1000).toISOString().replace(".000Z", "Z");
@@ -47,7 +61,8 @@
   const toSec = (text) => (text ? Date.parse(text) / 1000 : null);
   const pct = (x) => (x * 100).toFixed(1) + "%";
   const score = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : x.toFixed(3));
-  const count = (n) => n.toLocaleString("en-US");
+  const count = (n) => (n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US"));
+  const signed = (x, text) => (x > 0 ? "+" : x < 0 ? "−" : "±") + text(Math.abs(x));
 
   function showError(message) {
     const box = $("error");
@@ -73,6 +88,20 @@
     node.addEventListener("mouseleave", () => tip.hide());
   }
 
+  // A change against the previous period of the same length: "+2.1 pts vs previous".
+  function showDelta(id, value, text) {
+    const box = $(id);
+    box.dataset.value = value === null || value === undefined ? "" : String(value);
+    box.classList.remove("up", "down");
+    if (value === null || value === undefined) {
+      box.textContent = "";
+      return;
+    }
+    if (value !== 0) box.classList.add(value > 0 ? "up" : "down");
+    box.textContent = `${signed(value, text)} vs previous period`;
+  }
+  const points = (x) => `${(x * 100).toFixed(1)} pts`;
+
   function arcPath(cx, cy, r, frac) {
     const a = Math.PI * (1 - frac);
     const x = cx + r * Math.cos(a);
@@ -80,10 +109,18 @@
     return `M ${cx - r} ${cy} A ${r} ${r} 0 0 1 ${x.toFixed(2)} ${y.toFixed(2)}`;
   }
 
+  // With reposts counted once, the shares are those of the opinions (where the analyzer has
+  // them); the post counts stay what was read.
+  const once = () => state.reposts === "once";
+  const sharesOf = (s) => (once() && s.opinion_shares ? s.opinion_shares : s.shares);
+  const netOf = (s) => (once() && s.net_opinion !== null ? s.net_opinion : s.net);
+
   function drawGauges(summary) {
+    const shares = sharesOf(summary);
+    const before = summary.previous ? sharesOf(summary.previous) : null;
     for (const label of LABEL_KEYS) {
       const box = $(`gauge-${label}`);
-      const share = summary.shares[label];
+      const share = shares[label];
       const s = svg("svg", { viewBox: "0 0 160 92", role: "img", "aria-label": `${label} share` });
       s.append(svg("path", { d: arcPath(80, 84, 64, 1), class: "gauge-track", fill: "none",
         "stroke-width": 16 }));
@@ -92,18 +129,40 @@
           stroke: COLORS[label], "stroke-width": 16 }));
       }
       box.dataset.value = String(share);
+      const delta = el("div", { class: "delta", id: `gauge-${label}-delta` });
       box.replaceChildren(s, el("div", { class: "gauge-value" }, pct(share)),
-        el("div", { class: "gauge-label" }, `${label} posts`));
+        el("div", { class: "gauge-label" }, `${label} ${once() ? "opinions" : "posts"}`), delta);
+      showDelta(delta.id, before ? shares[label] - before[label] : null, points);
     }
+    const net = netOf(summary);
+    $("net").textContent = signed(net, points).replace(" pts", "");
+    $("net").dataset.value = String(net);
+    $("net").classList.toggle("up", net > 0);
+    $("net").classList.toggle("down", net < 0);
+    showDelta("net-delta", summary.previous ? net - netOf(summary.previous) : null, points);
+    $("weighted-net").textContent = summary.weighted_net === null ? "–"
+      : signed(summary.weighted_net, points);
+    showDelta("weighted-net-delta", summary.deltas ? summary.deltas.weighted_net : null, points);
   }
 
   function drawTotal(summary) {
+    const d = summary.deltas;
     $("total").textContent = count(summary.tweets);
     $("total").dataset.value = String(summary.tweets);
+    showDelta("total-delta", d ? d.tweets : null, count);
     $("total-detail").textContent = summary.windows
       ? `in ${count(summary.windows)} windows, ${when(toSec(summary.first_window))}` +
-        ` to ${when(toSec(summary.last_window))}`
+        ` to ${when(toSec(summary.last_window))}` +
+        (summary.reposts ? `; ${count(summary.reposts)} reposts, ${count(summary.opinions)} opinions` : "")
       : "no windows in this range";
+    $("volume").textContent = summary.volume === null ? "not counted" : count(summary.volume);
+    $("volume").dataset.value = String(summary.volume);
+    showDelta("volume-delta", d ? d.volume : null, count);
+    $("estimated").textContent = summary.estimated
+      ? "estimated " + LABEL_KEYS.map((l) => `${l} ${count(summary.estimated[l])}`).join(", ")
+      : "";
+    $("engagement").textContent = count(summary.engagement);
+    showDelta("engagement-delta", d ? d.engagement : null, count);
   }
 
   function drawDonut(summary) {
@@ -131,20 +190,62 @@
     box.replaceChildren(s, list);
   }
 
+  // Spikes: the buckets they fall in are shaded on every time chart, and the tooltip of such a
+  // bucket names them with their top drivers.
+  const spikeBucket = (s) => s.time - (s.time % state.freq);
+
+  function spikeLines(s) {
+    const what = s.metric === "volume" ? "volume" : "net sentiment";
+    const lines = [`spike: ${what} ${s.direction} (${s.value.toFixed(3)} against ` +
+      `${s.baseline.toFixed(3)}, z ${s.score.toFixed(1)})`];
+    if (s.drivers.length) {
+      lines.push(`  ${s.label || "all"} drivers: ` +
+        s.drivers.map((d) => `${d.term} (${d.kind}, ${d.count})`).join(", "));
+    }
+    return lines;
+  }
+
+  function drawSpikeMarks(u) {
+    if (u.root.closest("#chart-share")) return;  // several topics: their spikes are not shown
+    let layer = u.over.querySelector(".spike-layer");
+    if (!layer) {
+      layer = el("div", { class: "spike-layer" });
+      u.over.append(layer);
+    }
+    const marks = [];
+    const [lo, hi] = [u.scales.x.min, u.scales.x.max];
+    for (const s of state.spikes) {
+      const t = spikeBucket(s);
+      if (lo === null || t + state.freq < lo || t > hi) continue;
+      const left = u.valToPos(t, "x");
+      const width = Math.max(3, u.valToPos(t + state.freq, "x") - left);
+      const mark = el("div", { class: `spike spike-${s.metric} spike-${s.direction}`,
+        "data-time": s.time_window, "data-metric": s.metric });
+      mark.style.left = `${left}px`;
+      mark.style.width = `${width}px`;
+      marks.push(mark);
+    }
+    layer.replaceChildren(...marks);
+    u.root.dataset.spikes = String(marks.length);
+  }
+
   function chartTooltip(names, digits) {
     return {
       hooks: {
         setCursor: (u) => {
           const i = u.cursor.idx;
           if (i === null || i === undefined || u.cursor.left < 0) return tip.hide();
-          const lines = [`${when(u.data[0][i])} (click for its posts)`];
+          const t = u.data[0][i];
+          const lines = [`${when(t)} (click for its posts)`];
           names.forEach((name, k) => {
             const v = u.data[k + 1][i];
-            lines.push(`${name}: ${v === null ? "–" : v.toFixed(digits)}`);
+            lines.push(`${name}: ${v === null || v === undefined ? "–" : v.toFixed(digits)}`);
           });
+          for (const s of state.spikes) if (spikeBucket(s) === t) lines.push(...spikeLines(s));
           const rect = u.over.getBoundingClientRect();
           tip.show(lines, rect.left + u.cursor.left, rect.top + u.cursor.top);
         },
+        draw: [drawSpikeMarks],
       },
     };
   }
@@ -156,7 +257,7 @@
       const click = downAt !== null && Math.abs(e.clientX - downAt) < 4;
       downAt = null;
       const i = u.cursor.idx;
-      if (click && i !== null && i !== undefined) showTweets(u.data[0][i]);
+      if (click && i !== null && i !== undefined) showWindow(u.data[0][i]);
     });
     u.over.addEventListener("mouseleave", () => tip.hide());
   }
@@ -181,16 +282,25 @@
     });
   }
 
-  function makeChart(target, series, names, digits) {
+  // yTitle: the left axis's title; right: { scale, title } for a second axis on the right.
+  function makeChart(target, series, names, digits, yTitle, right = null) {
+    const axes = [{ values: timeTicks, size: 56, space: 70 },
+      { size: 60, label: yTitle, labelSize: 18 }];
+    const scales = { x: { time: true } };
+    if (right) {
+      axes.push({ scale: right.scale, side: 1, size: 60, label: right.title, labelSize: 18,
+        grid: { show: false } });
+      scales[right.scale] = { auto: true };
+    }
     const opts = {
       width: Math.max(300, target.clientWidth),
-      height: 240,
+      height: CHART_HEIGHT,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { show: true, live: false },
-      scales: { x: { time: true } },
+      scales,
       series: [{}, ...series],
-      axes: [{ values: timeTicks, size: 56, space: 70 }, { size: 56 }],
+      axes,
       plugins: [chartTooltip(names, digits)],
       hooks: { setSelect: [onSelect], ready: [interactions] },
     };
@@ -207,25 +317,214 @@
       state.charts.agreement = makeChart($("chart-agreement"), [
         { label: "agreement", stroke: "#3b6fd8", width: 1.5 },
         { label: "kappa", stroke: "#8a5cd6", width: 1.5, dash: [4, 3] },
-      ], ["agreement", "kappa"], 4);
+      ], ["agreement", "kappa"], 4, "share of posts / kappa");
     }
     state.charts.agreement.setData([ag.time, ag.window_agreement, ag.window_kappa]);
     $("chart-agreement").dataset.points = String(ag.windows);
   }
 
+  // A centred moving average over `k` points (nulls skipped), for long noisy ranges.
+  function smooth(values) {
+    const k = Number($("smooth").value);
+    if (!k || k < 2) return values;
+    const half = Math.floor(k / 2);
+    return values.map((_, i) => {
+      let sum = 0;
+      let n = 0;
+      for (let j = Math.max(0, i - half); j <= Math.min(values.length - 1, i + half); j++) {
+        if (values[j] !== null && !Number.isNaN(values[j])) { sum += values[j]; n++; }
+      }
+      return n ? sum / n : null;
+    });
+  }
+
   function drawCharts(win) {
     if (!state.charts.count) {
       state.charts.count = makeChart($("chart-count"), [
-        { label: "posts", stroke: "#3b6fd8", fill: "rgba(59,111,216,0.15)", width: 1 },
-      ], ["posts"], 0);
+        { label: "posts read", stroke: "#3b6fd8", fill: "rgba(59,111,216,0.15)", width: 1 },
+        { label: "volume (counted)", stroke: "#8a5cd6", width: 1.5 },
+      ], ["posts read", "volume"], 0, "posts per bucket");
       state.charts.sentiment = makeChart($("chart-sentiment"), LABEL_KEYS.map((label) => ({
         label, stroke: COLORS[label], width: 1.5,
-      })), LABEL_KEYS, 4);
+      })), LABEL_KEYS, 4, "average score");
+      state.charts.net = makeChart($("chart-net"), [
+        { label: "net sentiment", stroke: "#1f2933", width: 1.5 },
+        { label: "engagement-weighted", stroke: "#1f9bb0", width: 1, dash: [4, 3] },
+      ], ["net", "weighted"], 3, "positive − negative share");
     }
-    state.charts.count.setData([win.time, win.count_tweets]);
-    state.charts.sentiment.setData([win.time, ...LABEL_KEYS.map((l) => win[`avg_${l}`])]);
-    $("chart-count").dataset.points = String(win.windows);
-    $("chart-sentiment").dataset.points = String(win.windows);
+    state.charts.count.setData([win.time, win.count_tweets, win.volume]);
+    state.charts.sentiment.setData([win.time, ...LABEL_KEYS.map((l) => smooth(win[`avg_${l}`]))]);
+    const net = once() && win.net_opinion.some((v) => v !== null) ? win.net_opinion : win.net;
+    state.charts.net.setData([win.time, smooth(net), smooth(win.weighted_net)]);
+    for (const name of ["count", "sentiment", "net"]) {
+      $(`chart-${name}`).dataset.points = String(win.windows);
+      $(`chart-${name}`).dataset.bucket = win.bucket;
+    }
+  }
+
+  function drawSpikes(body) {
+    state.spikes = body.spikes;
+    const items = body.spikes.map((s) => {
+      const li = el("li", { "data-time": s.time_window, "data-metric": s.metric,
+        class: `spike-${s.direction}` });
+      const head = el("button", { type: "button", class: "link" },
+        `${when(s.time)}: ${s.metric === "volume" ? "volume" : "net sentiment"} ${s.direction}`);
+      head.addEventListener("click", () => showWindow(s.time));
+      li.append(head, el("span", { class: "muted" }, ` z ${s.score.toFixed(1)}`));
+      if (s.drivers.length) {
+        li.append(el("div", { class: "muted" },
+          s.drivers.map((d) => `${d.term} (${d.count})`).join(", ")));
+      }
+      return li;
+    });
+    $("spikes").replaceChildren(...(items.length ? items : [el("li", { class: "muted" },
+      "no spikes flagged in this range")]));
+    for (const chart of Object.values(state.charts)) chart.redraw(false, false);
+  }
+
+  // Drivers: a ranked list; a click lists the range's posts that use the term.
+  function drawDrivers(body) {
+    const max = body.drivers.length ? body.drivers[0].score : 1;
+    const items = body.drivers.map((d) => {
+      const li = el("li", { "data-kind": d.kind, "data-term": d.term });
+      const button = el("button", { type: "button", class: "link driver" }, d.term);
+      button.addEventListener("click", () => filterByDriver(d));
+      const bar = el("span", { class: `bar bar-${body.label}` });
+      bar.style.width = `${Math.max(2, (60 * d.score) / max)}px`;
+      li.append(button, el("span", { class: "kind" }, d.kind), bar,
+        el("span", { class: "muted" }, ` ${count(d.count)} posts, ${count(d.rest)} elsewhere,` +
+          ` z ${d.score.toFixed(1)}`));
+      return li;
+    });
+    $("drivers").replaceChildren(...(items.length ? items : [el("li", { class: "muted" },
+      `no ${body.label} drivers in this range`)]));
+    $("drivers").dataset.label = body.label;
+  }
+
+  function filterByDriver(d) {
+    state.driver = d === null ? null : { kind: d.kind, term: d.term };
+    state.window = null;
+    $("driver-filter").hidden = d === null;
+    $("driver-filter").textContent = d === null ? "" : `${d.kind}: ${d.term} ✕`;
+    return loadPosts();
+  }
+
+  const driverLabel = () => document.querySelector("input[name='driver-label']:checked").value;
+
+  function rangeParams() {
+    return { query: state.query, start: state.start && iso(state.start),
+      end: state.end && iso(state.end) };
+  }
+
+  async function loadDrivers() {
+    const params = { ...rangeParams(), label: driverLabel(), kind: $("driver-kind").value };
+    csvLink("csv-drivers", "/api/drivers", params);
+    drawDrivers(await getJSON("/api/drivers", params));
+  }
+
+  function postsParams() {
+    const [sort, scoreLabel] = $("sort").value.split(":");
+    const params = { query: state.query, analyzer: state.analyzer, limit: 20, sort,
+      score_label: scoreLabel, label: $("post-label").value, post_type: $("post-type").value,
+      reposts: state.reposts, driver: state.driver && `${state.driver.kind}:${state.driver.term}` };
+    if (state.window !== null) return { ...params, window: iso(state.window) };
+    // The endpoint takes a window or a range: "all windows" is the range from the first.
+    const range = rangeParams();
+    if (!range.start && !range.end && state.first !== null) range.start = iso(state.first);
+    return { ...params, ...range };
+  }
+
+  function metrics(t) {
+    if (t.like_count === null || t.like_count === undefined) return "";
+    return `${t.like_count} likes, ${t.repost_count} reposts, ${t.reply_count} replies, ` +
+      `${t.quote_count} quotes`;
+  }
+
+  async function loadPosts() {
+    const params = postsParams();
+    csvLink("csv-posts", "/api/tweets", params);
+    try {
+      const body = await getJSON("/api/tweets", params);
+      const rows = body.tweets.map((t) => {
+        const tr = el("tr", { "data-id": t.tweet_id });
+        const badge = el("span", { class: `badge badge-${t.label}` }, t.label);
+        const label = el("td");
+        label.append(badge);
+        const engagement = el("td", { class: "num" }, count(t.engagement ?? 0));
+        const detail = metrics(t);
+        if (detail) hoverable(engagement, () => [detail]);
+        // The post's address as selectable text: nothing on the page opens it by itself.
+        tr.append(el("td", {}, (t.created_at || "").slice(body.window ? 11 : 0, 19).replace("T", " ")),
+          el("td", {}, t.username ? `@${t.username}` : ""), label,
+          el("td", { class: "num" }, score(t.positive)), el("td", { class: "num" }, score(t.neutral)),
+          el("td", { class: "num" }, score(t.negative)), el("td", { class: "num" }, score(t.mixed)),
+          el("td", { class: "text" }, t.text || ""), el("td", {}, t.name || ""),
+          el("td", {}, t.post_type || ""), engagement, el("td", { class: "url" }, t.url || ""));
+        return tr;
+      });
+      $("tweets").querySelector("tbody").replaceChildren(...rows);
+      if (body.window) $("tweets").dataset.window = body.window;
+      else delete $("tweets").dataset.window;
+      $("tweets").dataset.driver = state.driver ? `${state.driver.kind}:${state.driver.term}` : "";
+      $("tweets").dataset.loaded = String((Number($("tweets").dataset.loaded) || 0) + 1);
+      const of = body.window ? `the window ${when(toSec(body.window))}` : "the range";
+      const filter = state.driver ? ` using ${state.driver.term}` : "";
+      $("tweets-title").textContent = `Posts of ${of}${filter}` +
+        ` (${rows.length} shown${rows.length === 20 ? ", the first 20" : ""})`;
+      $("whole-range").hidden = !body.window;
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  function showWindow(sec) {
+    state.window = sec;
+    return loadPosts();
+  }
+
+  // Share of voice over the chosen topics, on the page's range and bucket.
+  async function loadShare() {
+    const picked = state.share.length ? state.share : [state.query];
+    const params = { queries: picked.join(","), start: rangeParams().start,
+      end: rangeParams().end, bucket: $("bucket").value, reposts: state.reposts };
+    csvLink("csv-share", "/api/share", params);
+    const body = await getJSON("/api/share", params);
+    const key = body.queries.join("\n");
+    if (!state.charts.share || state.charts.share.key !== key) {
+      if (state.charts.share) state.charts.share.destroy();
+      const series = [];
+      body.queries.forEach((q, i) => {
+        const stroke = PALETTE[i % PALETTE.length];
+        series.push({ label: `${q} volume`, stroke, width: 1.5 });
+        series.push({ label: `${q} net`, stroke, width: 1, dash: [4, 3], scale: "net" });
+      });
+      const names = series.map((s) => s.label);
+      state.charts.share = makeChart($("chart-share"), series, names, 2, "posts per bucket",
+        { scale: "net", title: "net sentiment" });
+      state.charts.share.key = key;
+    }
+    const data = [body.time];
+    for (const s of body.series) data.push(s.volume, s.net);
+    state.charts.share.setData(data);
+    $("chart-share").dataset.points = String(body.time.length);
+    $("share-totals").replaceChildren(...body.series.map((s) => el("span", { "data-query": s.query },
+      `${s.query}: ${count(s.total)} (${s.share === null ? "–" : pct(s.share)})`)));
+  }
+
+  function fillShareQueries() {
+    if (!state.share.length) state.share = state.queries.slice(0, 5);
+    $("share-queries").replaceChildren(...state.queries.map((q) => {
+      const box = el("input", { type: "checkbox", value: q });
+      box.checked = state.share.includes(q);
+      box.addEventListener("change", () => {
+        state.share = [...$("share-queries").querySelectorAll("input:checked")].map((i) => i.value);
+        saveUrl();
+        loadShare().catch((e) => showError(e.message));
+      });
+      const label = el("label");
+      label.append(box, ` ${q}`);
+      return label;
+    }));
   }
 
   function inputValue(sec) {
@@ -241,12 +540,16 @@
     return load();
   }
 
+  function presetRange(preset) {
+    if (preset === "all" || state.last === null) return [null, null];
+    const end = state.last + 900;
+    return [end - Number(preset), end];
+  }
+
   function applyPreset() {
     const preset = $("range").value;
     if (preset === "custom") return applyInputs();
-    if (preset === "all" || state.last === null) return setRange(null, null, preset);
-    const end = state.last + state.freq;
-    return setRange(end - Number(preset), end, preset);
+    return setRange(...presetRange(preset), preset);
   }
 
   function typed(id, name) {
@@ -269,8 +572,37 @@
     return setRange(start, end, "custom");
   }
 
+  // The view in the address bar, so that it can be shared and a reload restores it.
+  function saveUrl() {
+    const p = new URLSearchParams();
+    const set = (k, v, byDefault) => { if (v !== null && v !== undefined && v !== byDefault) p.set(k, v); };
+    set("query", state.query);
+    set("analyzer", state.analyzer);
+    const preset = $("range").value;
+    set("range", preset, "all");
+    if (preset === "custom") {
+      set("from", state.start && iso(state.start));
+      set("to", state.end && iso(state.end));
+    }
+    set("bucket", $("bucket").value, "auto");
+    set("smooth", $("smooth").value, "0");
+    set("reposts", state.reposts, state.defaultReposts);
+    set("label", driverLabel(), "negative");
+    set("kind", $("driver-kind").value, "");
+    set("sort", $("sort").value, "time");
+    set("post_label", $("post-label").value, "");
+    set("post_type", $("post-type").value, "");
+    if (state.share.length && state.share.join(",") !== state.queries.slice(0, 5).join(",")) {
+      p.set("share", state.share.join(","));
+    }
+    const refresh = $("refresh").value;
+    set("refresh", refresh, "0");
+    const search = p.toString();
+    history.replaceState(null, "", search ? `?${search}` : location.pathname);
+  }
+
   // Refreshing re-reads the newest window first, so a "last N" range slides with new loads;
-  // the posts of a clicked window stay listed.
+  // the posts listed stay.
   async function refresh() {
     if (state.query === null) return;
     try {
@@ -281,8 +613,7 @@
     }
     const preset = $("range").value;
     if (preset !== "all" && preset !== "custom" && state.last !== null) {
-      state.end = state.last + state.freq;
-      state.start = state.end - Number(preset);
+      [state.start, state.end] = presetRange(preset);
     }
     return load({ keepTweets: true });
   }
@@ -294,24 +625,36 @@
 
   async function load({ keepTweets = false } = {}) {
     const request = ++state.request;
-    const range = { query: state.query, start: state.start && iso(state.start),
-      end: state.end && iso(state.end) };
+    const range = rangeParams();
     const params = { ...range, analyzer: state.analyzer };
     const compare = state.versus !== null;
+    saveUrl();
+    csvLink("csv-summary", "/api/summary", params);
+    csvLink("csv-windows", "/api/windows", { ...params, bucket: $("bucket").value });
+    csvLink("csv-spikes", "/api/spikes", range);
     try {
-      const [summary, win, ag] = await Promise.all([
-        getJSON("/api/summary", params), getJSON("/api/windows", params),
-        compare ? getJSON("/api/agreement", { ...range, a: shown(), b: state.versus }) : null]);
+      const [summary, win, ag, spikes] = await Promise.all([
+        getJSON("/api/summary", params),
+        getJSON("/api/windows", { ...params, bucket: $("bucket").value }),
+        compare ? getJSON("/api/agreement", { ...range, a: shown(), b: state.versus }) : null,
+        getJSON("/api/spikes", range)]);
       if (request !== state.request) return;  // a newer range was asked for meanwhile
-      if (win.time.length > 1) state.freq = win.time[1] - win.time[0];
+      state.freq = win.bucket_seconds;
       showError("");
       drawGauges(summary);
       drawTotal(summary);
       drawDonut(summary);
       drawCharts(win);
+      drawSpikes(spikes);
       $("agreement-row").hidden = !compare;
       if (compare) drawAgreement(ag);
-      if (!keepTweets) clearTweets();
+      if (!keepTweets) {
+        state.window = null;
+        state.driver = null;
+        $("driver-filter").hidden = true;
+      }
+      await Promise.all([loadDrivers(), loadPosts(), loadShare()]);
+      if (request !== state.request) return;
       $("range-text").textContent = state.start === null && state.end === null
         ? "all windows" : `${state.start === null ? "…" : when(state.start)} to ` +
           `${state.end === null ? "…" : when(state.end)}`;
@@ -320,37 +663,6 @@
         document.body.dataset.readyMs = performance.now().toFixed(0);
         document.body.dataset.ready = "1";
       }
-    } catch (e) {
-      showError(e.message);
-    }
-  }
-
-  function clearTweets() {
-    $("tweets").querySelector("tbody").replaceChildren();
-    $("tweets-title").replaceChildren("Posts of a window ",
-      el("span", { class: "muted" }, "(click a window in a chart)"));
-  }
-
-  async function showTweets(sec) {
-    try {
-      const body = await getJSON("/api/tweets", { query: state.query, window: iso(sec), limit: 20,
-        analyzer: state.analyzer });
-      const rows = body.tweets.map((t) => {
-        const tr = el("tr");
-        const badge = el("span", { class: `badge badge-${t.label}` }, t.label);
-        const label = el("td");
-        label.append(badge);
-        tr.append(el("td", {}, (t.created_at || "").slice(11, 19)),
-          el("td", {}, t.username ? `@${t.username}` : ""), label,
-          el("td", { class: "num" }, score(t.positive)), el("td", { class: "num" }, score(t.neutral)),
-          el("td", { class: "num" }, score(t.negative)), el("td", { class: "num" }, score(t.mixed)),
-          el("td", { class: "text" }, t.text || ""));
-        return tr;
-      });
-      $("tweets").querySelector("tbody").replaceChildren(...rows);
-      $("tweets").dataset.window = body.window;
-      $("tweets-title").textContent = `Posts of the window ${when(sec)}` +
-        ` (${rows.length} shown${rows.length === 20 ? ", the first 20" : ""})`;
     } catch (e) {
       showError(e.message);
     }
@@ -373,30 +685,58 @@
     return load();
   }
 
-  async function selectQuery(query) {
+  // Opens `query`; `view` (the address's parameters) restores the analyzer and range.
+  async function selectQuery(query, view = new URLSearchParams()) {
     state.query = query;
     const { analyzers } = await getJSON("/api/analyzers", { query });
     state.analyzers = analyzers;
-    state.analyzer = null;
+    const wanted = view.get("analyzer");
+    state.analyzer = wanted && analyzers.includes(wanted) && wanted !== analyzers[0] ? wanted : null;
     $("analyzer").replaceChildren(...analyzers.map((a, i) =>
       el("option", { value: a }, i === 0 ? `${a} (primary)` : a)));
+    $("analyzer").value = shown() ?? "";
     $("analyzer-box").hidden = analyzers.length < 2;
     fillVersus();
     const all = await getJSON("/api/summary", { query });
     state.first = all.first_window ? toSec(all.first_window) : null;
     state.last = all.last_window ? toSec(all.last_window) : null;
-    return setRange(null, null, "all");
+    const preset = view.get("range") || "all";
+    if (preset === "custom") {
+      const from = toSec(view.get("from"));
+      const to = toSec(view.get("to"));
+      return setRange(Number.isNaN(from) ? null : from, Number.isNaN(to) ? null : to, "custom");
+    }
+    const known = [...$("range").options].some((o) => o.value === preset);
+    return setRange(...presetRange(known ? preset : "all"), known ? preset : "all");
+  }
+
+  // A select's value from the address, where it is one of its options.
+  function restore(id, value) {
+    if (value !== null && [...$(id).options].some((o) => o.value === value)) $(id).value = value;
   }
 
   async function init() {
+    const view = new URLSearchParams(location.search);
     $("range").addEventListener("change", applyPreset);
     $("apply").addEventListener("click", applyInputs);
     $("query").addEventListener("change", (e) => selectQuery(e.target.value));
     $("analyzer").addEventListener("change", (e) => selectAnalyzer(e.target.value));
     $("versus").addEventListener("change", (e) => { state.versus = e.target.value; load(); });
-    $("refresh").addEventListener("change", (e) => autoRefresh(Number(e.target.value)));
+    $("refresh").addEventListener("change", (e) => { autoRefresh(Number(e.target.value)); saveUrl(); });
+    $("bucket").addEventListener("change", () => load({ keepTweets: true }));
+    $("smooth").addEventListener("change", () => load({ keepTweets: true }));
+    $("reposts").addEventListener("change", (e) => { state.reposts = e.target.value; load({ keepTweets: true }); });
+    for (const radio of document.querySelectorAll("input[name='driver-label']")) {
+      radio.addEventListener("change", () => { saveUrl(); loadDrivers().catch((e) => showError(e.message)); });
+    }
+    $("driver-kind").addEventListener("change", () => { saveUrl(); loadDrivers().catch((e) => showError(e.message)); });
+    for (const id of ["sort", "post-label", "post-type"]) {
+      $(id).addEventListener("change", () => { saveUrl(); loadPosts(); });
+    }
+    $("driver-filter").addEventListener("click", () => filterByDriver(null));
+    $("whole-range").addEventListener("click", () => showWindow(null));
     // ?refresh=SECONDS starts refreshing at once, for a wall display.
-    const every = Number(new URLSearchParams(location.search).get("refresh"));
+    const every = Number(view.get("refresh"));
     if (every > 0) {
       const known = [...$("refresh").options].some((o) => Number(o.value) === every);
       if (!known) $("refresh").append(el("option", { value: String(every) }, `${every} s`));
@@ -405,18 +745,37 @@
     }
     window.addEventListener("resize", () => {
       for (const [name, chart] of Object.entries(state.charts)) {
-        chart.setSize({ width: Math.max(300, $(`chart-${name}`).clientWidth), height: 240 });
+        chart.setSize({ width: Math.max(300, $(`chart-${name}`).clientWidth), height: CHART_HEIGHT });
       }
     });
     try {
-      const { queries } = await getJSON("/api/queries");
+      const [{ queries }, config] = await Promise.all([getJSON("/api/queries"), getJSON("/api/config")]);
+      state.defaultReposts = config.reposts;
+      state.reposts = ["each", "once"].includes(view.get("reposts")) ? view.get("reposts") : config.reposts;
+      $("reposts").value = state.reposts;
+      restore("bucket", view.get("bucket"));
+      restore("smooth", view.get("smooth"));
+      restore("driver-kind", view.get("kind"));
+      restore("sort", view.get("sort"));
+      restore("post-label", view.get("post_label"));
+      restore("post-type", view.get("post_type"));
+      const label = view.get("label");
+      if (label === "positive" || label === "negative") {
+        document.querySelector(`input[name='driver-label'][value='${label}']`).checked = true;
+      }
       if (!queries.length) {
         showError("The warehouse has no windows yet; run `tweetsense run` to load some.");
         document.body.dataset.ready = "1";
         return;
       }
+      state.queries = queries;
+      const share = (view.get("share") || "").split(",").filter((q) => queries.includes(q));
+      state.share = share;
+      fillShareQueries();
       $("query").replaceChildren(...queries.map((q) => el("option", { value: q }, q)));
-      await selectQuery(queries[0]);
+      const first = queries.includes(view.get("query")) ? view.get("query") : queries[0];
+      $("query").value = first;
+      await selectQuery(first, view);
     } catch (e) {
       showError(e.message);
     }
