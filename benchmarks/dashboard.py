@@ -75,10 +75,10 @@ def _label_sql(p: str, q: str, r: str, u: str) -> str:
     )
 
 
-def build(path: Path, windows: int, posts: int) -> None:
+def build(path: Path, windows: int, posts: int, analyzers: tuple[str, ...] = ANALYZERS) -> None:
     """A schema 2 warehouse: ``sentiment`` rows for every window (true volume with bursts,
     opinions, engagement), ``posts`` ``tweet`` rows per window with their driver terms, both
-    analyses tables for two analyzers, 30-80 ``driver`` rows per window and the spikes."""
+    analyses tables for ``analyzers``, 30-80 ``driver`` rows per window and the spikes."""
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SELECT setseed(0.17)")
@@ -171,10 +171,10 @@ def build(path: Path, windows: int, posts: int) -> None:
                positive, negative, neutral, mixed
         FROM tweet, (SELECT unnest(?) AS name) a
         """,
-        [list(ANALYZERS)],
+        [list(analyzers)],
     )
     cols = ", ".join(c.name for c in SENTIMENT_BY_ANALYZER.columns if c.name != "analyzer")
-    for name in ANALYZERS:
+    for name in analyzers:
         con.execute(
             f"INSERT INTO sentiment_by_analyzer BY NAME SELECT ? AS analyzer, {cols} "
             "FROM sentiment",
@@ -339,6 +339,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=35040)
     ap.add_argument("--posts", type=int, default=20, help="posts per window")
+    ap.add_argument(
+        "--analyzers",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="analyzers in the warehouse; with 2 the page also loads the agreement of the range",
+    )
     ap.add_argument("--runs", type=int, default=20, help="requests per endpoint")
     ap.add_argument("--page-runs", type=int, default=5, help="page loads in Chromium")
     args = ap.parse_args()
@@ -347,7 +354,7 @@ def main() -> None:
         data = Path(tmp)
         path = data / "warehouse.duckdb"
         t0 = time.perf_counter()
-        build(path, args.windows, args.posts)
+        build(path, args.windows, args.posts, ANALYZERS[: args.analyzers])
         con = duckdb.connect(str(path), read_only=True)
         rows = {
             t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
@@ -381,8 +388,8 @@ def main() -> None:
                     ms = timed_get(client, route, params, args.runs)
                     medians[name] = statistics.median(ms)
                     worst = max(worst, medians[name])
-                    size = len(first.content)
-                    print(f"{name:34s} {summary(ms)}   {size / 1e3:9.1f} kB")
+                    size, wire = len(first.content), first.num_bytes_downloaded
+                    print(f"{name:34s} {summary(ms)}   {size / 1e3:8.1f} kB ({wire / 1e3:.1f} gz)")
             figures = page_figures(base + "/", args.page_runs)
             tti = [f[0] for f in figures]
             print(f"page ready (performance.now at data-ready): {summary(tti)}")
