@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.sources.base import Page, Source
+from tweetsense.sources.synthetic_entities import EntityFinder, copy_post, repost_entities
 from tweetsense.sources.synthetic_story import (
     DAY_MS,
+    HOUR_MS,
     SLOT_MS,
     Mix,
     format_ms,
@@ -140,8 +142,11 @@ class _Kit:
     event_neutral: tuple[Compiled, ...]
     event_positive: tuple[Compiled, ...]
     tag: str
-    kinds: tuple[float, float, float]  # cumulative reply, retweet, quote thresholds
+    shares: tuple[float, float, float]  # reply, retweet and quote shares on a calm day
     foreign: bool  # whether posts in other languages may appear (not with lang:en)
+    finder: EntityFinder
+    links: tuple[str, ...]  # where an everyday post's links lead (URL prefixes)
+    news_links: tuple[str, ...]  # where a news post's links lead
 
 
 def _query_terms(query: str) -> tuple[list[str], set[str], str | None]:
@@ -161,29 +166,37 @@ def _query_terms(query: str) -> tuple[list[str], set[str], str | None]:
     return words, excluded, lang
 
 
-def _build_kit(query: str, usernames: tuple[str, ...]) -> _Kit:
+def _build_kit(query: str, users: dict[str, tuple[str, str]]) -> _Kit:
     words, excluded, lang = _query_terms(query)
     topic = " ".join(w.lower() for w in words) or "this"
     tag = "#" + ("".join(w[:1].upper() + w[1:] for w in words) or "Trending")
     kit_name = "vehicles" if VEHICLE_WORDS & {w.lower() for w in words} else "generic"
     table = KIT_WORDS[kit_name]
-
-    brand = _pick(table["brand"])
+    brands, products = table["brand"], table["product"]
+    # The story's news is about one brand per query, so its name stands out while news breaks.
+    lead = hashlib.sha256(query.encode("utf-8")).digest()[0] % len(brands)
+    story = {"brand": brands[lead], "product": products[lead], "ceo": table["ceo"][lead]}
+    sites = tuple(f"https://www.{b.lower().replace(' ', '')}.com/news/" for b in brands)
 
     def headline(options: Sequence[str]) -> Filler:
-        compiled = tuple(_compile(h, {"brand": brand, "num_k": _thousands}, {}) for h in options)
+        compiled = tuple(_compile(h, {"num_k": _thousands}, story) for h in options)
         size = len(compiled)
         return lambda rng: _render(compiled[int(rng.random() * size)], rng)
 
+    things = (
+        *table["thing"],
+        *(f"my {p}" for p in products[:3]),
+        *(f"the new {p}" for p in products[3:]),
+    )
     fillers: dict[str, Filler] = {
         "aspect": _pick(table["aspect"]),
         # Two aspects in one post come from disjoint halves, so they always differ.
         "aspect_a": _pick(table["aspect"][0::2]),
         "aspect_b": _pick(table["aspect"][1::2]),
-        "thing": _pick(table["thing"]),
-        "Thing": _pick([_capitalize(t) for t in table["thing"]]),
+        "thing": _pick(things),
+        "Thing": _pick([_capitalize(t) for t in things]),
         "trip": _pick(table["trip"]),
-        "brand": brand,
+        "brand": _pick(brands),
         "bad_event": _pick(table["bad_event"]),
         "bad_event_cap": _pick([_capitalize(t) for t in table["bad_event"]]),
         "good_event": _pick(table["good_event"]),
@@ -202,7 +215,7 @@ def _build_kit(query: str, usernames: tuple[str, ...]) -> _Kit:
         "place": _pick(PLACES),
         "month": _pick(MONTHS),
         "weekday": _pick(WEEKDAYS),
-        "mention": _pick(["@" + u for u in usernames]),
+        "mention": _pick(["@" + username for username, _ in users.values()]),
         "url": _t_co,
         "clock": _clock,
         "num": _number(12, 400),
@@ -212,23 +225,34 @@ def _build_kit(query: str, usernames: tuple[str, ...]) -> _Kit:
     }
     fixed = {"topic": topic, "Topic": _capitalize(topic), "tag": tag}
 
-    def compile_all(templates: Sequence[str]) -> tuple[Compiled, ...]:
+    def compile_all(
+        templates: Sequence[str], fixed: dict[str, str] = fixed
+    ) -> tuple[Compiled, ...]:
         return tuple(_compile(t, fillers, fixed) for t in templates)
 
-    shares = [
-        0.0 if "reply" in excluded else _REPLY_SHARE,
-        0.0 if "retweet" in excluded else _RETWEET_SHARE,
-        0.0 if "quote" in excluded else _QUOTE_SHARE,
-    ]
+    names = {
+        "Organization": brands,
+        "Product": products,
+        "Person": table["ceo"],
+        "Place": PLACES,
+        "Other": (topic,) if words else (),
+    }
     return _Kit(
         by_class=tuple(compile_all(t) for t in (POSITIVE, NEGATIVE, NEUTRAL, MIXED)),
         replies=tuple(compile_all(REPLY_LINES[c]) for c in (POS, NEG, NEU, MIX)),
-        event_negative=compile_all(EVENT_NEGATIVE),
-        event_neutral=compile_all(EVENT_NEUTRAL),
-        event_positive=compile_all(EVENT_POSITIVE),
+        event_negative=compile_all(EVENT_NEGATIVE, {**fixed, **story}),
+        event_neutral=compile_all(EVENT_NEUTRAL, {**fixed, **story}),
+        event_positive=compile_all(EVENT_POSITIVE, {**fixed, **story}),
         tag=tag,
-        kinds=(shares[0], shares[0] + shares[1], shares[0] + shares[1] + shares[2]),
+        shares=(
+            0.0 if "reply" in excluded else _REPLY_SHARE,
+            0.0 if "retweet" in excluded else _RETWEET_SHARE,
+            0.0 if "quote" in excluded else _QUOTE_SHARE,
+        ),
         foreign=lang != "en",
+        finder=EntityFinder(names, users),
+        links=(*table["site"], *sites),
+        news_links=(*table["news_site"], sites[lead]),
     )
 
 
@@ -336,11 +360,21 @@ class _Plan:
     rng: random.Random  # the window's planning stream, continued by the duplicate picks
 
 
+# A post as a source holds it: the post, its author (None when suspended) and, for a repost,
+# the original it repeats, which its page's includes.tweets must carry.
+_Post = tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]
+# The popular posts of an hour that its reposts repeat, most reposted first, with their authors.
+_Pool = tuple[tuple[dict[str, Any], dict[str, Any]], ...]
+
+_POOL_SIZE = 12
+_POOL_CACHE = 512
+
+
 class SyntheticSource(Source):
     """Realistic, reproducible X API v2 search pages for any query and window.
 
     Each window's posts exist independently of the cap: a capped fetch returns the newest posts
-    of the uncapped one, as the API does with recency order.
+    of the uncapped one, as the API does with recency order, and ``volumes`` counts them all.
     """
 
     name = "synthetic"
@@ -366,6 +400,9 @@ class SyntheticSource(Source):
         user_rng = self._rng("users")
         self._users = tuple(_make_users(settings.authors, user_rng))
         self._usernames = tuple(u["username"] for u in self._users)
+        self._by_username = {u["username"].lower(): (u["username"], u["id"]) for u in self._users}
+        # News outlets' accounts write the posts everyone reposts when news breaks.
+        self._outlets = tuple(u for u in self._users if u["name"] in ORG_NAMES) or self._users
         # Suspended accounts: their posts appear, their user objects never do.
         taken = {u["id"] for u in self._users}
         suspended: list[str] = []
@@ -376,7 +413,8 @@ class SyntheticSource(Source):
                 suspended.append(candidate)
         self._suspended = tuple(suspended)
         self._kits: dict[str, _Kit] = {}
-        self._kits_lock = threading.Lock()
+        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._lock = threading.Lock()
 
     # ---- randomness ------------------------------------------------------------------------
 
@@ -388,19 +426,20 @@ class SyntheticSource(Source):
         return random.Random(int.from_bytes(self._digest(*parts)[:16], "big"))
 
     def _kit(self, query: str) -> _Kit:
-        with self._kits_lock:
+        with self._lock:
             kit = self._kits.get(query)
         if kit is None:
-            kit = _build_kit(query, self._usernames)
-            with self._kits_lock:
+            kit = _build_kit(query, self._by_username)
+            with self._lock:
                 if len(self._kits) >= 64:
                     self._kits.clear()
-                self._kits.setdefault(query, kit)
+                kit = self._kits.setdefault(query, kit)
         return kit
 
     # ---- planning --------------------------------------------------------------------------
 
-    def _plan(self, query: str, start_ms: int, end_ms: int, max_posts: int | None) -> _Plan:
+    def _volume(self, query: str, start_ms: int, end_ms: int) -> tuple[int, random.Random]:
+        """Every post the window holds (its true volume), and its planning stream."""
         span = end_ms - start_ms
         rng = self._rng(query, start_ms, end_ms, "plan")
         expected = (
@@ -410,28 +449,96 @@ class SyntheticSource(Source):
             * rng.uniform(0.92, 1.08)
         )
         # Random rounding keeps tiny rates right on average (0.3 posts: 0 or 1, mostly 0).
-        volume = int(expected + rng.random())
+        return int(expected + rng.random()), rng
+
+    def _plan(self, query: str, start_ms: int, end_ms: int, max_posts: int | None) -> _Plan:
+        volume, rng = self._volume(query, start_ms, end_ms)
         returned = volume if max_posts is None else max(0, min(volume, max_posts))
         rate = self.settings.duplicate_rate
         draw = rng.random
         raw = sum(1 for _ in range(returned) if draw() < rate)
         return _Plan(start_ms, end_ms, volume, returned, raw, rng)
 
+    # ---- reposts ---------------------------------------------------------------------------
+
+    def _pool(self, query: str, kit: _Kit, hour_ms: int) -> _Pool:
+        """The posts reposted during the hour from ``hour_ms``: written in the two hours before
+        it, from their own stream, so every window of the hour repeats the same few."""
+        key = (query, hour_ms)
+        with self._lock:
+            pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        rng = self._rng(query, hour_ms, "pool")
+        random_ = rng.random
+        users = self._users
+        days: dict[int, str] = {}
+        built: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for rank in range(_POOL_SIZE):
+            ms = hour_ms - 1000 - int(random_() * 2 * HOUR_MS)
+            mix = mix_at(ms // SLOT_MS * SLOT_MS + SLOT_MS // 2)
+            if random_() < mix.bad:
+                # While bad news breaks, the outlets' reports are what spreads.
+                author = self._outlets[int(random_() * len(self._outlets))]
+                news = kit.event_negative[0::6] + kit.event_neutral
+                text = _render(news[int(random_() * len(news))], rng)
+                links = kit.news_links
+            else:
+                author = users[int(len(users) * random_() ** 3)]
+                u = random_()
+                p_pos, p_neg, p_neu = mix.cumulative
+                cls = POS if u < p_pos else NEG if u < p_neg else NEU if u < p_neu else MIX
+                text, news_post = _text(kit, mix, cls, _ORIGINAL, rng)
+                links = kit.news_links if news_post else kit.links
+            sid = str(_snowflake(ms, rng))
+            # Fame falls with rank, and news spreads further than anything else.
+            reach = (1.0 + 4.0 * mix.surge) / (rank + 1)
+            reposts = int((40 + 400 * random_()) * reach)
+            likes = int(reposts * (2.0 + 4.0 * random_()))
+            original: dict[str, Any] = {
+                "id": sid,
+                "text": text,
+                "created_at": format_ms(ms, days),
+                "author_id": author["id"],
+                "conversation_id": sid,
+                "lang": "en",
+                "edit_history_tweet_ids": [sid],
+                "public_metrics": {
+                    "retweet_count": reposts,
+                    "reply_count": int(likes * 0.1 * random_()),
+                    "like_count": likes,
+                    "quote_count": int(reposts * 0.1 * random_()),
+                    "bookmark_count": int(likes * 0.05 * random_()),
+                    "impression_count": int(likes * (30 + 50 * random_())),
+                },
+            }
+            entities, contexts = kit.finder.find(text, rng, links)
+            if entities is not None:
+                original["entities"] = entities
+            if contexts is not None:
+                original["context_annotations"] = contexts
+            built.append((original, author))
+        pool = tuple(built)
+        with self._lock:
+            if len(self._pools) >= _POOL_CACHE:
+                self._pools.clear()
+            pool = self._pools.setdefault(key, pool)
+        return pool
+
     # ---- posts -----------------------------------------------------------------------------
 
-    def _posts(
-        self, query: str, kit: _Kit, plan: _Plan, count: int
-    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-        """The window's newest ``count`` posts, newest first, with their authors (None when
-        suspended).
+    def _posts(self, query: str, kit: _Kit, plan: _Plan, count: int) -> list[_Post]:
+        """The window's newest ``count`` posts, newest first.
 
         Posts come in order from one stream, and the times are drawn as descending order
         statistics of the window's ``volume`` uniform times, so the first n posts are the same
         however many are asked for and the older ones are never written.
         """
         rng = self._rng(query, plan.start_ms, plan.end_ms, "posts")
-        mixes: dict[int, Mix] = {}
-        k_reply, k_retweet, k_quote = kit.kinds
+        slots: dict[int, tuple[Mix, tuple[float, float, float]]] = {}
+        pools: dict[int, _Pool] = {}
+        reply_share, retweet_share, quote_share = kit.shares
+        finder = kit.finder
         users = self._users
         usernames = self._usernames
         n_users = len(users)
@@ -445,7 +552,7 @@ class SyntheticSource(Source):
         remaining = plan.volume
         fraction = 1.0
         last = size
-        out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        out: list[_Post] = []
         for _ in range(min(count, plan.volume)):
             fraction *= (1.0 - random_()) ** (1.0 / remaining)
             remaining -= 1
@@ -458,9 +565,16 @@ class SyntheticSource(Source):
             ms = (post_id >> 22) + SNOWFLAKE_EPOCH_MS
             sid = str(post_id)
             # The mix moves in 15-minute steps, so long windows still follow the story.
-            mix = mixes.get(ms // SLOT_MS)
-            if mix is None:
-                mix = mixes[ms // SLOT_MS] = mix_at(ms // SLOT_MS * SLOT_MS + SLOT_MS // 2)
+            slot = slots.get(ms // SLOT_MS)
+            if slot is None:
+                mix = mix_at(ms // SLOT_MS * SLOT_MS + SLOT_MS // 2)
+                # Reposts pile up while news bursts.
+                retweets = reply_share + retweet_share * (1.0 + 2.0 * mix.surge)
+                slot = slots[ms // SLOT_MS] = (
+                    mix,
+                    (reply_share, retweets, retweets + quote_share),
+                )
+            mix, (k_reply, k_retweet, k_quote) = slot
             if random_() < _SUSPENDED_SHARE:
                 user = None
                 author_id = suspended[int(random_() * n_suspended)]
@@ -469,6 +583,8 @@ class SyntheticSource(Source):
                 user = users[int(n_users * random_() ** 1.6)]
                 author_id = user["id"]
 
+            original = None
+            links = kit.links
             if kit.foreign and random_() < _FOREIGN_SHARE:
                 lang, body = FOREIGN[int(random_() * len(FOREIGN))]
                 u = random_()
@@ -485,9 +601,6 @@ class SyntheticSource(Source):
             else:
                 lang = "en"
                 u = random_()
-                p_pos, p_neg, p_neu = mix.cumulative
-                cls = POS if u < p_pos else NEG if u < p_neg else NEU if u < p_neu else MIX
-                u = random_()
                 kind = (
                     _REPLY
                     if u < k_reply
@@ -497,7 +610,21 @@ class SyntheticSource(Source):
                     if u < k_quote
                     else _ORIGINAL
                 )
-                text = _text(kit, mix, cls, kind, rng)
+                if kind == _RETWEET:
+                    hour = ms // HOUR_MS * HOUR_MS
+                    pool = pools.get(hour)
+                    if pool is None:
+                        pool = pools[hour] = self._pool(query, kit, hour)
+                    # The first posts of the pool take most of its reposts.
+                    original, author = pool[int(len(pool) * random_() ** 2.5)]
+                    text = original["text"]
+                else:
+                    u = random_()
+                    p_pos, p_neg, p_neu = mix.cumulative
+                    cls = POS if u < p_pos else NEG if u < p_neg else NEU if u < p_neu else MIX
+                    text, news = _text(kit, mix, cls, kind, rng)
+                    if news:
+                        links = kit.news_links
 
             post: dict[str, Any] = {
                 "id": sid,
@@ -509,6 +636,8 @@ class SyntheticSource(Source):
                 "edit_history_tweet_ids": [sid],
             }
             verified = user is not None and user["verified"]
+            cut: int | None = None
+            quoted: str | None = None
             if kind == _ORIGINAL:
                 post["public_metrics"] = _metrics(rng, verified)
             elif kind == _REPLY:
@@ -525,41 +654,59 @@ class SyntheticSource(Source):
                 post["public_metrics"] = _metrics(rng, verified, scale=0.2)
                 post["referenced_tweets"] = [{"type": "replied_to", "id": parent}]
             elif kind == _RETWEET:
-                original = _snowflake(ms - int(60_000 + random_() * 2 * DAY_MS), rng)
-                rt = f"RT @{usernames[int(random_() * n_users)]}: {text}"
+                assert original is not None
+                rt = f"RT @{author['username']}: {text}"
                 # The API truncates long retweet texts and marks the cut with an ellipsis.
-                post["text"] = rt if len(rt) <= 140 else rt[:139] + "…"
+                if len(rt) > 140:
+                    rt = rt[:139] + "…"
+                    cut = 139
+                post["text"] = rt
                 # A retweet carries the original's retweet count and nothing else.
                 post["public_metrics"] = {
-                    "retweet_count": int(1 + 60 * random_() ** 3),
+                    "retweet_count": original["public_metrics"]["retweet_count"],
                     "reply_count": 0,
                     "like_count": 0,
                     "quote_count": 0,
                     "bookmark_count": 0,
                     "impression_count": 0,
                 }
-                post["referenced_tweets"] = [{"type": "retweeted", "id": str(original)}]
+                post["referenced_tweets"] = [{"type": "retweeted", "id": original["id"]}]
             else:
-                quoted = _snowflake(ms - int(60_000 + random_() * DAY_MS), rng)
+                quoted_id = _snowflake(ms - int(60_000 + random_() * DAY_MS), rng)
+                quoted_user = usernames[int(random_() * n_users)]
+                quoted = f"https://twitter.com/{quoted_user}/status/{quoted_id}"
                 post["text"] = f"{text} {_t_co(rng)}"
                 post["public_metrics"] = _metrics(rng, verified)
-                post["referenced_tweets"] = [{"type": "quoted", "id": str(quoted)}]
-            out.append((post, user))
+                post["referenced_tweets"] = [{"type": "quoted", "id": str(quoted_id)}]
+            if original is None:
+                entities, contexts = finder.find(post["text"], rng, links, quoted=quoted)
+            else:
+                entities, contexts = repost_entities(
+                    original, author["username"], author["id"], cut
+                )
+            if entities is not None:
+                post["entities"] = entities
+            if contexts is not None:
+                post["context_annotations"] = contexts
+            out.append((post, user, original))
         return out
 
     # ---- the interface ---------------------------------------------------------------------
 
+    def volumes(self, query: str, windows: list[Window]) -> dict[str, int]:
+        """Every post each window holds: what an uncapped ``fetch_window`` returns."""
+        counts: dict[str, int] = {}
+        for window in windows:
+            start_ms, end_ms = _bounds(window)
+            counts[window.id] = self._volume(query, start_ms, end_ms)[0]
+        return counts
+
     def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:
-        start_ms = round(window.start.timestamp() * 1000)
-        end_ms = round(window.end.timestamp() * 1000)
-        if start_ms < SNOWFLAKE_EPOCH_MS:
-            raise ValueError("synthetic posts cannot predate X ids (2010-11-04T01:42:54.657Z)")
-        if end_ms <= start_ms:
-            raise ValueError(f"window {window.id} is empty")
+        start_ms, end_ms = _bounds(window)
         kit = self._kit(query)
         plan = self._plan(query, start_ms, end_ms, max_posts)
 
-        duplicates: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        duplicates: list[_Post] = []
         span = end_ms - start_ms
         if plan.raw_duplicates and start_ms - span >= SNOWFLAKE_EPOCH_MS:
             previous = self._plan(query, start_ms - span, start_ms, max_posts)
@@ -576,25 +723,22 @@ class SyntheticSource(Source):
         fresh = self._posts(query, kit, plan, plan.returned - len(duplicates))
         return self._pages(query, start_ms, end_ms, fresh + duplicates)
 
-    def _pages(
-        self,
-        query: str,
-        start_ms: int,
-        end_ms: int,
-        posts: list[tuple[dict[str, Any], dict[str, Any] | None]],
-    ) -> list[Page]:
+    def _pages(self, query: str, start_ms: int, end_ms: int, posts: list[_Post]) -> list[Page]:
         if not posts:
             return [{"meta": {"result_count": 0}}]
         size = self.settings.page_size
         pages: list[Page] = []
         for offset in range(0, len(posts), size):
             chunk = posts[offset : offset + size]
-            data = [post for post, _ in chunk]
+            data = [post for post, _, _ in chunk]
             authors: dict[str, dict[str, Any]] = {}
-            for post, user in chunk:
+            originals: dict[str, dict[str, Any]] = {}
+            for post, user, original in chunk:
+                # Copies, so a caller editing a page cannot change later pages.
                 if user is not None and post["author_id"] not in authors:
-                    # Copies, so a caller editing a page cannot change later pages.
                     authors[post["author_id"]] = dict(user)
+                if original is not None and original["id"] not in originals:
+                    originals[original["id"]] = copy_post(original)
             meta: dict[str, Any] = {
                 "newest_id": data[0]["id"],
                 "oldest_id": data[-1]["id"],
@@ -602,9 +746,10 @@ class SyntheticSource(Source):
             }
             if offset + size < len(posts):
                 meta["next_token"] = self._token(query, start_ms, end_ms, data[-1]["id"])
-            pages.append(
-                {"data": data, "includes": {"users": list(authors.values())}, "meta": meta}
-            )
+            includes: dict[str, Any] = {"users": list(authors.values())}
+            if originals:
+                includes["tweets"] = list(originals.values())
+            pages.append({"data": data, "includes": includes, "meta": meta})
         return pages
 
     def _token(self, query: str, start_ms: int, end_ms: int, oldest_id: str) -> str:
@@ -617,11 +762,22 @@ class SyntheticSource(Source):
         return "".join(chars)
 
 
-def _text(kit: _Kit, mix: Mix, cls: int, kind: int, rng: random.Random) -> str:
+def _bounds(window: Window) -> tuple[int, int]:
+    start_ms = round(window.start.timestamp() * 1000)
+    end_ms = round(window.end.timestamp() * 1000)
+    if start_ms < SNOWFLAKE_EPOCH_MS:
+        raise ValueError("synthetic posts cannot predate X ids (2010-11-04T01:42:54.657Z)")
+    if end_ms <= start_ms:
+        raise ValueError(f"window {window.id} is empty")
+    return start_ms, end_ms
+
+
+def _text(kit: _Kit, mix: Mix, cls: int, kind: int, rng: random.Random) -> tuple[str, bool]:
+    """A post's text, and whether it is news (its links then lead to news sites)."""
     random_ = rng.random
     if kind == _REPLY and random_() < 0.5:
         options = kit.replies[cls]
-        return _render(options[int(random_() * len(options))], rng)
+        return _render(options[int(random_() * len(options))], rng), False
     if cls == NEG and random_() < mix.bad * 0.8:
         options = kit.event_negative
     elif cls == NEU and random_() < mix.bad * 0.5:
@@ -632,7 +788,8 @@ def _text(kit: _Kit, mix: Mix, cls: int, kind: int, rng: random.Random) -> str:
         options = kit.by_class[cls]
     text = _render(options[int(random_() * len(options))], rng).rstrip()
     # Openers suit opinions; on news and questions they read wrong.
-    if cls != NEU and options is kit.by_class[cls]:
+    everyday = options is kit.by_class[cls]
+    if cls != NEU and everyday:
         text = OPENERS[int(random_() * len(OPENERS))] + text
     u = random_()
     if u < 0.30:
@@ -646,7 +803,7 @@ def _text(kit: _Kit, mix: Mix, cls: int, kind: int, rng: random.Random) -> str:
         text = text.lower()
     if random_() < 0.12 and "https://" not in text:
         text = f"{text} {_t_co(rng)}"
-    return text
+    return text, not everyday
 
 
 def _snowflake(ms: int, rng: random.Random) -> int:

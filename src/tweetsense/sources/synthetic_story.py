@@ -7,10 +7,12 @@ days show the whole arc: a calm day, good news, bad news, recovery.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 SLOT_MS = 900_000  # the 15-minute step of the volume curve and of the sentiment mix
 _STORY_ANCHOR_MS = 1709251200000
 _STORY_DAYS = 4
@@ -42,6 +44,34 @@ def good_news(ms: int) -> float:
     return 0.0
 
 
+def _surge_shape(rise: float, decay: float) -> Callable[[float], float]:
+    """A burst of conversation ``since`` hours after news breaks: up within ``rise`` hours,
+    then fading over ``decay`` hours; 1.0 at its peak."""
+    top = rise * math.log(1 + decay / rise)
+    peak = (1 - math.exp(-top / rise)) * math.exp(-top / decay)
+
+    def shape(since: float) -> float:
+        if not 0 <= since < 12 * decay:
+            return 0.0
+        return (1 - math.exp(-since / rise)) * math.exp(-since / decay) / peak
+
+    return shape
+
+
+# The recall floods the network within minutes and stays loud for an hour or two; the good
+# news (announced at 18:00 on day 1) draws a smaller, slower crowd.
+_BAD_SURGE = _surge_shape(rise=0.2, decay=1.2)
+_GOOD_SURGE = _surge_shape(rise=0.3, decay=1.5)
+_BAD_SURGE_VOLUME = 5.0  # extra volume at the peak, in multiples of the day's curve
+_GOOD_SURGE_VOLUME = 1.2
+
+
+def surges(ms: int) -> tuple[float, float]:
+    """How strongly (0..1) the bad and the good news burst at a time."""
+    day, hour = story_phase(ms)
+    return _BAD_SURGE((day - 2) * 24 + hour - 13), _GOOD_SURGE((day - 1) * 24 + hour - 18)
+
+
 def daily_curve(ms: int) -> float:
     """Relative volume 0.6..1.4: quietest at 07:00 UTC, busiest at 19:00 UTC."""
     hour = (ms % DAY_MS) / 3_600_000
@@ -49,8 +79,16 @@ def daily_curve(ms: int) -> float:
 
 
 def activity(ms: int) -> float:
-    """Relative volume at a time: the daily curve, raised while news breaks."""
-    return daily_curve(ms) * (1.0 + 0.5 * bad_news(ms) + 0.3 * good_news(ms))
+    """Relative volume at a time: the daily curve, raised while news breaks and bursting right
+    after it breaks."""
+    bad_surge, good_surge = surges(ms)
+    return daily_curve(ms) * (
+        1.0
+        + 0.5 * bad_news(ms)
+        + 0.3 * good_news(ms)
+        + _BAD_SURGE_VOLUME * bad_surge
+        + _GOOD_SURGE_VOLUME * good_surge
+    )
 
 
 def mean_activity(start_ms: int, end_ms: int) -> float:
@@ -67,6 +105,7 @@ class Mix:
     cumulative: tuple[float, float, float]  # positive, +negative, +neutral; the rest mixed
     bad: float
     good: float
+    surge: float  # 0..1: how hard news is bursting, when reposts of a few posts pile up
 
 
 def mix_at(ms: int) -> Mix:
@@ -78,7 +117,8 @@ def mix_at(ms: int) -> Mix:
     pos -= 0.22 * bad
     neu -= 0.10 * bad + 0.08 * good
     total = pos + neg + neu + mix
-    return Mix((pos / total, (pos + neg) / total, (pos + neg + neu) / total), bad, good)
+    surge = max(surges(ms))
+    return Mix((pos / total, (pos + neg) / total, (pos + neg + neu) / total), bad, good, surge)
 
 
 TWO_DIGITS = tuple(f"{i:02d}" for i in range(100))

@@ -153,6 +153,8 @@ EVENT_NEUTRAL = (
     "What we know so far about {bad_event} {qe} {url}",
     "{brand} statement on {bad_event}: {url}",
     "Owners: here is how to check your VIN after {bad_event} {url}",
+    "{brand} CEO {ceo} apologizes to owners after {bad_event} {url}",
+    "{brand} says owners of the {product} should stop charging overnight {url}",
 )
 
 EVENT_POSITIVE = (
@@ -341,6 +343,32 @@ KIT_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "coastal drive",
         ),
         "brand": ("Voltra", "Ampere Motors", "Kestrel", "Norda EV", "Lumen Auto", "Halden"),
+        # Each brand's best-known product and chief executive, in the brands' order.
+        "product": (
+            "Voltra Arc",
+            "Ampere E5",
+            "Kestrel K4",
+            "Norda Fjell",
+            "Lumen Aero",
+            "Halden H2",
+        ),
+        "ceo": ("Dana Whitfield", "Marc Okoro", "Ines Varga", "Lars Holm", "Mei Tan", "Ruth Adler"),
+        "news_site": (
+            "https://www.reuters.com/business/autos-transportation/",
+            "https://apnews.com/article/",
+            "https://electrek.co/2024/03/",
+            "https://www.theverge.com/2024/3/",
+            "https://www.bbc.com/news/business-",
+            "https://insideevs.com/news/",
+        ),
+        "site": (
+            "https://www.youtube.com/watch?v=",
+            "https://www.caranddriver.com/reviews/",
+            "https://insideevs.com/reviews/",
+            "https://www.reddit.com/r/electricvehicles/comments/",
+            "https://medium.com/@evnotes/",
+            "https://www.iea.org/reports/",
+        ),
         "bad_event": (
             "the battery recall",
             "the fire-risk recall",
@@ -393,6 +421,36 @@ KIT_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "trip": ("busy week", "long weekend", "work trip", "launch day"),
         "brand": ("Northwind", "Globex", "Acme", "Initrode", "Vandelay", "Halden"),
+        "product": (
+            "Northwind Hub",
+            "Globex One",
+            "Acme Pro",
+            "Initrode X",
+            "Vandelay Go",
+            "Halden H2",
+        ),
+        "ceo": (
+            "Sam Porter",
+            "Nina Brandt",
+            "Omar Reyes",
+            "Julia Marsh",
+            "Theo Grant",
+            "Ruth Adler",
+        ),
+        "news_site": (
+            "https://www.reuters.com/business/",
+            "https://apnews.com/article/",
+            "https://www.theverge.com/2024/3/",
+            "https://www.bbc.com/news/business-",
+            "https://techcrunch.com/2024/03/",
+        ),
+        "site": (
+            "https://www.youtube.com/watch?v=",
+            "https://www.reddit.com/r/gadgets/comments/",
+            "https://medium.com/@productnotes/",
+            "https://www.wired.com/story/",
+            "https://github.com/",
+        ),
         "bad_event": ("the recall", "the outage", "the price hike", "the data breach"),
         "bad_headline": (
             "{brand} recalls {num_k} units after safety complaints",
