@@ -163,7 +163,8 @@ def windows(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
     of positive minus negative posts, ``net_opinion`` the same over opinions."""
     query = params.query(args)
     start, end = params.time_range(args)
-    asked = params.choice(args, "bucket", (*BUCKETS, "auto"), "15m")
+    # auto by default: a range of up to a month keeps its windows, a year comes in days.
+    asked = params.choice(args, "bucket", (*BUCKETS, "auto"), "auto")
     bucket = _bucket(wh, [query], start, end, asked)
     series = wh.window_series(query, start, end, _analyzer(wh, query, args), BUCKETS[bucket])
     body: dict[str, Any] = {
@@ -286,18 +287,19 @@ def spikes(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
     start, end = params.time_range(args)
     min_count = params.whole(args, "min_count", 3, 1, 1_000_000)
     rows = wh.spikes(query, start, end)
-    counts: dict[tuple[datetime, str], list[dict[str, Any]]] = {}
-    for row in wh.spike_driver_counts(query, start, end, min_count) if rows else []:
-        counts.setdefault((row["time_window"], row["metric"]), []).append(row)
-    totals = drivers.TOTALS.get(wh, query) if counts else None
+    top: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    if rows:
+        cols = wh.spike_driver_counts(query, start, end, min_count)
+        if cols["time"]:
+            totals = drivers.TOTALS.get(wh, query)
+            top = drivers.ranked_by(cols, ("time", "metric"), totals, SPIKE_DRIVERS)
     out = []
     for row in rows:
-        found = counts.get((row["time_window"], row["metric"]), [])
-        top = drivers.ranked(found, totals, SPIKE_DRIVERS) if totals else []
+        time = int(row["time_window"].timestamp())
         out.append(
             {
                 "time_window": _time(row["time_window"]),
-                "time": int(row["time_window"].timestamp()),
+                "time": time,
                 "metric": row["metric"],
                 "value": round(float(row["value"]), 6),
                 "baseline": round(float(row["baseline"]), 6),
@@ -306,7 +308,7 @@ def spikes(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
                 "label": None
                 if row["metric"] == "volume"
                 else ("negative" if row["direction"] == "down" else "positive"),
-                "drivers": top,
+                "drivers": top.get((time, row["metric"]), []),
             }
         )
     return {"query": query, "start": _time(start), "end": _time(end), "spikes": out}

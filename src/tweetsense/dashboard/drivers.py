@@ -12,12 +12,13 @@ windows, so they are kept per warehouse and query until a load changes its windo
 
 from __future__ import annotations
 
-import math
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from tweetsense.warehouse.reads import SqlReads
 
@@ -65,38 +66,85 @@ class TotalsCache:
 TOTALS = TotalsCache()
 
 
-def log_odds_z(count: int, size: int, prior: int, prior_size: int) -> float | None:
-    """z-score of a term used by ``count`` of the target's ``size``, where the whole query
-    (target included) has ``prior`` of ``prior_size``; None where it is undefined."""
-    rest, rest_size = max(prior - count, 0), max(prior_size - size, 0)
-    a, a0 = prior, prior_size
-    odds_target = (count + a) / (size + a0 - count - a) if size + a0 - count - a > 0 else None
-    odds_rest = (rest + a) / (rest_size + a0 - rest - a) if rest_size + a0 - rest - a > 0 else None
-    if odds_target is None or odds_rest is None or count + a <= 0 or rest + a <= 0:
-        return None
-    delta = math.log(odds_target) - math.log(odds_rest)
-    return delta / math.sqrt(1 / (count + a) + 1 / (rest + a))
+def scores(cols: Mapping[str, Sequence[Any]], totals: Totals) -> np.ndarray:
+    """The z-score of each row of ``driver_counts`` columns (``kind``, ``term``, ``count`` in
+    the target, ``total`` the target's size) against ``totals``; NaN where undefined."""
+    count = np.asarray(cols["count"], dtype=np.float64)
+    size = np.asarray(cols["total"], dtype=np.float64)
+    # A term missing from the totals was loaded after them: the target is all of it.
+    known = [totals.counts.get(key, 0) for key in zip(cols["kind"], cols["term"], strict=True)]
+    prior = np.maximum(np.asarray(known, dtype=np.float64), count)
+    prior_size = np.maximum(float(totals.size), size)
+    rest, rest_size = prior - count, np.maximum(prior_size - size, 0)
+    # Log-odds of the term in the target and in the rest, each with the prior's counts added.
+    target_other = size + prior_size - count - prior
+    rest_other = rest_size + prior_size - rest - prior
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.log((count + prior) / target_other) - np.log((rest + prior) / rest_other)
+        z = delta / np.sqrt(1 / (count + prior) + 1 / (rest + prior))
+    return np.where((target_other > 0) & (rest_other > 0), z, np.nan)
 
 
-def ranked(rows: Iterable[dict[str, Any]], totals: Totals, limit: int) -> list[dict[str, Any]]:
-    """``driver_counts`` rows scored against ``totals``, the highest ``limit`` first. Every
-    kind shares one vocabulary, so a kind's scores do not change when the list keeps only it."""
+def _row(cols: Mapping[str, Sequence[Any]], i: int, z: float, totals: Totals) -> dict[str, Any]:
+    count = int(cols["count"][i])
+    prior = max(totals.counts.get((cols["kind"][i], cols["term"][i]), count), count)
+    return {
+        "term": cols["term"][i],
+        "kind": cols["kind"][i],
+        "count": count,
+        "rest": prior - count,
+        "score": round(float(z), 3),
+    }
+
+
+def _top(
+    cols: Mapping[str, Sequence[Any]], z: np.ndarray, groups: np.ndarray, limit: int
+) -> list[list[int]]:
+    """Per group (``groups``: a group number per row, from 0), its rows of positive score,
+    highest first and at most ``limit``: ties on the rounded score go to more posts, then kind
+    and term, so that every engine's row order gives the same list."""
+    rounded = np.round(np.nan_to_num(z, nan=-1.0), 3)
+    count = np.asarray(cols["count"], dtype=np.int64)
+    order = np.lexsort((-count, -rounded, groups))
+    order = order[rounded[order] > 0]
+    if not len(order):
+        return []
+    starts = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1]])
     out = []
-    for row in rows:
-        count, size = int(row["count"]), int(row["total"])
-        # A term missing from the totals was loaded after them: the target is all of it.
-        prior = max(totals.counts.get((row["kind"], row["term"]), count), count)
-        z = log_odds_z(count, size, prior, max(totals.size, size))
-        if z is None or z <= 0:
-            continue
-        out.append(
-            {
-                "term": row["term"],
-                "kind": row["kind"],
-                "count": count,
-                "rest": prior - count,
-                "score": round(z, 3),
-            }
+    for a, b in zip(starts, [*starts[1:], len(order)], strict=True):
+        rows = order[a:b]
+        n = min(limit, len(rows))
+        # Beyond the limit only rows tied with the last one kept can still be among the top.
+        while n < len(rows) and (rounded[rows[n]], count[rows[n]]) == (
+            rounded[rows[n - 1]],
+            count[rows[n - 1]],
+        ):
+            n += 1
+        kept = sorted(
+            (int(i) for i in rows[:n]),
+            key=lambda i: (-rounded[i], -count[i], cols["kind"][i], cols["term"][i]),
         )
-    out.sort(key=lambda d: (-d["score"], -d["count"], d["kind"], d["term"]))
-    return out[:limit]
+        out.append(kept[:limit])
+    return out
+
+
+def ranked(cols: Mapping[str, Sequence[Any]], totals: Totals, limit: int) -> list[dict[str, Any]]:
+    """``driver_counts`` columns scored against ``totals``, the highest ``limit`` first. Every
+    kind shares one vocabulary, so a kind's scores do not change when the list keeps only it."""
+    z = scores(cols, totals)
+    top = _top(cols, z, np.zeros(len(z), dtype=np.int64), limit)
+    return [_row(cols, i, z[i], totals) for i in (top[0] if top else [])]
+
+
+def ranked_by(
+    cols: Mapping[str, Sequence[Any]], keys: Sequence[str], totals: Totals, limit: int
+) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """``ranked`` within each group of rows with the same values of the columns ``keys``."""
+    z = scores(cols, totals)
+    labels = list(zip(*(cols[k] for k in keys), strict=True))
+    number: dict[tuple[Any, ...], int] = {}
+    groups = np.array([number.setdefault(g, len(number)) for g in labels], dtype=np.int64)
+    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for rows in _top(cols, z, groups, limit):
+        out[labels[rows[0]]] = [_row(cols, i, z[i], totals) for i in rows]
+    return out

@@ -151,13 +151,20 @@ class SqlReads(Warehouse):
         return [r["query"] for r in rows]
 
     def has_table(self, table: Table) -> bool:
-        """Whether ``table`` exists: warehouses written before a table was added lack it."""
+        """Whether ``table`` exists: warehouses written before a table was added lack it. A
+        table found stays found (no load drops one), which spares the look-up."""
+        found: set[str] = self.__dict__.setdefault("_tables_found", set())
+        if table.name in found:
+            return True
         rows = self._rows(
             "SELECT COUNT(*) AS n FROM information_schema.tables "
             f"WHERE table_schema = current_schema() AND table_name = {self.mark}",
             [table.name],
         )
-        return bool(rows and rows[0]["n"])
+        if rows and rows[0]["n"]:
+            found.add(table.name)
+            return True
+        return False
 
     def primary_analyzer(self, query: str) -> str | None:
         """The analyzer of ``query``'s newest posts in ``tweet``; None without posts."""
@@ -406,12 +413,14 @@ class SqlReads(Warehouse):
         label: str | None,
         kind: str | None = None,
         min_count: int = 1,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, list[Any]]:
         """Posts of ``label`` (any, if None) per (kind, term) in a range, those of ``kind`` (if
-        given) with at least ``min_count``, each with ``total``: the sum of the counts of every
-        (kind, term) of the range and label, the size of the target for a log-odds score."""
+        given) with at least ``min_count``, by column: ``kind``, ``term``, ``count`` and
+        ``total``, the sum of the counts of every (kind, term) of the range and label (the size
+        of the target of a log-odds score)."""
+        names = ["kind", "term", "count", "total"]
         if not self.has_table(DRIVER):
-            return []
+            return {n: [] for n in names}
         equal = {_Q: query}
         if label is not None:
             equal[quote("label")] = label
@@ -421,14 +430,14 @@ class SqlReads(Warehouse):
         if kind is not None:
             of_kind = f" AND {_KIND} = {self.mark}"
             params.append(kind)
-        return self._read(
+        sql = (
             f"WITH c AS (SELECT {_KIND}, {_TERM}, SUM({_COUNT}) AS n FROM {_D} WHERE {where} "
             f"GROUP BY {_KIND}, {_TERM}), "
             f"t AS (SELECT {_KIND}, {_TERM}, n, SUM(n) OVER () AS total FROM c) "
             f"SELECT {_KIND}, {_TERM}, CAST(n AS BIGINT) AS {_COUNT}, "
-            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}{of_kind}",
-            params,
+            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}{of_kind}"
         )
+        return self._columns(sql, params, names)
 
     def spikes(
         self, query: str, start: datetime | None = None, end: datetime | None = None
@@ -444,11 +453,13 @@ class SqlReads(Warehouse):
 
     def spike_driver_counts(
         self, query: str, start: datetime | None, end: datetime | None, min_count: int = 1
-    ) -> list[dict[str, Any]]:
-        """``driver_counts`` of each spike's window (``time_window``, ``metric``): negative
-        posts for a fall of net sentiment, positive for a rise, every post for volume."""
-        if not self.has_table(SENTIMENT_SPIKE) or not self.has_table(DRIVER):
-            return []
+    ) -> dict[str, list[Any]]:
+        """``driver_counts`` of each spike's window, by column with the spike's ``time``
+        (epoch seconds) and ``metric``: negative posts for a fall of net sentiment, positive
+        for a rise, every post for volume."""
+        names = ["time", "metric", "kind", "term", "count", "total"]
+        if not self.has_table(DRIVER):
+            return {n: [] for n in names}
         where, params = self._where({f"s.{_Q}": query}, start, end, f"s.{_W}")
         params.append(int(min_count))
         metric, direction, label = (quote(c) for c in ("metric", "direction", "label"))
@@ -457,14 +468,14 @@ class SqlReads(Warehouse):
             f"CASE WHEN s.{direction} = 'down' THEN 'NEGATIVE' ELSE 'POSITIVE' END)"
         )
         by = f"s.{_W}, s.{metric}, d.{_KIND}, d.{_TERM}"
-        return self._read(
+        sql = (
             f"WITH c AS (SELECT {by}, SUM(d.{_COUNT}) AS n FROM {_SP} s JOIN {_D} d "
             f"ON d.{_Q} = s.{_Q} AND d.{_W} = s.{_W} WHERE {where} AND {wanted} GROUP BY {by}), "
             f"t AS (SELECT c.*, SUM(n) OVER (PARTITION BY {_W}, {metric}) AS total FROM c) "
-            f"SELECT {_W}, {metric}, {_KIND}, {_TERM}, CAST(n AS BIGINT) AS {_COUNT}, "
-            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}",
-            params,
+            f"SELECT {_epoch(_W)}, {metric}, {_KIND}, {_TERM}, CAST(n AS BIGINT) AS {_COUNT}, "
+            f"CAST(total AS BIGINT) AS total FROM t WHERE n >= {self.mark}"
         )
+        return self._columns(sql, params, names)
 
     def share(
         self,

@@ -632,12 +632,21 @@
     csvLink("csv-summary", "/api/summary", params);
     csvLink("csv-windows", "/api/windows", { ...params, bucket: $("bucket").value });
     csvLink("csv-spikes", "/api/spikes", range);
+    if (!keepTweets) {
+      state.window = null;
+      state.driver = null;
+      $("driver-filter").hidden = true;
+    }
     try {
+      // The lists draw themselves as they come; the rest is drawn together below.
+      const lists = Promise.all([loadDrivers(), loadPosts(), loadShare()]);
+      lists.catch(() => {});  // awaited below; this only keeps an early failure handled
       const [summary, win, ag, spikes] = await Promise.all([
         getJSON("/api/summary", params),
         getJSON("/api/windows", { ...params, bucket: $("bucket").value }),
         compare ? getJSON("/api/agreement", { ...range, a: shown(), b: state.versus }) : null,
         getJSON("/api/spikes", range)]);
+      await lists;
       if (request !== state.request) return;  // a newer range was asked for meanwhile
       state.freq = win.bucket_seconds;
       showError("");
@@ -648,13 +657,6 @@
       drawSpikes(spikes);
       $("agreement-row").hidden = !compare;
       if (compare) drawAgreement(ag);
-      if (!keepTweets) {
-        state.window = null;
-        state.driver = null;
-        $("driver-filter").hidden = true;
-      }
-      await Promise.all([loadDrivers(), loadPosts(), loadShare()]);
-      if (request !== state.request) return;
       $("range-text").textContent = state.start === null && state.end === null
         ? "all windows" : `${state.start === null ? "…" : when(state.start)} to ` +
           `${state.end === null ? "…" : when(state.end)}`;
