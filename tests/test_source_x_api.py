@@ -62,6 +62,7 @@ def pipeline(
     per_window: int | None = 100,
     concurrency: int = 4,
     token: str = TOKEN,
+    search: dict[str, Any] | None = None,
     **source: Any,
 ) -> Pipeline:
     start, end = recent_range(windows)
@@ -73,6 +74,7 @@ def pipeline(
                 "start_time": start,
                 "end_time": end,
                 "max_per_window": per_window,
+                **(search or {}),
             },
             "source": {
                 "type": "x_api",

@@ -65,6 +65,7 @@ class FakeStats:
     statuses: Counter[int] = field(default_factory=Counter)
     per_window: Counter[int] = field(default_factory=Counter)  # search requests per window
     paths: Counter[str] = field(default_factory=Counter)  # requests per endpoint
+    granularity: Counter[str] = field(default_factory=Counter)  # of the counts requests
     first: float | None = None
     last: float | None = None
 
@@ -95,6 +96,7 @@ class FakeXApi:
     suspended: str = "gatewaypundit"  # the user those errors name
     withheld: float = 0.0  # share of posts counted but not returned by search
     counts_page: int = 31 * 86400  # seconds one full-archive counts answer covers
+    counts_forbidden: bool = False  # the app may search but not count
     stats: FakeStats = field(default_factory=FakeStats)
 
     def __post_init__(self) -> None:
@@ -222,7 +224,7 @@ class FakeXApi:
             return self._problem(404, "Not Found Error", "no such endpoint", headers)
         if auth != f"Bearer {self.token}":
             return self._problem(401, "Unauthorized", "Unauthorized", headers)
-        if self.forbidden:
+        if self.forbidden or (self.counts_forbidden and path in COUNTS):
             return self._problem(
                 403,
                 "Client Forbidden",
@@ -257,6 +259,8 @@ class FakeXApi:
         invalid = _check_count_params(path, q, now)
         if invalid:
             return self._invalid(invalid, q, headers)
+        with self._lock:
+            self.stats.granularity[q.get("granularity", "hour")] += 1
         recent = path.endswith("/recent")
         end = _epoch(q["end_time"]) if "end_time" in q else now - 30
         days = 7 if recent else 30  # the API's default range
