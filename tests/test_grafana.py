@@ -8,7 +8,9 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -18,9 +20,25 @@ from tests import dashboard_data as demo
 from tweetsense.config import BackendSection
 from tweetsense.dashboard import grafana
 from tweetsense.registry import Context, create
-from tweetsense.warehouse.schema import TABLES
+from tweetsense.warehouse.dialects import POSTGRES, quote
+from tweetsense.warehouse.schema import (
+    DRIVER,
+    INSIGHT_TABLES,
+    SENTIMENT,
+    SENTIMENT_SPIKE,
+    TABLES,
+    TWEET,
+    Table,
+)
 
 GAUGES = ("positive", "neutral", "negative", "mixed")
+INSIGHT_PANELS = (
+    "True volume and sampled posts per window",
+    "Net sentiment per window",
+    "Drivers of negative posts",
+    "Drivers of positive posts",
+    "Posts that matter",
+)
 
 
 def export(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -40,12 +58,14 @@ def expand(
     end: str,
     analyzer: str = demo.PRIMARY,
     versus: str = demo.CONTRARIAN,
+    reposts: str = "once",
 ) -> str:
     """Grafana's interpolation of the macros and the variables the panels use."""
     sql = re.sub(r"\$__timeFilter\((\w+)\)", lambda m: f"{m[1]} BETWEEN '{start}' AND '{end}'", sql)
     sql = sql.replace("${query:sqlstring}", _quoted(query))
     sql = sql.replace("${analyzer:sqlstring}", _quoted(analyzer))
     sql = sql.replace("${versus:sqlstring}", _quoted(versus))
+    sql = sql.replace("${reposts:sqlstring}", _quoted(reposts))
     assert "$" not in sql, f"unexpanded macro in {sql}"
     return sql
 
@@ -92,8 +112,9 @@ def test_a_warehouse_without_the_analyses_tables_is_noted(tmp_path: Path) -> Non
     r = export(tmp_path / "out", "--demo", "--data-dir", str(data))
     assert r.returncode == 0, r.stderr
     assert (
-        "note: the warehouse has no tweet_score or sentiment_by_analyzer table, which the "
-        "panels read; run `tweetsense load`" in " ".join(r.stderr.split())
+        "note: the warehouse has no tweet_score, sentiment_by_analyzer, driver or "
+        "sentiment_spike table, which the panels read; run `tweetsense load`"
+        in " ".join(r.stderr.split())
     )
 
 
@@ -151,7 +172,10 @@ def test_dashboard_json_structure(exported: Path) -> None:
     model = json.loads((exported / "tweetsense-dashboard.json").read_text())
     assert model["uid"] and model["title"] and model["schemaVersion"] >= 36
     variables = {v["name"]: v for v in model["templating"]["list"]}
-    assert list(variables) == ["query", "analyzer", "versus"]
+    assert list(variables) == ["query", "analyzer", "versus", "reposts"]
+    reposts = variables["reposts"]
+    assert reposts["type"] == "custom" and reposts["current"]["value"] == "once"
+    assert [o["value"] for o in reposts["options"]] == ["once", "each"]
     assert variables["query"]["type"] == "query"
     assert "FROM sentiment" in variables["query"]["query"]
     for name in ("analyzer", "versus"):
@@ -171,8 +195,23 @@ def test_dashboard_json_structure(exported: Path) -> None:
         assert target["rawQuery"] is True and target["format"] in ("table", "time_series")
         assert "$__timeFilter(time_window)" in target["rawSql"]
         assert "${query:sqlstring}" in target["rawSql"]
-        assert "${analyzer:sqlstring}" in target["rawSql"]
-        assert "FROM sentiment " not in target["rawSql"]
+        if p["gridPos"]["y"] < 41:  # the analyzer's panels; the insight panels are below
+            assert "${analyzer:sqlstring}" in target["rawSql"]
+            assert "FROM sentiment " not in target["rawSql"]
+    titles = {p["title"]: p for p in panels}
+    for title in INSIGHT_PANELS:
+        assert "${analyzer:sqlstring}" not in titles[title]["targets"][0]["rawSql"]
+    assert "may not exactly match search results" in titles[INSIGHT_PANELS[0]]["description"]
+    assert "weighted_net" in titles["Net sentiment per window"]["targets"][0]["rawSql"]
+    assert "${reposts:sqlstring}" in titles["Net sentiment per window"]["targets"][0]["rawSql"]
+    # The spikes, as annotations on the time series of sentiment, volume and net sentiment.
+    (spikes,) = model["annotations"]["list"]
+    assert spikes["name"] == "Spikes" and spikes["enable"] is True
+    assert spikes["datasource"] == {"type": grafana.DATASOURCE_TYPE, "uid": grafana.DATASOURCE_UID}
+    assert "FROM sentiment_spike" in spikes["target"]["rawSql"]
+    marked = {p["title"] for p in panels if p["id"] in spikes["filter"]["ids"]}
+    assert marked == {"Sentiment timeline", INSIGHT_PANELS[0], "Net sentiment per window"}
+    assert all(titles[t]["type"] == "timeseries" for t in marked)
     # Panels of one row do not overlap.
     cells = set()
     for p in panels:
@@ -275,3 +314,216 @@ def test_every_panel_query_runs_on_postgres(
     assert cols == ["time", "n", "agreement", "kappa"] and len(rows) == 32
     assert [r[0] for r in rows] == agreement["series"]["time"]
     assert [r[2] for r in rows] == pytest.approx(agreement["series"]["agreement"])
+
+
+# The insight panels on hand-made schema 2 rows: three windows in the range and one after it,
+# and a second topic whose rows must not count.
+TOPIC, OTHER = "acme", "other"
+W = [datetime(2024, 3, 1, 0, 15 * i, tzinfo=UTC) for i in range(4)]
+IN_RANGE = ("2024-03-01T00:00:00Z", "2024-03-01T00:44:59Z")  # W[0] to W[2]
+
+
+def _insert(table: Table, rows: list[dict[str, Any]]) -> list[tuple[str, list]]:
+    out = []
+    for row in rows:
+        names = list(row)
+        sql = f'INSERT INTO "{table.name}" ({", ".join(quote(n) for n in names)}) VALUES '
+        out.append((sql + "(" + ", ".join("?" for _ in names) + ")", list(row.values())))
+    return out
+
+
+def _window(
+    query: str,
+    i: int,
+    n: int,
+    shares: tuple[float, float, float],
+    volume: int | None,
+    opinions: tuple[int, float, float],
+    weighted_net: float,
+) -> dict[str, Any]:
+    pos, neg, neu = shares
+    return {
+        "query": query,
+        "time_window": W[i],
+        "count_tweets": n,
+        "perc_tweet_positive": pos,
+        "perc_tweet_negative": neg,
+        "perc_tweet_neutral": neu,
+        "perc_tweet_mixed": 1 - pos - neg - neu,
+        "volume": volume,
+        "count_reposts": n - opinions[0],
+        "count_opinions": opinions[0],
+        "perc_opinion_positive": opinions[1],
+        "perc_opinion_negative": opinions[2],
+        "perc_opinion_neutral": 1 - opinions[1] - opinions[2],
+        "perc_opinion_mixed": 0.0,
+        "engagement": 0,
+        "weighted_net": weighted_net,
+    }
+
+
+WINDOW_ROWS = [
+    # 40 posts in the range: 18 negative (2 + 10 + 6), 11 positive (5 + 5 + 1).
+    _window(TOPIC, 0, 10, (0.5, 0.2, 0.3), 120, (8, 0.5, 0.25), 0.4),
+    _window(TOPIC, 1, 20, (0.25, 0.5, 0.25), None, (16, 0.25, 0.625), -0.3),
+    _window(TOPIC, 2, 10, (0.1, 0.6, 0.3), 900, (10, 0.1, 0.6), -0.7),
+    _window(TOPIC, 3, 30, (0.9, 0.0, 0.1), 50, (30, 0.9, 0.0), 0.9),
+    _window(OTHER, 1, 50, (0.0, 1.0, 0.0), 70, (50, 0.0, 1.0), -1.0),
+]
+
+# (kind, term, label, window, posts)
+DRIVER_ROWS = [
+    ("term", "recall", "NEGATIVE", 1, 6),
+    ("term", "recall", "NEGATIVE", 2, 4),
+    ("term", "recall", "POSITIVE", 0, 1),
+    ("hashtag", "#ev", "NEGATIVE", 0, 1),
+    ("hashtag", "#ev", "NEGATIVE", 1, 2),
+    ("hashtag", "#ev", "POSITIVE", 0, 4),
+    ("hashtag", "#ev", "POSITIVE", 1, 3),
+    ("hashtag", "#ev", "POSITIVE", 2, 1),
+    ("hashtag", "#ev", "NEUTRAL", 0, 2),
+    ("entity", "Acme", "NEGATIVE", 2, 2),  # under the minimum of 3 negative posts
+    ("entity", "Acme", "POSITIVE", 0, 3),
+    ("mention", "@acme", "NEGATIVE", 1, 3),
+    ("mention", "@acme", "NEGATIVE", 3, 50),  # after the range
+    ("domain", "news.example", "NEGATIVE", 1, 3),
+    ("domain", "news.example", "NEUTRAL", 1, 3),
+]
+
+# (id, window, seconds into it, post_type, label, engagement, like, repost, reply, quote)
+POST_ROWS = [
+    ("1001", 0, 10, "original", "POSITIVE", 50, 40, 5, 3, 2),
+    ("1002", 1, 20, "repost", "NEUTRAL", 500, 0, 500, 0, 0),  # a repost: left out
+    ("1003", 1, 30, "reply", "NEGATIVE", 120, 100, 10, 5, 5),
+    ("1004", 2, 40, "quote", "NEGATIVE", 0, None, None, None, None),  # no public_metrics
+    ("1005", 3, 50, "original", "POSITIVE", 1000, 1000, 0, 0, 0),  # after the range
+    ("1006", 2, 60, None, "NEUTRAL", 50, 50, 0, 0, 0),
+]
+
+
+def _post(row: tuple) -> dict[str, Any]:
+    tid, i, seconds, post_type, label, engagement, *metrics = row
+    return {
+        "query": TOPIC,
+        "tweet_id": tid,
+        "created_at": W[i] + timedelta(seconds=seconds),
+        "time_window": W[i],
+        "text": f"post {tid}",
+        "username": f"user{tid}",
+        "label": label,
+        "post_type": post_type,
+        "engagement": engagement,
+        **dict(
+            zip(("like_count", "repost_count", "reply_count", "quote_count"), metrics, strict=True)
+        ),
+    }
+
+
+SPIKE_ROWS = [
+    {"time_window": W[1], "metric": "volume", "value": 900.0, "baseline": 110.0, "score": 7.456},
+    {"time_window": W[2], "metric": "net_sentiment", "value": -0.5, "baseline": 0.3, "score": -4.2},
+    {"time_window": W[3], "metric": "volume", "value": 5.0, "baseline": 1.0, "score": 9.0},
+]
+
+
+def _insight_rows(dsn: str) -> None:
+    drivers = [
+        {"query": TOPIC, "time_window": W[i], "kind": k, "term": t, "label": lb, "count": n}
+        for k, t, lb, i, n in DRIVER_ROWS
+    ]
+    drivers.append(
+        {"query": OTHER, "time_window": W[1], "kind": "term", "term": "recall"}
+        | {"label": "NEGATIVE", "count": 100}
+    )
+    spikes = [
+        {"query": TOPIC, **r, "direction": "up" if r["score"] > 0 else "down"} for r in SPIKE_ROWS
+    ]
+    spikes.append({**spikes[0], "query": OTHER})
+    demo.execute(
+        dsn,
+        [
+            *[(sql, []) for sql in POSTGRES.ddl()],
+            *[(POSTGRES.create_table(t), []) for t in INSIGHT_TABLES],
+            *_insert(SENTIMENT, WINDOW_ROWS),
+            *_insert(TWEET, [_post(r) for r in POST_ROWS]),
+            *_insert(DRIVER, drivers),
+            *_insert(SENTIMENT_SPIKE, spikes),
+        ],
+    )
+
+
+def test_insight_panels_and_spikes_on_postgres(postgres_dsn: str) -> None:
+    _insight_rows(postgres_dsn)
+    model = grafana.dashboard()
+    sql = {p["title"]: p["targets"][0]["rawSql"] for p in model["panels"]}
+    (spikes,) = model["annotations"]["list"]
+
+    def run(raw: str, reposts: str = "once") -> tuple[list[str], list[tuple]]:
+        cur = con.execute(expand(raw, TOPIC, *IN_RANGE, reposts=reposts))
+        return [d.name for d in cur.description], cur.fetchall()
+
+    with psycopg.connect(postgres_dsn) as con:
+        # Every panel runs on the schema 2 tables, the analyzer's (empty here) included.
+        for raw in sql.values():
+            run(raw)
+        volume = run(sql["True volume and sampled posts per window"])
+        volume_each = run(sql["True volume and sampled posts per window"], "each")[1]
+        net = run(sql["Net sentiment per window"])
+        net_each = run(sql["Net sentiment per window"], "each")[1]
+        negative = run(sql["Drivers of negative posts"])
+        positive = run(sql["Drivers of positive posts"])
+        posts = run(sql["Posts that matter"])
+        marks = run(spikes["target"]["rawSql"])
+
+    assert volume == (
+        ["time", "volume", "sampled"],
+        [(W[0], 120, 8), (W[1], None, 16), (W[2], 900, 10)],
+    )
+    assert volume_each == [(W[0], 120, 10), (W[1], None, 20), (W[2], 900, 10)]
+    assert net[0] == ["time", "net", "engagement-weighted net"]
+    assert net[1] == [
+        (W[0], pytest.approx(0.25), 0.4),
+        (W[1], pytest.approx(-0.375), -0.3),
+        (W[2], pytest.approx(-0.5), -0.7),
+    ]
+    assert [r[1] for r in net_each] == pytest.approx([0.3, -0.25, -0.5])
+
+    # lift = (posts of the label with the term / 18 negative or 11 positive posts)
+    #        / (posts with the term / 40 posts), over W[0] to W[2] only.
+    assert negative[0] == ["kind", "term", "posts", "all posts", "lift"]
+    assert negative[1] == [
+        ("mention", "@acme", 3, 3, pytest.approx(3 / 18 / (3 / 40))),
+        ("term", "recall", 10, 11, pytest.approx(10 / 18 / (11 / 40))),
+        ("domain", "news.example", 3, 6, pytest.approx(3 / 18 / (6 / 40))),
+        ("hashtag", "#ev", 3, 13, pytest.approx(3 / 18 / (13 / 40))),
+    ]
+    assert positive[1] == [
+        ("hashtag", "#ev", 8, 13, pytest.approx(8 / 11 / (13 / 40))),
+        ("entity", "Acme", 3, 5, pytest.approx(3 / 11 / (5 / 40))),
+    ]
+
+    cols, rows = posts
+    assert cols == [
+        "time", "username", "post_type", "label", "engagement", "like_count",
+        "repost_count", "reply_count", "quote_count", "text", "link",
+    ]  # fmt: skip
+    assert [r[cols.index("link")] for r in rows] == [
+        f"https://x.com/i/web/status/{tid}" for tid in ("1003", "1006", "1001", "1004")
+    ]
+    assert rows[0][4:9] == (120, 100, 10, 5, 5) and rows[-1][4:9] == (0, None, None, None, None)
+
+    assert marks == (
+        ["time", "text", "tags"],
+        [
+            (
+                W[1],
+                "volume up: 900.00 against a baseline of 110.00 (robust z-score 7.46)",
+                "volume,up",
+            ),
+            (
+                W[2],
+                "net_sentiment down: -0.50 against a baseline of 0.30 (robust z-score -4.20)",
+                "net_sentiment,down",
+            ),
+        ],
+    )

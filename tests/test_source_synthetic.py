@@ -235,6 +235,7 @@ def test_pages_split_at_page_size_with_next_tokens(
     assert [page["meta"]["result_count"] for page in pages] == sizes
     for page in pages:
         assert set(page) == {"data", "includes", "meta"}
+        assert set(page["includes"]) <= {"users", "tweets"}
         assert page["meta"]["result_count"] == len(page["data"])
         assert page["meta"]["newest_id"] == page["data"][0]["id"]
         assert page["meta"]["oldest_id"] == page["data"][-1]["id"]
@@ -276,7 +277,8 @@ def test_post_objects_have_the_api_fields(
     }
     for pages in demo_day.values():
         for post in posts_of(pages):
-            assert required <= set(post) <= required | {"referenced_tweets"}
+            optional = {"referenced_tweets", "entities", "context_annotations"}
+            assert required <= set(post) <= required | optional
             assert isinstance(post["id"], str) and post["id"].isdigit()
             assert post["edit_history_tweet_ids"] == [post["id"]]
             assert set(post["public_metrics"]) == metrics
@@ -503,3 +505,239 @@ def test_vader_sees_a_plausible_mix_and_the_bad_news_day(ctx: Context) -> None:
     bad = shares("2024-03-03T13:00:00Z", 3)
     assert bad["neg"] > calm["neg"] + 0.12
     assert bad["neg"] > bad["pos"]
+
+
+# ---- true volume --------------------------------------------------------------------------------
+
+
+def test_volumes_count_what_an_uncapped_fetch_returns(ctx: Context) -> None:
+    source = make(ctx)
+    windows = day_windows("2024-03-03T12:00:00Z", hours=3)
+    volumes = source.volumes(QUERY, windows)
+    assert list(volumes) == [w.id for w in windows]
+    for window in windows:
+        assert volumes[window.id] == len(posts_of(source.fetch_window(QUERY, window, None)))
+    # The demo's cap samples the volume; it does not bound it.
+    assert max(volumes.values()) > 100
+
+
+def test_volumes_refuse_windows_before_snowflake_ids(ctx: Context) -> None:
+    old = Window(parse_utc("2009-01-01T00:00:00Z"), parse_utc("2009-01-01T00:15:00Z"))
+    with pytest.raises(ValueError, match="predate"):
+        make(ctx).volumes(QUERY, [old])
+
+
+def hourly(volumes: dict[str, int], windows: list[Window]) -> list[int]:
+    counts = [volumes[w.id] for w in windows]
+    return [sum(counts[i : i + 4]) for i in range(0, len(counts), 4)]
+
+
+def test_the_recall_bursts_and_the_good_news_bursts_less(demo_source: SyntheticSource) -> None:
+    calm_day = day_windows("2024-03-01T00:00:00Z")
+    good_day = day_windows("2024-03-02T00:00:00Z")
+    bad_day = day_windows("2024-03-03T00:00:00Z")
+    calm = hourly(demo_source.volumes(QUERY, calm_day), calm_day)
+    good = hourly(demo_source.volumes(QUERY, good_day), good_day)
+    bad = hourly(demo_source.volumes(QUERY, bad_day), bad_day)
+    # The recall breaks at 13:00: several times a normal day's volume within the hour, for an
+    # hour or two, then fading.
+    assert bad[12] < 1.3 * calm[12]
+    assert bad[13] > 4 * calm[13]
+    assert bad[14] > 3 * calm[14]
+    assert bad[13] > bad[15] > bad[17] > bad[20]
+    assert bad[20] < 1.6 * calm[20]
+    # The good news (18:00 the day before) bursts too, less.
+    assert 1.5 * calm[18] < good[18] < bad[13]
+    assert max(good) < 0.7 * max(bad)
+
+
+def test_the_burst_is_in_the_posts(demo_source: SyntheticSource) -> None:
+    start = parse_utc("2024-03-03T13:00:00Z")
+    window = Window(start, start + timedelta(minutes=15))
+    before = Window(start - timedelta(days=2), start - timedelta(days=2, minutes=-15))
+    burst = len(posts_of(demo_source.fetch_window(QUERY, window, None)))
+    normal = len(posts_of(demo_source.fetch_window(QUERY, before, None)))
+    assert burst > 3 * normal
+
+
+# ---- entities -----------------------------------------------------------------------------------
+
+
+def check_entities(post: dict[str, Any]) -> None:
+    """Every entity's offsets pick out its own text, counted in code points."""
+    text = post["text"]
+    entities = post.get("entities", {})
+    assert set(entities) <= {"hashtags", "mentions", "urls", "annotations"}
+    assert all(entities.values()), "empty lists are left out, as the API does"
+    for tag in entities.get("hashtags", ()):
+        assert text[tag["start"] : tag["end"]] == "#" + tag["tag"]
+    for mention in entities.get("mentions", ()):
+        assert text[mention["start"] : mention["end"]].lower() == "@" + mention["username"].lower()
+        assert mention["id"].isdigit()
+    for url in entities.get("urls", ()):
+        assert text[url["start"] : url["end"]] == url["url"]
+        assert re.fullmatch(r"https://t\.co/[A-Za-z0-9]{10}", url["url"])
+        assert url["expanded_url"].startswith("https://")
+        assert "://t.co/" not in url["expanded_url"]
+        assert url["display_url"] and "://" not in url["display_url"]
+    for note in entities.get("annotations", ()):
+        # An annotation's end is inclusive, as the API writes it.
+        assert text[note["start"] : note["end"] + 1] == note["normalized_text"]
+        assert note["type"] in {"Person", "Place", "Product", "Organization", "Other"}
+        assert 0 < note["probability"] <= 1
+    for context in post.get("context_annotations", ()):
+        assert set(context) == {"domain", "entity"}
+        assert context["domain"]["id"].isdigit() and context["domain"]["name"]
+        assert context["entity"]["id"].isdigit() and context["entity"]["name"]
+
+
+def test_entity_offsets_match_the_text(demo_day: dict[Window, list[dict[str, Any]]]) -> None:
+    posts = [p for pages in demo_day.values() for p in posts_of(pages)]
+    for post in posts:
+        check_entities(post)
+    # Code points, not UTF-16 units or bytes: posts with emoji before an entity exist.
+    assert any(
+        any(ord(c) > 0xFFFF for c in p["text"][: e["start"]])
+        for p in posts
+        for kind in p.get("entities", {}).values()
+        for e in kind
+    )
+
+
+def test_entities_appear_at_realistic_rates(demo_day: dict[Window, list[dict[str, Any]]]) -> None:
+    posts = [p for pages in demo_day.values() for p in posts_of(pages)]
+    n = len(posts)
+
+    def share(kind: str) -> float:
+        return sum(kind in p.get("entities", {}) for p in posts) / n
+
+    assert 0.3 < share("hashtags") < 0.7
+    assert 0.1 < share("mentions") < 0.5
+    assert 0.1 < share("urls") < 0.5
+    assert 0.1 < share("annotations") < 0.7
+    assert 0.05 < sum("context_annotations" in p for p in posts) / n < 0.7
+    types = {a["type"] for p in posts for a in p.get("entities", {}).get("annotations", ())}
+    assert {"Place", "Product", "Organization", "Other"} <= types
+    domains = {
+        u["expanded_url"].split("/")[2]
+        for p in posts
+        for u in p.get("entities", {}).get("urls", ())
+    }
+    assert {"www.youtube.com", "twitter.com"} <= domains
+
+
+def test_the_recall_names_its_brand_and_links_the_news(demo_source: SyntheticSource) -> None:
+    start = "2024-03-03T13:00:00Z"
+    posts = [
+        p
+        for w in day_windows(start, hours=2)
+        for p in posts_of(demo_source.fetch_window(QUERY, w, 100))
+    ]
+    brands = collections.Counter(
+        a["normalized_text"]
+        for p in posts
+        for a in p.get("entities", {}).get("annotations", ())
+        if a["type"] == "Organization"
+    )
+    (brand, count), *rest = brands.most_common()
+    assert count > 3 * sum(c for _, c in rest)
+    assert any(
+        c["entity"]["name"] == brand and c["domain"]["name"] == "Brand"
+        for p in posts
+        for c in p.get("context_annotations", ())
+    )
+    news = ("reuters.com", "apnews.com", "electrek.co", "theverge.com", "bbc.com", "insideevs.com")
+    hosts = [
+        u["expanded_url"].split("/")[2]
+        for p in posts
+        for u in p.get("entities", {}).get("urls", ())
+    ]
+    assert sum(h.removeprefix("www.") in news for h in hosts) > 0.3 * len(hosts)
+
+
+# ---- reposts ------------------------------------------------------------------------------------
+
+
+def reposted_id(post: dict[str, Any]) -> str | None:
+    for ref in post.get("referenced_tweets", ()):
+        if ref["type"] == "retweeted":
+            return str(ref["id"])
+    return None
+
+
+def test_reposts_repeat_a_few_popular_originals(demo_source: SyntheticSource) -> None:
+    for start, most in (("2024-03-01T10:00:00Z", 0.5), ("2024-03-03T13:00:00Z", 0.3)):
+        window = day_windows(start, hours=1)[0]
+        posts = posts_of(demo_source.fetch_window(QUERY, window, None))
+        originals = collections.Counter(filter(None, map(reposted_id, posts)))
+        reposts = sum(originals.values())
+        assert reposts >= 5
+        # Counting each original once changes the numbers.
+        assert len(originals) < most * reposts
+
+
+def test_the_recall_brings_more_reposts(demo_source: SyntheticSource) -> None:
+    def share(start: str) -> float:
+        posts = [
+            p
+            for w in day_windows(start, hours=2)
+            for p in posts_of(demo_source.fetch_window(QUERY, w, 100))
+        ]
+        return sum(reposted_id(p) is not None for p in posts) / len(posts)
+
+    assert share("2024-03-03T13:00:00Z") > 1.8 * share("2024-03-01T13:00:00Z")
+
+
+def test_pages_include_the_originals_of_their_reposts(
+    demo_day: dict[Window, list[dict[str, Any]]],
+) -> None:
+    found = 0
+    for pages in demo_day.values():
+        for page in pages:
+            included = {t["id"]: t for t in page["includes"].get("tweets", ())}
+            wanted = {reposted_id(p) for p in page["data"]} - {None}
+            assert set(included) == wanted
+            for post in page["data"]:
+                original = included.get(reposted_id(post) or "")
+                if original is None:
+                    continue
+                found += 1
+                assert {"id", "text", "author_id", "created_at", "public_metrics"} <= set(original)
+                assert original["created_at"] < post["created_at"]
+                assert int(original["id"]) < int(post["id"])
+                check_entities(original)
+                check_entities(post)
+                # "RT @author: " and the original's text, cut as the API cuts it.
+                mention = post["entities"]["mentions"][0]
+                assert mention["start"] == 3
+                prefix = f"RT @{mention['username']}: "
+                whole = prefix + original["text"]
+                assert post["text"] == (whole if len(whole) <= 140 else whole[:139] + "…")
+                metrics = post["public_metrics"]
+                assert metrics["retweet_count"] == original["public_metrics"]["retweet_count"]
+    assert found > 100
+
+
+def test_included_originals_are_the_same_wherever_they_appear(
+    demo_day: dict[Window, list[dict[str, Any]]],
+) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+    for pages in demo_day.values():
+        for page in pages:
+            for original in page["includes"].get("tweets", ()):
+                assert seen.setdefault(original["id"], original) == original
+    assert len(seen) > 24
+
+
+def test_editing_a_page_leaves_later_fetches_alone(ctx: Context) -> None:
+    source = make(ctx)
+    window = day_windows("2024-03-03T13:00:00Z")[0]
+    first = source.fetch_window(QUERY, window, 100)
+    expected = orjson.dumps(first)
+    for page in first:
+        for original in page["includes"].get("tweets", ()):
+            original["text"] = "edited"
+            original["public_metrics"]["like_count"] = -1
+            for items in original.get("entities", {}).values():
+                items.clear()
+    assert orjson.dumps(source.fetch_window(QUERY, window, 100)) == expected

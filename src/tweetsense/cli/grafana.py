@@ -119,8 +119,9 @@ def export(
             missing = grafana.missing_tables(p.warehouse)
         why = "the loaded windows" if span else "the warehouse holds no windows yet"
         if missing:
+            names = ", ".join(missing[:-1]) + (" or " if len(missing) > 1 else "") + missing[-1]
             err.print(
-                f"note: the warehouse has no {' or '.join(missing)} table, which the panels "
+                f"note: the warehouse has no {names} table, which the panels "
                 "read; run `tweetsense load` to create and fill them",
                 highlight=False,
                 soft_wrap=True,

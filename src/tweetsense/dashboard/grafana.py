@@ -4,6 +4,9 @@ and the provisioning file of the data source it reads.
 The panels show one analyzer, picked in the ``analyzer`` variable (the primary one first): they
 read ``sentiment_by_analyzer`` and ``tweet_score``, which hold every analyzer's results, the
 primary one's included. Two more panels compare it with the analyzer of the ``versus`` variable.
+The insight panels below them (true volume, net sentiment, drivers, the posts that matter, and
+spikes as annotations) read ``sentiment``, ``tweet``, ``driver`` and ``sentiment_spike``, which
+hold the primary analyzer's labels only.
 
 Redshift speaks PostgreSQL's protocol, so both targets use Grafana's PostgreSQL data source and
 the same SQL; only the connection settings differ. Passwords are references to environment
@@ -21,7 +24,7 @@ import yaml
 from tweetsense import contracts
 from tweetsense.timeutil import format_utc
 from tweetsense.warehouse.reads import SqlReads, agreement_sql
-from tweetsense.warehouse.schema import ANALYSIS_TABLES
+from tweetsense.warehouse.schema import ANALYSIS_TABLES, INSIGHT_TABLES
 
 if TYPE_CHECKING:
     from tweetsense.warehouse.base import Warehouse
@@ -43,6 +46,14 @@ VERSUS = "${versus:sqlstring}"
 RANGE = "$__timeFilter(time_window)"
 WHERE = f"WHERE {TOPIC} AND analyzer = {ANALYZER} AND {RANGE}"
 WINDOWS = "sentiment_by_analyzer"
+# Whether a repost counts as an opinion of its own ("each") or once per original ("once").
+REPOSTS = "${reposts:sqlstring}"
+ONCE = f"{REPOSTS} = 'once'"
+# A driver needs this many posts of the label in the range to be listed: fewer is noise.
+DRIVER_MIN_POSTS = 3
+DRIVERS_SHOWN = 25
+POSTS_SHOWN = 50
+POST_URL = "https://x.com/i/web/status/"
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,68 @@ _PAIR = f"a.query = ${{query:sqlstring}} AND a.analyzer = {ANALYZER} AND b.analy
 AGREEMENT_SQL = agreement_sql(_PAIR, RANGE, by_window=False)
 AGREEMENT_WINDOWS_SQL = agreement_sql(_PAIR, RANGE, by_window=True)
 QUERIES_SQL = "SELECT DISTINCT query FROM sentiment ORDER BY 1"
+
+# The insight panels: the primary analyzer's windows, posts, drivers and spikes. The SQL runs on
+# PostgreSQL and Redshift alike, hence CASE inside aggregates rather than FILTER.
+PRIMARY_WHERE = f"WHERE {TOPIC} AND {RANGE}"
+VOLUME_SQL = (
+    'SELECT time_window AS "time", volume AS "volume", '
+    f'CASE WHEN {ONCE} THEN count_opinions ELSE count_tweets END AS "sampled" '
+    f"FROM sentiment {PRIMARY_WHERE} ORDER BY 1"
+)
+NET_SQL = (
+    'SELECT time_window AS "time", '
+    f"CASE WHEN {ONCE} THEN perc_opinion_positive - perc_opinion_negative "
+    'ELSE perc_tweet_positive - perc_tweet_negative END AS "net", '
+    'weighted_net AS "engagement-weighted net" '
+    f"FROM sentiment {PRIMARY_WHERE} ORDER BY 1"
+)
+
+
+COUNT = '"count"'  # quoted: also the name of a function
+
+
+def drivers_sql(label: str) -> str:
+    """The range's terms most over-represented among its ``label`` posts: lift = (posts of the
+    label with the term / posts of the label) / (posts with the term / posts), summed over the
+    windows of ``driver`` and ``sentiment``; terms of fewer than ``DRIVER_MIN_POSTS`` posts of
+    the label are left out."""
+    share = f"perc_tweet_{label.lower()}"
+    return (
+        "WITH posts AS ("
+        f"SELECT SUM(count_tweets) AS n, ROUND(SUM({share} * count_tweets)) AS n_label "
+        f"FROM sentiment {PRIMARY_WHERE}), "
+        "terms AS ("
+        f"SELECT kind, term, SUM(CASE WHEN label = '{label}' THEN {COUNT} ELSE 0 END) AS hits, "
+        f"SUM({COUNT}) AS total FROM driver {PRIMARY_WHERE} GROUP BY kind, term) "
+        'SELECT t.kind AS "kind", t.term AS "term", t.hits AS "posts", t.total AS "all posts", '
+        'CAST(t.hits AS DOUBLE PRECISION) * p.n / NULLIF(p.n_label * t.total, 0) AS "lift" '
+        f"FROM terms t CROSS JOIN posts p WHERE t.hits >= {DRIVER_MIN_POSTS} "
+        f"ORDER BY 5 DESC, 3 DESC, 1, 2 LIMIT {DRIVERS_SHOWN}"
+    )
+
+
+# Reposts are left out: X gives a repost the original's repost count, so a viral post's reposts
+# would crowd the list with copies of it.
+TOP_POSTS_SQL = (
+    'SELECT created_at AS "time", username, post_type, label, engagement, like_count, '
+    f"repost_count, reply_count, quote_count, text, '{POST_URL}' || tweet_id AS \"link\" "
+    f"FROM tweet {PRIMARY_WHERE} AND (post_type IS NULL OR post_type <> 'repost') "
+    f"ORDER BY engagement DESC, created_at DESC, tweet_id DESC LIMIT {POSTS_SHOWN}"
+)
+
+
+def _number(column: str) -> str:
+    return f"CAST(ROUND(CAST({column} AS NUMERIC), 2) AS VARCHAR)"
+
+
+SPIKES_SQL = (
+    'SELECT time_window AS "time", '
+    f"metric || ' ' || direction || ': ' || {_number('value')} || ' against a baseline of ' "
+    f"|| {_number('baseline')} || ' (robust z-score ' || {_number('score')} || ')' AS text, "
+    "metric || ',' || direction AS tags "
+    f"FROM sentiment_spike {PRIMARY_WHERE} ORDER BY 1"
+)
 
 
 def analyzers_sql(primary_first: bool) -> str:
@@ -309,6 +382,98 @@ def panels() -> list[dict[str, Any]]:
             options={"tooltip": {"mode": "multi"}, "legend": {"showLegend": True}},
         )
     )
+    return out + insight_panels()
+
+
+# Below the panels above, which end at row 41.
+VOLUME_PANEL, NET_PANEL = 12, 13
+
+
+def insight_panels() -> list[dict[str, Any]]:
+    """Why sentiment moved: volume, net sentiment, drivers and the posts that matter, all of
+    the primary analyzer (``sentiment``, ``tweet`` and ``driver`` hold its labels only)."""
+    series = {"tooltip": {"mode": "multi"}, "legend": {"showLegend": True}}
+    out = [
+        _panel(
+            VOLUME_PANEL,
+            "timeseries",
+            "True volume and sampled posts per window",
+            (0, 41, 12, 8),
+            VOLUME_SQL,
+            "time_series",
+            description=(
+                "volume: the posts matching the query per window by the X API's counts "
+                "endpoint, which may not exactly match search results (search filters more); "
+                "empty where not counted. sampled: the posts read and scored (with Reposts = "
+                "once, a repost and its original count once)."
+            ),
+            fieldConfig={
+                "defaults": {"unit": "short", "custom": {"fillOpacity": 10, "axisLabel": "posts"}},
+                "overrides": [],
+            },
+            options=series,
+        ),
+        _panel(
+            NET_PANEL,
+            "timeseries",
+            "Net sentiment per window",
+            (12, 41, 12, 8),
+            NET_SQL,
+            "time_series",
+            description=(
+                "net: share of positive minus share of negative posts (with Reposts = once, "
+                "of opinions: a repost and its original count once). engagement-weighted net: "
+                "each post weighs 1 + its likes, reposts, replies and quotes. The primary "
+                "analyzer's labels; spikes are marked."
+            ),
+            fieldConfig={
+                "defaults": {
+                    "decimals": 3,
+                    "min": -1,
+                    "max": 1,
+                    "custom": {"axisLabel": "net sentiment"},
+                },
+                "overrides": [],
+            },
+            options=series,
+        ),
+    ]
+    for i, label in enumerate((_NEGATIVE, _POSITIVE)):
+        out.append(
+            _panel(
+                14 + i,
+                "table",
+                f"Drivers of {label} posts",
+                (i * 12, 49, 12, 10),
+                drivers_sql(label.upper()),
+                description=(
+                    f"Entities, words, hashtags, mentions and linked domains most "
+                    f"over-represented among the range's {label} posts. lift: their share "
+                    f"of {label} posts over their share of all posts; posts: "
+                    f"{label} posts using them (at least {DRIVER_MIN_POSTS}); all posts: "
+                    "posts using them. The primary analyzer's labels."
+                ),
+                fieldConfig={
+                    "defaults": {},
+                    "overrides": [_unit("lift", "none", 2)],
+                },
+                options={"showHeader": True, "cellHeight": "sm"},
+            )
+        )
+    out.append(
+        _panel(
+            16,
+            "table",
+            "Posts that matter",
+            (0, 59, 24, 10),
+            TOP_POSTS_SQL,
+            description=(
+                "The range's posts with the most engagement (likes + reposts + replies + "
+                "quotes), reposts left out; link: the post on X."
+            ),
+            options={"showHeader": True, "cellHeight": "sm"},
+        )
+    )
     return out
 
 
@@ -325,7 +490,7 @@ def _hidden() -> dict[str, bool]:
 
 def missing_tables(wh: SqlReads) -> list[str]:
     """The tables the panels read that ``wh`` lacks (it was loaded by an older tweetsense)."""
-    return [t.name for t in ANALYSIS_TABLES if not wh.has_table(t)]
+    return [t.name for t in (*ANALYSIS_TABLES, *INSIGHT_TABLES) if not wh.has_table(t)]
 
 
 def loaded_range(wh: Warehouse, freq_seconds: int) -> tuple[datetime, datetime] | None:
@@ -362,9 +527,41 @@ def dashboard(time_range: tuple[datetime, datetime] | None = None) -> dict[str, 
                 # Sorted by their SQL, which puts the primary analyzer first.
                 _variable("analyzer", "Analyzer", analyzers_sql(primary_first=True), sort=0),
                 _variable("versus", "Compared with", analyzers_sql(primary_first=False), sort=0),
+                _reposts_variable(),
             ]
         },
+        "annotations": {"list": [_spikes_annotation()]},
         "panels": panels(),
+    }
+
+
+def _reposts_variable() -> dict[str, Any]:
+    options = [("once", "once per original"), ("each", "each as an opinion")]
+    return {
+        "name": "reposts",
+        "label": "Reposts",
+        "type": "custom",
+        "query": ",".join(f"{text} : {value}" for value, text in options),
+        "multi": False,
+        "includeAll": False,
+        "current": {"text": options[0][1], "value": options[0][0], "selected": True},
+        "options": [
+            {"text": text, "value": value, "selected": i == 0}
+            for i, (value, text) in enumerate(options)
+        ],
+    }
+
+
+def _spikes_annotation() -> dict[str, Any]:
+    """``sentiment_spike``'s windows, marked on the volume, net sentiment and timeline panels."""
+    return {
+        "name": "Spikes",
+        "datasource": DATASOURCE,
+        "enable": True,
+        "hide": False,
+        "iconColor": "purple",
+        "filter": {"exclude": False, "ids": [8, VOLUME_PANEL, NET_PANEL]},
+        "target": {**_target(SPIKES_SQL, "table"), "refId": "Anno"},
     }
 
 
