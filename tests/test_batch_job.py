@@ -47,9 +47,11 @@ def scores(*rows: tuple[str, str, float, float, float, float]) -> list[dict]:
     ]
 
 
-def stage(store, window: Window, pages: list[dict], score_rows: list[dict]) -> None:
+def stage(
+    store, window: Window, pages: list[dict], score_rows: list[dict], volume: int | None = None
+) -> None:
     skey = layout.staging_key(SLUG, window)
-    doc = StagingDoc("ev", window, "test", pages)
+    doc = StagingDoc("ev", window, "test", pages, volume)
     store.put(skey, doc.encode())
     digest = WindowRecord("ev", SLUG, window, skey, doc.tweet_texts()).digest()
     sdoc = SentimentDoc("ev", window, "test", skey, digest, score_rows)

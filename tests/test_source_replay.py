@@ -21,16 +21,17 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from tests.conftest import make_config
-from tweetsense import quarantine
+from tweetsense import layout, quarantine
 from tweetsense.cli.app import app
 from tweetsense.config import DEMO, build_config, load_config
 from tweetsense.contracts import StagingDoc
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.pipeline import Pipeline, run_all
+from tweetsense.pipeline.ingest import ingest
 from tweetsense.registry import Context, create, settings_for
 from tweetsense.sources import replay
 from tweetsense.sources.replay import ReplaySource
-from tweetsense.timeutil import Window, parse_utc
+from tweetsense.timeutil import Window, format_utc, parse_utc
 
 FIXTURES = Path(__file__).parent / "data" / "replay"
 FORMATS = [
@@ -680,7 +681,11 @@ TWARC_CSV_HEADER = [
     "public_metrics.retweet_count",
     "public_metrics.like_count",
     "edit_history_tweet_ids",
+    "entities.annotations",
     "entities.hashtags",
+    "entities.mentions",
+    "entities.urls",
+    "context_annotations",
     "author.id",
     "author.created_at",
     "author.username",
@@ -700,6 +705,16 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+ANNOTATION = {
+    "start": 0,
+    "end": 4,
+    "probability": 0.5,
+    "type": "Other",
+    "normalized_text": "first",
+}
+TOPIC = {"domain": {"id": "46", "name": "Business Taxonomy"}, "entity": {"id": "1", "name": "EV"}}
 
 
 def twarc_csv(path: Path) -> Path:
@@ -722,6 +737,10 @@ def twarc_csv(path: Path) -> Path:
                 "public_metrics.like_count": "5",
                 "edit_history_tweet_ids": '["1763600000000000103"]',
                 "entities.hashtags": '["#EV"]',
+                "entities.mentions": '["@bo"]',
+                "entities.urls": '["https://www.example.com/a", "pic.x.com/abc"]',
+                "entities.annotations": json.dumps([ANNOTATION]),
+                "context_annotations": json.dumps([TOPIC]),
                 "author.id": "701",
                 "author.username": "ana",
                 "author.name": r"Ana\nB",
@@ -770,6 +789,17 @@ def test_twarc_csv_reads_authors_references_counts_and_line_breaks(
             "conversation_id": "1763600000000000090",
             "referenced_tweets": [{"type": "replied_to", "id": "1763600000000000090"}],
             "public_metrics": {"reply_count": 0, "retweet_count": 2, "like_count": 5},
+            # twarc-csv's plain strings are read back as the API's objects.
+            "entities": {
+                "annotations": [ANNOTATION],
+                "hashtags": [{"tag": "EV"}],
+                "mentions": [{"username": "bo"}],
+                "urls": [
+                    {"expanded_url": "https://www.example.com/a"},
+                    {"display_url": "pic.x.com/abc"},
+                ],
+            },
+            "context_annotations": [TOPIC],
         },
         {
             "id": "1763600000000000102",
@@ -1150,3 +1180,106 @@ def test_cli_error_prints_file_and_line_literally(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert f"{path}:100: malformed JSON" in result.output
     assert "file.jsonl:100:" in result.output and "💯" not in result.output
+
+
+# -- counts_path: twarc2 counts output as each window's volume ---------------------------------
+
+
+def _minute_rows(start: str, minutes: int, count: int) -> list[tuple[str, str, int]]:
+    first = parse_utc(start)
+    return [
+        (
+            format_utc(first + timedelta(minutes=i)),
+            format_utc(first + timedelta(minutes=i + 1)),
+            count,
+        )
+        for i in range(minutes)
+    ]
+
+
+def test_counts_csv_is_summed_into_the_windows(make: Make, tmp_path: Path) -> None:
+    counts = tmp_path / "counts.csv"
+    rows = _minute_rows("2024-03-01T12:00:00Z", 30, 2)
+    # As twarc2 counts --csv writes it: the count column is named after the granularity.
+    counts.write_text(
+        "start,end,minute_count\n" + "".join(f"{a},{b},{n}\n" for a, b, n in rows),
+        encoding="utf-8",
+    )
+    source = make(FIXTURES / "page.json", counts_path=str(counts))
+    later = shifted(W, 2)  # not in the file: no volume rather than zero
+    assert source.volumes("q", [W, shifted(W, 1), later]) == {W.id: 30, shifted(W, 1).id: 30}
+    assert make(FIXTURES / "page.json").volumes("q", [W]) is None
+
+
+def test_counts_jsonl_responses_are_summed_into_hours_not_split(make: Make, tmp_path: Path) -> None:
+    def response(start: str, count: int) -> dict[str, Any]:
+        end = format_utc(parse_utc(start) + timedelta(hours=1))
+        return {
+            "data": [{"end": end, "start": start, "tweet_count": count}],
+            "meta": {"total_tweet_count": count},
+            "__twarc": {"url": "https://api.twitter.com/2/tweets/counts/recent"},
+        }
+
+    counts = write_jsonl(
+        tmp_path / "counts.jsonl",
+        [response("2024-03-01T12:00:00.000Z", 40), response("2024-03-01T13:00:00.000Z", 7)],
+    )
+    source = make(FIXTURES / "page.json", counts_path=str(counts))
+    hours = [
+        Window(W.start, W.start + timedelta(hours=1)),
+        Window(W.start + timedelta(hours=1), W.start + timedelta(hours=2)),
+    ]
+    assert source.volumes("q", hours) == {hours[0].id: 40, hours[1].id: 7}
+    # An hourly count cannot be split into quarter hours.
+    assert source.volumes("q", [W]) == {}
+
+
+def test_a_bad_counts_row_names_the_file_and_line(make: Make, tmp_path: Path) -> None:
+    counts = tmp_path / "counts.csv"
+    counts.write_text(
+        "start,end,hour_count\n2024-03-01T12:00:00Z,2024-03-01T13:00:00Z,many\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(BadInputError, match=rf"^{counts}:2: tweet_count 'many' is not"):
+        make(FIXTURES / "page.json", counts_path=str(counts)).volumes("q", [W])
+    with pytest.raises(ConfigError, match=r"^source.counts_path: .* does not exist"):
+        make(FIXTURES / "page.json", counts_path=str(tmp_path / "none.csv"))
+
+
+def test_counts_given_as_path_point_to_counts_path(make: Make, tmp_path: Path) -> None:
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,hour_count\n", encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"a counts file .*source.counts_path$"):
+        make(counts).fetch_window("q", W, None)
+
+
+def test_ingest_stages_the_replayed_volumes(tmp_path: Path) -> None:
+    counts = tmp_path / "counts.csv"
+    rows = _minute_rows("2024-03-01T12:00:00Z", 15, 3)
+    counts.write_text(
+        "start,end,minute_count\n" + "".join(f"{a},{b},{n}\n" for a, b, n in rows),
+        encoding="utf-8",
+    )
+    config = build_config(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "search": {
+                "query": "q",
+                "start_time": "2024-03-01T12:00:00Z",
+                "end_time": "2024-03-01T12:30:00Z",
+            },
+            "source": {
+                "type": "replay",
+                "path": str(FIXTURES / "page.json"),
+                "counts_path": str(counts),
+            },
+        },
+        environ={},
+    )
+    p = Pipeline(config)
+    report = ingest(p)
+    assert report.counted == 1
+    docs = [
+        StagingDoc.decode(p.store.get(layout.staging_key(p.slug, w))) for w in (W, shifted(W, 1))
+    ]
+    assert [d.volume for d in docs] == [45, None]

@@ -62,6 +62,7 @@ def pipeline(
     per_window: int | None = 100,
     concurrency: int = 4,
     token: str = TOKEN,
+    search: dict[str, Any] | None = None,
     **source: Any,
 ) -> Pipeline:
     start, end = recent_range(windows)
@@ -73,6 +74,7 @@ def pipeline(
                 "start_time": start,
                 "end_time": end,
                 "max_per_window": per_window,
+                **(search or {}),
             },
             "source": {
                 "type": "x_api",
@@ -262,7 +264,9 @@ def test_401_and_403_stop_the_run(
 
 def test_invalid_request_is_terminal(tmp_path: Path, fake: Any) -> None:
     api = fake()
-    p = pipeline(tmp_path, api, windows=2, per_window=None, endpoint="all", page_size=500)
+    p = pipeline(
+        tmp_path, api, windows=2, per_window=None, endpoint="all", page_size=500, entities=False
+    )
     # The fake's recent endpoint refuses max_results=500, as X does: a 400 with a fix to make.
     p.source.client.path = "/2/tweets/search/recent"
     with pytest.raises(TerminalError, match=r"400 Invalid Request.*max_results.*fix search"):
@@ -307,23 +311,30 @@ def test_bearer_token_never_leaks(
             assert TOKEN.encode() not in path.read_bytes(), path
 
 
-def test_dry_run_prints_figures_without_requests(tmp_path: Path, fake: Any) -> None:
+@pytest.mark.parametrize("counts", [True, False])
+def test_dry_run_prints_figures_without_requests(tmp_path: Path, fake: Any, counts: bool) -> None:
     api = fake()
     config = tmp_path / "tweetsense.yaml"
     config.write_text(
         f"data_dir: {tmp_path / 'data'}\n"
         "search: {query: electric vehicles, start_time: 2024-03-01T00:00:00Z, "
         "end_time: 2024-03-08T00:00:00Z}\n"
-        f"source: {{type: x_api, endpoint: all, base_url: '{api.url}'}}\n"
+        f"source: {{type: x_api, endpoint: all, base_url: '{api.url}', counts: {counts}}}\n"
     )
     result = CliRunner().invoke(app, ["ingest", "--config", str(config), "--dry-run"], env={})
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "windows: 672 (672 to fetch" in out
-    assert "requests: at most 672" in out
     assert "posts: at most 67,200 (100 per window)" in out
-    assert "estimated cost: at most $1,008.00" in out
     assert "$336.00" in out and "$672.00" in out
+    if counts:
+        # The 7 days fit one full-archive counts answer (31 days), at $0.010 a request.
+        assert "requests: at most 672 + 1 counts request (the windows' true volume)" in out
+        assert "estimated cost: at most $1,008.01" in out
+        assert "1 counts request x $0.01 = $0.01)" in out
+    else:
+        assert "requests: at most 672 posts: at most" in out and "counts" not in out
+        assert "estimated cost: at most $1,008.00" in out
     # 672 requests at 300 per 15 minutes and 1 per second: two windows waited.
     assert "minimum time under the rate limit: 30min" in out
     assert api.stats.requests == 0

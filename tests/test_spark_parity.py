@@ -131,6 +131,7 @@ def _text_posts(window: Window) -> tuple[list[dict], list[dict]]:
         repost("rt-short", "orig-short"),
         repost("rt-long", "orig-long"),
         repost("rt-missing", "orig-missing"),
+        repost("rt-short-again", "orig-short"),  # one opinion with rt-short
         tweet("long", minute, cut, "u3", note_tweet={"text": LONG + "&amp;"}),
     ]
     included = [
@@ -138,6 +139,17 @@ def _text_posts(window: Window) -> tuple[list[dict], list[dict]]:
         {"id": "orig-long", "text": cut, "note_tweet": {"text": LONG}},
     ]
     return posts, included
+
+
+def _engagement(tid: str) -> dict:
+    """Public metrics for most posts (their own generator, so the other data stays as it
+    was), some of them partial; a post without them has none."""
+    rng = random.Random(f"metrics {tid}")
+    if rng.random() < 0.2:
+        return {}
+    names = ("like_count", "retweet_count", "reply_count", "quote_count")
+    metrics = {n: rng.randint(0, 50) for n in names if rng.random() < 0.9}
+    return {"public_metrics": {**metrics, "impression_count": rng.randint(0, 999)}}
 
 
 def stage_synthetic(store, seed: int = 7) -> list[Window]:
@@ -171,6 +183,7 @@ def stage_synthetic(store, seed: int = 7) -> list[Window]:
                 if rng.random() < 0.5:
                     extra["conversation_id"] = tid
                 text = rng.choice(["plain", 'comma, "quote"', "line\nbreak", "émoji 🚗", ""])
+                extra.update(_engagement(tid))
                 posts.append(tweet(tid, minute, text, author, **extra))
                 seen.append((tid, minute, author, i))
                 # Authors u10..u14 never come with metadata.
@@ -198,7 +211,9 @@ def stage_synthetic(store, seed: int = 7) -> list[Window]:
             )
             if i == 6 and page_no == 0:  # the post without a time is scored, as consume would
                 score_rows.extend(_scores(rng, p["id"], LABELS) for p in posts[-3:-1])
-        stage(store, window, pages, score_rows)
+        # Some windows were counted: more posts than read, or none (the sample came late).
+        volume = {1: 250, 2: 0, 9: 31}.get(i)
+        stage(store, window, pages, score_rows, volume)
         analyze(store, i, window, score_rows)
     return staged
 
@@ -343,6 +358,16 @@ def check_parity(context, store, local_store) -> None:
     assert texts["edit-b1"] == "version edit-b1"
     assert texts["rt-short"] == "the original <3" and texts["rt-long"] == LONG
     assert texts["rt-missing"] == "RT @a: cut…" and texts["long"] == LONG + "&"
+
+    # Post types, metrics, counted volumes and reposts counted once were all exercised.
+    assert {t["post_type"] for t in tweets} == {"original", "quote", "repost"}
+    assert any(t["like_count"] is None and t["engagement"] > 0 for t in tweets)
+    assert any(t["repost_count"] is None and t["like_count"] is None for t in tweets)
+    volumes = {w["time_window"]: w["volume"] for w in windows}
+    assert [volumes[WINDOWS[i].start] for i in (0, 1, 2, 9)] == [None, 250, 0, 31]
+    w7 = by_start[WINDOWS[7].start]
+    assert w7["count_reposts"] >= 4 and w7["count_opinions"] < w7["count_tweets"]
+    assert by_start[WINDOWS[3].start]["weighted_net"] is None
 
     # Every post read is placed or dropped under one reason; the reasons were all exercised.
     ledger = {row["file_epoch"]: row for row in spark_result.ledger}

@@ -153,7 +153,7 @@ def test_tables_indexes_and_schema_version(
     assert "(query, created_at)" in indexes["tweet_query_created_at_idx"]
     assert "(query, tweet_id)" in indexes["tweet_pkey"]
     assert "(query, time_window)" in indexes["sentiment_pkey"]
-    assert versions == [(1,)]
+    assert versions == [(2,)]
     assert types["created_at"] == "timestamp with time zone"
     assert types["positive"] == "double precision" and types["verified"] == "boolean"
 

@@ -194,3 +194,29 @@ def test_missing_password_names_the_secret(context: Context) -> None:
     w = create("warehouse", Context(context.config, Secrets(environ={})), section)
     with pytest.raises(MissingCredentialError, match="REDSHIFT_PASSWORD"):
         w._connect()
+
+
+def test_a_version_1_warehouse_is_migrated_through_s3(
+    redshift, postgres_dsn: str, tmp_path: Path
+) -> None:
+    from tests.test_warehouse_migration import VERSION_1, _check, _new_outputs
+
+    w, _, _ = redshift
+    with psycopg.connect(postgres_dsn) as con:
+        for statement in VERSION_1:
+            con.execute(statement)
+    for _ in range(2):  # the second load finds every column and alters nothing
+        result = w.load("ev", _new_outputs(tmp_path))
+        assert (result.tweets, result.windows) == (2, 1)
+
+    def rows(sql: str) -> list[tuple]:
+        with psycopg.connect(postgres_dsn) as con:
+            return con.execute(sql).fetchall()
+
+    _check(rows, tmp_path)
+
+
+def test_alter_only_for_missing_columns() -> None:
+    catalog = [("tweet", c) for c in TWEET.column_names if c != "terms"]
+    alters = [s.sql for s in load_script("ev", URIS, ROLE, AT, catalog) if "ALTER" in s.sql]
+    assert alters == ['ALTER TABLE "tweet" ADD COLUMN "terms" VARCHAR(65535)']

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tweetsense.warehouse.dialects import arrow_schema
 from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -28,43 +29,15 @@ def _outputs(tmp_path: Path, query: str, n: int, label: str) -> dict[str, str]:
         neutral=[0.2] * n,
         mixed=[0.1] * n,
         verified=[True] * n,
+        engagement=[0] * n,
     )
-    windows = {c: [0.25] for c in SENTIMENT.column_names}
-    windows.update(query=[query], time_window=[T0], count_tweets=[n])
+    windows: dict[str, list] = {
+        c.name: [0.25] if c.type == "double" else [0] for c in SENTIMENT.columns
+    }
+    windows.update(query=[query], time_window=[T0], count_tweets=[n], volume=[None])
     tp, wp = tmp_path / f"{query}-{label}-t.parquet", tmp_path / f"{query}-{label}-w.parquet"
-    ts = pa.timestamp("us", tz="UTC")
-    tschema = pa.schema(
-        [
-            (
-                c,
-                ts
-                if c in ("created_at", "time_window")
-                else pa.bool_()
-                if c == "verified"
-                else pa.float64()
-                if c in ("positive", "negative", "neutral", "mixed")
-                else pa.string(),
-            )
-            for c in TWEET.column_names
-        ]
-    )
-    pq.write_table(pa.table(tweets, schema=tschema), tp)
-    wschema = pa.schema(
-        [
-            (
-                c,
-                ts
-                if c == "time_window"
-                else pa.int64()
-                if c == "count_tweets"
-                else pa.string()
-                if c == "query"
-                else pa.float64(),
-            )
-            for c in SENTIMENT.column_names
-        ]
-    )
-    pq.write_table(pa.table(windows, schema=wschema), wp)
+    pq.write_table(pa.table(tweets, schema=arrow_schema(TWEET)), tp)
+    pq.write_table(pa.table(windows, schema=arrow_schema(SENTIMENT)), wp)
     return {TWEET.name: str(tp), SENTIMENT.name: str(wp)}
 
 
@@ -88,8 +61,6 @@ def test_queries_do_not_touch_each_other(warehouse, tmp_path: Path) -> None:
 
 
 def _write(path: Path, table, rows: list[dict]) -> str:
-    from tweetsense.warehouse.dialects import arrow_schema
-
     schema = arrow_schema(table)
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     return str(path)
@@ -110,6 +81,8 @@ def _tweet(query: str, i: int, window: datetime, label: str, **extra) -> dict:
         mixed=0.1,
         verified=i % 2 == 0,
         analyzer="vader",
+        post_type="original",
+        engagement=0,
     )
     row.update(extra)
     return row
@@ -128,6 +101,8 @@ def _window(query: str, window: datetime, labels: list[str]) -> dict:
     }
     for label in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"):
         row[f"perc_tweet_{label.lower()}"] = labels.count(label) / n if n else 0.0
+        row[f"perc_opinion_{label.lower()}"] = row[f"perc_tweet_{label.lower()}"]
+    row.update(count_reposts=0, count_opinions=n, engagement=0, volume=None, weighted_net=None)
     return row
 
 

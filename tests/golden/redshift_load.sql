@@ -18,6 +18,14 @@ CREATE TABLE IF NOT EXISTS "tweet" (
   "neutral" DOUBLE PRECISION,
   "mixed" DOUBLE PRECISION,
   "analyzer" VARCHAR(65535),
+  "post_type" VARCHAR(65535),
+  "repost_of" VARCHAR(65535),
+  "like_count" BIGINT,
+  "repost_count" BIGINT,
+  "reply_count" BIGINT,
+  "quote_count" BIGINT,
+  "engagement" BIGINT NOT NULL,
+  "terms" VARCHAR(65535),
   PRIMARY KEY ("query", "tweet_id")
 );
 CREATE TABLE IF NOT EXISTS "sentiment" (
@@ -32,6 +40,15 @@ CREATE TABLE IF NOT EXISTS "sentiment" (
   "perc_tweet_negative" DOUBLE PRECISION NOT NULL,
   "perc_tweet_neutral" DOUBLE PRECISION NOT NULL,
   "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
+  "volume" BIGINT,
+  "count_reposts" BIGINT NOT NULL,
+  "count_opinions" BIGINT NOT NULL,
+  "perc_opinion_positive" DOUBLE PRECISION NOT NULL,
+  "perc_opinion_negative" DOUBLE PRECISION NOT NULL,
+  "perc_opinion_neutral" DOUBLE PRECISION NOT NULL,
+  "perc_opinion_mixed" DOUBLE PRECISION NOT NULL,
+  "engagement" BIGINT NOT NULL,
+  "weighted_net" DOUBLE PRECISION,
   PRIMARY KEY ("query", "time_window")
 );
 CREATE TABLE IF NOT EXISTS "tweet_score" (
@@ -61,23 +78,42 @@ CREATE TABLE IF NOT EXISTS "sentiment_by_analyzer" (
   "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
   PRIMARY KEY ("query", "analyzer", "time_window")
 );
+CREATE TABLE IF NOT EXISTS "driver" (
+  "query" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "kind" VARCHAR(65535) NOT NULL,
+  "term" VARCHAR(65535) NOT NULL,
+  "label" VARCHAR(65535) NOT NULL,
+  "count" BIGINT NOT NULL,
+  PRIMARY KEY ("query", "time_window", "kind", "term", "label")
+);
+CREATE TABLE IF NOT EXISTS "sentiment_spike" (
+  "query" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "metric" VARCHAR(65535) NOT NULL,
+  "value" DOUBLE PRECISION NOT NULL,
+  "baseline" DOUBLE PRECISION NOT NULL,
+  "score" DOUBLE PRECISION NOT NULL,
+  "direction" VARCHAR(65535) NOT NULL,
+  PRIMARY KEY ("query", "time_window", "metric")
+);
 CREATE TABLE IF NOT EXISTS "tweetsense_schema" (
   "version" BIGINT NOT NULL,
   "applied_at" TIMESTAMPTZ NOT NULL,
   PRIMARY KEY ("version")
 );
-INSERT INTO "tweetsense_schema" ("version", "applied_at") SELECT %s, %s FROM (SELECT COUNT(*) AS n FROM "tweetsense_schema") AS c WHERE c.n = 0;  -- params: 1, datetime.datetime(2024, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+INSERT INTO "tweetsense_schema" ("version", "applied_at") SELECT %s, %s FROM (SELECT COALESCE(MAX("version"), 0) AS v FROM "tweetsense_schema") AS c WHERE c.v < 2;  -- params: 2, datetime.datetime(2024, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
 DROP TABLE IF EXISTS "tweetsense_stage_tweet";
 CREATE TEMP TABLE "tweetsense_stage_tweet" (LIKE "tweet");
 COPY "tweetsense_stage_tweet" FROM 's3://ts-bucket/tweetsense/loads/ev-1/tweet.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "tweet" USING "tweetsense_stage_tweet" WHERE "tweet"."query" = "tweetsense_stage_tweet"."query" AND "tweet"."tweet_id" = "tweetsense_stage_tweet"."tweet_id";
-INSERT INTO "tweet" ("query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer") SELECT "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer" FROM "tweetsense_stage_tweet";
+INSERT INTO "tweet" ("query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer", "post_type", "repost_of", "like_count", "repost_count", "reply_count", "quote_count", "engagement", "terms") SELECT "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer", "post_type", "repost_of", "like_count", "repost_count", "reply_count", "quote_count", "engagement", "terms" FROM "tweetsense_stage_tweet";
 DROP TABLE "tweetsense_stage_tweet";
 DROP TABLE IF EXISTS "tweetsense_stage_sentiment";
 CREATE TEMP TABLE "tweetsense_stage_sentiment" (LIKE "sentiment");
 COPY "tweetsense_stage_sentiment" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "sentiment" USING "tweetsense_stage_sentiment" WHERE "sentiment"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment"."time_window" = "tweetsense_stage_sentiment"."time_window";
-INSERT INTO "sentiment" ("query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment";
+INSERT INTO "sentiment" ("query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed", "volume", "count_reposts", "count_opinions", "perc_opinion_positive", "perc_opinion_negative", "perc_opinion_neutral", "perc_opinion_mixed", "engagement", "weighted_net") SELECT "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed", "volume", "count_reposts", "count_opinions", "perc_opinion_positive", "perc_opinion_negative", "perc_opinion_neutral", "perc_opinion_mixed", "engagement", "weighted_net" FROM "tweetsense_stage_sentiment";
 DROP TABLE "tweetsense_stage_sentiment";
 DROP TABLE IF EXISTS "tweetsense_stage_tweet_score";
 CREATE TEMP TABLE "tweetsense_stage_tweet_score" (LIKE "tweet_score");
@@ -95,3 +131,5 @@ SELECT count(*) FROM "tweet" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "tweet_score" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment_by_analyzer" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "driver" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "sentiment_spike" WHERE "query" = %s;  -- params: 'ev'

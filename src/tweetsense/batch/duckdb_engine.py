@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 _USER = "STRUCT(id VARCHAR, username VARCHAR, name VARCHAR, verified BOOLEAN, location VARCHAR)"
 _NOTE = "note_tweet STRUCT(text VARCHAR)"
+_METRICS = (
+    "public_metrics STRUCT(like_count BIGINT, retweet_count BIGINT, reply_count BIGINT, "
+    "quote_count BIGINT)"
+)
 _TWEET = (
     f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE}, created_at VARCHAR, author_id VARCHAR, "
     "lang VARCHAR, conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[], "
-    "edit_history_tweet_ids VARCHAR[])"
+    f"edit_history_tweet_ids VARCHAR[], {_METRICS})"
 )
 _INCLUDED = f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE})"
 _PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[], tweets {_INCLUDED}[]))"
@@ -33,6 +37,7 @@ _SCORE = (
     "neutral DOUBLE, mixed DOUBLE)"
 )
 _STAGING_COLUMNS = f"{{window_start: 'VARCHAR', pages: '{_PAGE}[]'}}"
+_VOLUME_COLUMNS = "{window_start: 'VARCHAR', volume: 'BIGINT'}"
 _SENTIMENT_COLUMNS = f"{{window_start: 'VARCHAR', analyzer: 'VARCHAR', scores: '{_SCORE}[]'}}"
 _ANALYZER_COLUMNS = "{analyzer: 'VARCHAR'}"
 # ISO 8601 in UTC, as the X API writes times; CSV readers parse it without a zone table.
@@ -90,6 +95,17 @@ SELECT tw.id AS tweet_id,
        tw.lang AS lang,
        tw.conversation_id AS conversation_id,
        CAST(to_json(tw.referenced_tweets) AS VARCHAR) AS referenced_tweets,
+       CASE WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'retweeted')) > 0
+                THEN 'repost'
+            WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'quoted')) > 0
+                THEN 'quote'
+            WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'replied_to')) > 0
+                THEN 'reply'
+            ELSE 'original' END AS post_type,
+       tw.public_metrics.like_count AS like_count,
+       tw.public_metrics.retweet_count AS repost_count,
+       tw.public_metrics.reply_count AS reply_count,
+       tw.public_metrics.quote_count AS quote_count,
        tw.edit_history_tweet_ids AS edit_history,
        file_order,
        page_no * 1000000 + pos AS position
@@ -124,6 +140,12 @@ WITH p AS ({_PAGES}), r AS (
 SELECT tw.id AS tweet_id, tw.text AS text, tw.note_tweet.text AS note_text, file_order,
        page_no * 1000000 + pos AS position
 FROM r
+""",
+    # Only two fields of each file: the reader skips the pages' values without building them.
+    f"""
+CREATE TABLE in_volumes AS
+SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, volume
+FROM {_read_json("$staging", _VOLUME_COLUMNS)}
 """,
     _scores_sql("in_scores", "$sentiment"),
     "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM "

@@ -9,7 +9,7 @@ buckets are ``epoch_seconds // freq`` (Ibis ``bucket()`` fails on PySpark), dedu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -42,6 +42,13 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "lang": "string",
         "conversation_id": "string",
         "referenced_tweets": "string",
+        # From referenced_tweets: repost (retweeted) > quote > reply > original.
+        "post_type": "string",
+        # public_metrics; null when the page had none.
+        "like_count": "int64",
+        "repost_count": "int64",
+        "reply_count": "int64",
+        "quote_count": "int64",
         "file_order": "int64",
         "position": "int64",
     },
@@ -77,6 +84,8 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "position": "int64",
     },
     "windows": {"window_epoch": "int64"},
+    # The staged file's top-level ``volume`` (``contracts.StagingDoc.volume``), null if absent.
+    "volumes": {"file_order": "int64", "volume": "int64"},
 }
 
 
@@ -150,7 +159,7 @@ def with_texts(tweets: ibis.Table, referenced: ibis.Table) -> ibis.Table:
         & (tweets.retweeted_id == originals.original_id),
     )
     text = joined.original_text.coalesce(joined.note_text, joined.text)
-    return joined.mutate(text=_unescape(text)).drop(
+    return joined.mutate(text=_unescape(text), repost_of=joined.retweeted_id).drop(
         "original_file", "original_id", "original_text", "note_text", "retweeted_id"
     )
 
@@ -235,14 +244,24 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
     u = latest(inputs["users"], "user_id")
     placed = rows.filter(rows.fate == PLACED)
     # Tweets keep their author's id even when the author is unknown (no user object returned).
-    tweet_rows = placed.left_join(u, placed.author_id == u.user_id).mutate(
+    joined = placed.left_join(u, placed.author_id == u.user_id)
+    metrics = ("like_count", "repost_count", "reply_count", "quote_count")
+    tweet_rows = joined.mutate(
         query=ibis.literal(query),
-        user_id=_.author_id,
-        time_window=_window_start(_.window_epoch),
+        user_id=joined.author_id,
+        time_window=_window_start(joined.window_epoch),
+        engagement=sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
+        terms=ibis.null("string"),
     )
 
     spine = windows.select(window_epoch=windows.window_epoch).distinct()
-    window_rows = _per_window(tweet_rows, spine, query, SENTIMENT.column_names)
+    window_rows = _per_window(
+        tweet_rows,
+        spine,
+        query,
+        SENTIMENT.column_names,
+        extra=_insight_per_window(tweet_rows, inputs["volumes"]),
+    )
 
     # Every analyzer's scores, the primary's included, for the posts the primary placed.
     every = inputs["scores"].union(inputs["analysis_scores"])
@@ -269,15 +288,53 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
     )
 
 
+def _insight_per_window(tweet_rows: ibis.Table, volumes: ibis.Table) -> list[ibis.Table]:
+    """The new ``sentiment`` columns per window, as tables keyed by their first column: the
+    reposts, opinions (each original once: the window's first post of it stands for it),
+    engagement and engagement-weighted net sentiment of the windows with posts; the counted
+    volume of the windows whose file has one."""
+    t = tweet_rows
+    key = t.repost_of.coalesce(t.tweet_id)
+    ranked = t.mutate(
+        _opinion=ibis.row_number().over(
+            group_by=[t.window_epoch, key], order_by=[t.created_at, t.tweet_id]
+        )
+    )
+    opinions = (
+        ranked.filter(ranked._opinion == 0)
+        .group_by(_opinion_epoch=_.window_epoch)
+        .aggregate(
+            count_opinions=_.count(),
+            **{
+                f"perc_opinion_{label.lower()}": (_.label == label).cast("float64").mean()
+                for label in LABELS
+            },
+        )
+    )
+    weight = (t.engagement + 1).cast("float64")
+    net = (t.label == "POSITIVE").cast("float64") - (t.label == "NEGATIVE").cast("float64")
+    posts = t.group_by(_posts_epoch=t.window_epoch).aggregate(
+        count_reposts=t.count(where=t.post_type == "repost"),
+        # DuckDB sums BIGINTs into a HUGEINT (a double in Parquet), and Ibis drops a cast of
+        # an int64 sum to int64; a sum of doubles is exact below 2**53.
+        engagement=t.engagement.cast("float64").sum().cast("int64"),
+        weighted_net=(weight * net).sum() / weight.sum(),
+    )
+    counted = volumes.group_by(_volume_epoch=volumes.file_order).aggregate(volume=_.volume.max())
+    return [opinions, posts, counted]
+
+
 def _per_window(
     rows: ibis.Table,
     spine: ibis.Table,
     query: str,
     columns: list[str],
     by: tuple[str, ...] = (),
+    extra: Sequence[ibis.Table] = (),
 ) -> ibis.Table:
     """``sentiment``'s aggregates of ``rows`` per window (and per ``by``): one row per row of
-    ``spine`` (``window_epoch`` and ``by``), so a time series has no holes."""
+    ``spine`` (``window_epoch`` and ``by``), so a time series has no holes. ``extra`` adds
+    columns per window, each table keyed by its first column (``_insight_per_window``)."""
     keys = ["window_epoch", *by]
     # Per label, e.g. POSITIVE in column ``positive``: the mean score and the share of posts.
     cols = {label: label.lower() for label in LABELS}
@@ -291,6 +348,8 @@ def _per_window(
     )
     grid = spine.select(**{f"_spine_{k}": spine[k] for k in keys})
     full = grid.left_join(grouped, [grid[f"_spine_{k}"] == grouped[k] for k in keys])
+    for table in extra:
+        full = full.left_join(table, full._spine_window_epoch == table[table.columns[0]])
     # Averages of an empty window stay null (no posts to average); counts and shares are 0.
     values = {
         "query": ibis.literal(query),
@@ -300,4 +359,16 @@ def _per_window(
         **{f"avg_{col}": full[f"avg_{col}"] for col in cols.values()},
         **{f"perc_tweet_{col}": full[f"perc_tweet_{col}"].fill_null(0.0) for col in cols.values()},
     }
+    if extra:
+        values.update(
+            volume=full.volume,
+            count_reposts=full.count_reposts.fill_null(0),
+            count_opinions=full.count_opinions.fill_null(0),
+            **{
+                f"perc_opinion_{col}": full[f"perc_opinion_{col}"].fill_null(0.0)
+                for col in cols.values()
+            },
+            engagement=full.engagement.fill_null(0),
+            weighted_net=full.weighted_net,
+        )
     return full.select(**{name: values[name] for name in columns}).order_by(*by, "time_window")

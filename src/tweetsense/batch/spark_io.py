@@ -27,11 +27,13 @@ _TWEET = (
     f"STRUCT<id: STRING, text: STRING, {_NOTE}, created_at: STRING, author_id: STRING, "
     "lang: STRING, conversation_id: STRING, "
     "referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>, "
-    "edit_history_tweet_ids: ARRAY<STRING>>"
+    "edit_history_tweet_ids: ARRAY<STRING>, "
+    "public_metrics: STRUCT<like_count: BIGINT, retweet_count: BIGINT, reply_count: BIGINT, "
+    "quote_count: BIGINT>>"
 )
 _INCLUDED = f"STRUCT<id: STRING, text: STRING, {_NOTE}>"
 _STAGING = (
-    f"window_start STRING, pages ARRAY<STRUCT<data: ARRAY<{_TWEET}>, "
+    f"window_start STRING, volume BIGINT, pages ARRAY<STRUCT<data: ARRAY<{_TWEET}>, "
     f"includes: STRUCT<users: ARRAY<{_USER}>, tweets: ARRAY<{_INCLUDED}>>>>"
 )
 _SCORE = (
@@ -105,6 +107,16 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         F.col("tw.conversation_id").alias("conversation_id"),
         # Null struct fields are written out, as DuckDB's to_json does.
         F.to_json("tw.referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
+        F.expr(
+            "CASE WHEN exists(tw.referenced_tweets, r -> r.type = 'retweeted') THEN 'repost' "
+            "WHEN exists(tw.referenced_tweets, r -> r.type = 'quoted') THEN 'quote' "
+            "WHEN exists(tw.referenced_tweets, r -> r.type = 'replied_to') THEN 'reply' "
+            "ELSE 'original' END"
+        ).alias("post_type"),
+        F.col("tw.public_metrics.like_count").alias("like_count"),
+        F.col("tw.public_metrics.retweet_count").alias("repost_count"),
+        F.col("tw.public_metrics.reply_count").alias("reply_count"),
+        F.col("tw.public_metrics.quote_count").alias("quote_count"),
         "file_order",
         _position("page_no", "pos").alias("position"),
     )
@@ -140,6 +152,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order",
         _position("page_no", "pos").alias("position"),
     )
+    volumes = staging.select(_epoch("window_start").alias("file_order"), "volume")
     sentiment = _read_json(session, _SENTIMENT, inputs.sentiment_uris)
     scores = _scores(sentiment)
     analyzers = sentiment.select("analyzer")
@@ -162,6 +175,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "referenced": referenced,
         "versions": versions,
         "windows": windows,
+        "volumes": volumes,
     }
 
 

@@ -29,6 +29,10 @@ def _span(seconds: float) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _counts(requests: int) -> str:
+    return f"{requests:,} counts request{'' if requests == 1 else 's'}"
+
+
 def print_plan(out: Console, plan: IngestPlan, prices: tuple[float, float] | None) -> None:
     out.print(f"dry run ({plan.source} source): no request sent", highlight=False, soft_wrap=True)
     out.print(
@@ -47,7 +51,10 @@ def print_plan(out: Console, plan: IngestPlan, prices: tuple[float, float] | Non
         return
     est = plan.estimate
     if est is not None and est.requests is not None:
-        out.print(f"requests: at most {est.requests:,}", highlight=False, soft_wrap=True)
+        counts = ""
+        if est.count_requests:
+            counts = f" + {_counts(est.count_requests)} (the windows' true volume)"
+        out.print(f"requests: at most {est.requests:,}{counts}", highlight=False, soft_wrap=True)
     out.print(
         f"posts: at most {plan.to_fetch * cap:,} ({cap:,} per window)",
         highlight=False,
@@ -56,10 +63,16 @@ def print_plan(out: Console, plan: IngestPlan, prices: tuple[float, float] | Non
     if est is None or est.cost is None or prices is None:
         return
     post_price, user_price = prices
+    counts = ""
+    if est.count_requests:
+        count_price = est.count_cost / est.count_requests
+        counts = (
+            f", {_counts(est.count_requests)} x {_price(count_price)} = {_money(est.count_cost)}"
+        )
     out.print(
         f"estimated cost: at most {_money(est.cost)} ({est.posts:,} posts x "
         f"{_price(post_price)} = {_money(est.post_cost)}, up to {est.users:,} authors x "
-        f"{_price(user_price)} = {_money(est.user_cost)})",
+        f"{_price(user_price)} = {_money(est.user_cost)}{counts})",
         highlight=False,
         soft_wrap=True,
     )

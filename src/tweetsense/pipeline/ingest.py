@@ -5,7 +5,10 @@ Resumable: a window is done when its staging file is written and the ingest mani
 staged window without a sentiment file is published again (the consumer skips work it has
 already done), so a run killed between staging and publishing loses nothing.
 
-Windows are fetched by ``source.concurrency`` threads and handled in time order. A budget
+Before fetching, the windows to fetch are counted once (``Source.volumes``: the true number of
+matching posts, beside the sampled ones); a count that fails is a warning, and those windows are
+staged without a volume. Windows are fetched by ``source.concurrency`` threads and handled in
+time order. A budget
 (``max_posts``, ``max_cost``) stops the run before the window that could pass it; an error no
 retry can fix (a rejected token, an invalid query) stops it at once. Either way the finished
 windows are staged and listed, and the next run goes on from there.
@@ -20,7 +23,13 @@ from typing import Any
 
 from tweetsense import faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
-from tweetsense.errors import BadInputError, ConfigError, RetryableError, TerminalError
+from tweetsense.errors import (
+    BadInputError,
+    ConfigError,
+    RetryableError,
+    TerminalError,
+    TweetsenseError,
+)
 from tweetsense.layout import SOURCE_RECORDS
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.budget import Budget, BudgetReached
@@ -55,6 +64,7 @@ class IngestReport:
     used: Usage = field(default_factory=Usage)
     cost: float | None = None
     api_errors: ApiErrors = field(default_factory=ApiErrors)  # in the pages fetched by this run
+    counted: int = 0  # windows fetched by this run that were staged with a volume
 
     @property
     def published_tweets(self) -> int:
@@ -66,6 +76,7 @@ class IngestReport:
 class _Fetched:
     message: tuple[str, bytes]
     count: int
+    volume: int | None
     usage: Usage
     pages: int
     errors: ApiErrors
@@ -88,7 +99,9 @@ def _record(doc: StagingDoc, slug: str, key: str) -> tuple[str, bytes]:
     return record.key, record.encode()
 
 
-def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | str:
+def _fetch_and_stage(
+    p: Pipeline, source: Source, window: Window, volume: int | None
+) -> _Fetched | str:
     """Stage one window; returns what to publish and count, or why it failed."""
     search = p.config.search
     try:
@@ -97,7 +110,7 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
         return str(exc)
     for record in source.set_aside():
         quarantine(p.store, SOURCE_RECORDS, p.slug, record.name, record.payload, record.reason)
-    doc = StagingDoc(search.query, window, p.config.source.type, pages)
+    doc = StagingDoc(search.query, window, p.config.source.type, pages, volume)
     key = layout.staging_key(p.slug, window)
     try:
         # Checked before staging: a window whose posts cannot be read is never marked done.
@@ -108,7 +121,12 @@ def _fetch_and_stage(p: Pipeline, source: Source, window: Window) -> _Fetched | 
     p.store.put(key, doc.encode())
     faults.point("ingest.staged")
     return _Fetched(
-        message, doc.tweet_count, Usage.of_pages(pages), len(pages), ApiErrors.of_pages(pages)
+        message,
+        doc.tweet_count,
+        volume,
+        Usage.of_pages(pages),
+        len(pages),
+        ApiErrors.of_pages(pages),
     )
 
 
@@ -198,12 +216,35 @@ def ingest(
         return report
     source = p.source  # built once, before threads share it
     budget = _budget(p, source, max_posts, max_cost)
-    _fetch(run, source, budget, to_fetch)
+    volumes = _count(p, source, list(to_fetch), budget, report)
+    _fetch(run, source, budget, to_fetch, volumes)
     _close_report(report, source, budget, left=len(to_fetch))
     p.progress.finish()
     if report.stopped:
         raise _budget_reached(report)
     return report
+
+
+def _count(
+    p: Pipeline, source: Source, windows: list[Window], budget: Budget | None, report: IngestReport
+) -> dict[str, int]:
+    """The volume of each window the source could count; counting that fails costs the
+    volumes only, never the posts."""
+    try:
+        volumes = source.volumes(p.config.search.query, windows) or {}
+    except TweetsenseError as exc:
+        log.warning(
+            "volumes not counted, the windows are staged without one: %s; fix that and "
+            "refetch to count them, or set source.counts: false to stop counting",
+            exc,
+        )
+        volumes = {}
+    # Charged whatever came of it: the requests answered are billed.
+    used = Usage(counts=source.count_requests)
+    report.used.add(used)
+    if budget is not None:
+        budget.used.add(used)
+    return volumes
 
 
 def _sort_windows(
@@ -275,6 +316,7 @@ class _Run:
         self.pending.append(fetched.message)
         report.fetched += 1
         report.tweets += fetched.count
+        report.counted += fetched.volume is not None
         report.used.add(fetched.usage)
         if fetched.errors:
             # Staged all the same: it is what the API answered, and a rerun would get it again.
@@ -296,7 +338,13 @@ class _Run:
         )
 
 
-def _fetch(run: _Run, source: Source, budget: Budget | None, to_fetch: deque[Window]) -> None:
+def _fetch(
+    run: _Run,
+    source: Source,
+    budget: Budget | None,
+    to_fetch: deque[Window],
+    volumes: dict[str, int],
+) -> None:
     """Fetches windows on ``source.concurrency`` threads and takes them in time order; stops
     before a window the budget cannot hold (``report.stopped``), leaving the windows not started
     in ``to_fetch``. The finished windows are published and listed whatever ends the loop."""
@@ -312,7 +360,8 @@ def _fetch(run: _Run, source: Source, budget: Budget | None, to_fetch: deque[Win
                             report.stopped = "budget"
                         break  # settle the windows in flight, then try again
                     window = to_fetch.popleft()
-                    future = pool.submit(_fetch_and_stage, run.p, source, window)
+                    volume = volumes.get(window.id)
+                    future = pool.submit(_fetch_and_stage, run.p, source, window, volume)
                     inflight.append((window, future))
                 if report.stopped or not inflight:
                     break

@@ -47,6 +47,11 @@ class Source(ABC):
         return None
 
     @property
+    def count_requests(self) -> int:
+        """Requests ``volumes`` had answered so far, each billed at ``Prices.count``."""
+        return 0
+
+    @property
     def prices(self) -> Prices | None:
         """What each read costs; None: reads are free, so a dollar budget means nothing."""
         return None

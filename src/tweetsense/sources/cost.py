@@ -1,8 +1,8 @@
 """What a source charges: prices per read, and the reads a source's pages hold.
 
 Every source speaks the X API v2 page shape, so the reads are counted the same way for all:
-posts (``data``) and their authors (``includes.users``), the two things pay-per-use X access
-bills.
+posts (``data``) and their authors (``includes.users``), which pay-per-use X access bills per
+item, and the counts requests (``Source.volumes``), which it bills per request.
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ class Prices:
 
     post: float = 0.0
     user: float = 0.0
+    count: float = 0.0  # one counts request
 
 
 @dataclass
 class Usage:
-    """Resources read: posts (``data``) and users (``includes.users``)."""
+    """Resources read: posts (``data``), users (``includes.users``) and counts requests."""
 
     posts: int = 0
     users: int = 0
+    counts: int = 0
 
     @classmethod
     def of_pages(cls, pages: Iterable[dict[str, Any]]) -> Usage:
@@ -36,11 +38,12 @@ class Usage:
         return usage
 
     def cost(self, prices: Prices) -> float:
-        return self.posts * prices.post + self.users * prices.user
+        return self.posts * prices.post + self.users * prices.user + self.counts * prices.count
 
     def add(self, other: Usage) -> None:
         self.posts += other.posts
         self.users += other.users
+        self.counts += other.counts
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,11 @@ class Estimate:
     min_seconds: float | None
     limit: int  # the rate limit: requests per period (seconds)
     period: float
+    count_requests: int = 0  # counts requests for the windows' volumes, besides ``requests``
+    count_cost: float = 0.0
 
     @property
     def cost(self) -> float | None:
         if self.post_cost is None or self.user_cost is None:
             return None
-        return self.post_cost + self.user_cost
+        return self.post_cost + self.user_cost + self.count_cost

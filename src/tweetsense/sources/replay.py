@@ -11,8 +11,10 @@ Accepted inputs, recognised per file and per line without any setting:
 * any of the above compressed with gzip.
 
 Times may be ISO 8601 or v1.1's "Wed Oct 10 20:19:24 +0000 2018". Files of users or of post
-counts, which twarc2 also writes, are refused by name. A line, row or post that cannot be read
-stops the replay, or with ``on_bad_record: skip`` is set aside for ingest to quarantine.
+counts, which twarc2 also writes, are refused by name; counts files are read through
+``counts_path`` instead, as each window's volume (see ``replay_counts``). A line, row or post
+that cannot be read stops the replay, or with ``on_bad_record: skip`` is set aside for ingest to
+quarantine.
 
 The files are scanned once, on the first ``fetch_window``, into a throwaway SQLite file in the
 system temp directory, keyed by window bucket (``epoch seconds // freq``). A fetch then reads
@@ -45,8 +47,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tweetsense.contracts import STAGING_SCHEMA
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.sources.base import Page, SetAside, Source
+from tweetsense.sources.replay_counts import read_counts
 from tweetsense.sources.replay_csv import CsvField, read_rows
 from tweetsense.sources.replay_values import BadRecord, read_time
+from tweetsense.sources.x_counts import Bucket, sum_buckets
 from tweetsense.timeutil import Window, format_utc, parse_utc
 
 if TYPE_CHECKING:
@@ -122,6 +126,11 @@ class ReplaySource(Source):
             description="CSV exports with other column names: our field -> the file's column, "
             "e.g. {id: tweet_id, created_at: date, text: body}",
         )
+        counts_path: str | None = Field(
+            default=None,
+            description="twarc2 counts output (CSV or JSONL; file, directory or glob) giving "
+            "each window's true volume",
+        )
         on_bad_record: Literal["stop", "skip"] = Field(
             default="stop",
             description="a line, row or post that cannot be read: stop, or set it aside in the "
@@ -132,6 +141,12 @@ class ReplaySource(Source):
         self.settings = settings
         self.freq = context.search.freq
         self.files = find_files(settings.path)
+        self.count_files = (
+            None
+            if settings.counts_path is None
+            else find_files(settings.counts_path, "source.counts_path")
+        )
+        self._buckets: list[Bucket] | None = None
         self.skipped = 0  # records set aside by the last index build
         self._set_aside: list[SetAside] = []
         self._lock = threading.Lock()
@@ -160,6 +175,15 @@ class ReplaySource(Source):
             authors = {row[1] for row in rows if row[1] is not None}
             users = _select_users(conn, authors)
         return _paginate(rows, users, self.settings.page_size, window)
+
+    def volumes(self, query: str, windows: list[Window]) -> dict[str, int] | None:
+        """Each window's volume by the counts files; None without ``counts_path``."""
+        if self.count_files is None:
+            return None
+        with self._lock:
+            if self._buckets is None:
+                self._buckets = read_counts(self.count_files)
+        return sum_buckets(self._buckets, windows)
 
     def set_aside(self) -> list[SetAside]:
         with self._lock:
@@ -218,7 +242,7 @@ class ReplaySource(Source):
         return conn
 
 
-def find_files(path: str) -> list[Path]:
+def find_files(path: str, setting: str = "source.path") -> list[Path]:
     """Input files for ``path`` (a file, a directory or a glob), in sorted path order."""
     expanded = os.path.expanduser(path)
     root = Path.cwd()
@@ -239,12 +263,12 @@ def find_files(path: str) -> list[Path]:
             found.extend(_files_under(hit) if hit.is_dir() else [hit] if hit.is_file() else [])
     else:
         raise ConfigError(
-            f"source.path: {path!r} does not exist; point it at a file, a directory of "
+            f"{setting}: {path!r} does not exist; point it at a file, a directory of "
             "saved results or a glob such as 'archive/*.jsonl'"
         )
     if not found:
         raise ConfigError(
-            f"source.path: {path!r} matches no .json, .jsonl, .csv or .gz file; check the "
+            f"{setting}: {path!r} matches no .json, .jsonl, .csv or .gz file; check the "
             "path or glob"
         )
     return sorted(set(found))
@@ -498,7 +522,8 @@ def _refuse_other_data(item: dict[str, Any], path: Path, line: int) -> None:
     if item.keys() >= _COUNT_KEYS:
         raise BadInputError(
             f"{path}:{line}: a counts file (post volumes per bucket), not posts; point "
-            "source.path at posts (twarc2 search, stream or sample output)"
+            "source.path at posts (twarc2 search, stream or sample output) and give counts "
+            "as source.counts_path"
         )
     if "username" in item and "text" not in item:
         raise BadInputError(

@@ -5,8 +5,10 @@ Three spellings of the columns are read, told apart by the header alone:
 * plain: ``id, created_at, text`` and optional ``author_id, username, name, verified, location,
   lang, conversation_id``;
 * twarc-csv (``twarc2 csv``): the same post columns, the author as ``author.*``, references as
-  ``referenced_tweets.<type>.id``, counts as ``public_metrics.*``; it writes line breaks in text
-  as the two characters ``\\n``, read back here as line breaks;
+  ``referenced_tweets.<type>.id``, counts as ``public_metrics.*``, entities as ``entities.*``
+  and ``context_annotations`` (JSON lists; hashtags, mentions and urls as plain strings unless
+  written with --no-process-entities), read back into the API's objects; it writes line breaks
+  in text as the two characters ``\\n``, read back here as line breaks;
 * any other export, through the ``columns`` setting: our field name -> the file's column name.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +24,14 @@ from pathlib import Path
 from typing import IO, Any, Literal, get_args
 
 from tweetsense.errors import BadInputError
-from tweetsense.sources.replay_values import read_count, read_flag, read_id, read_time
+from tweetsense.sources.replay_counts import count_column
+from tweetsense.sources.replay_values import (
+    BadRecord,
+    read_count,
+    read_flag,
+    read_id,
+    read_time,
+)
 from tweetsense.timeutil import format_utc
 
 CsvField = Literal[
@@ -48,7 +58,8 @@ _TWARC_NAMES = {
     "verified": "author.verified",
     "location": "author.location",
 }
-_TWARC_MARK = re.compile(r"(author|referenced_tweets|public_metrics|__twarc)\.")
+_TWARC_MARK = re.compile(r"(author|referenced_tweets|public_metrics|entities|__twarc)\.")
+_ENTITY = re.compile(r"entities\.(hashtags|cashtags|mentions|urls|annotations)")
 _REFERENCE = re.compile(r"referenced_tweets\.(\w+)\.id")
 _METRIC = re.compile(r"public_metrics\.(\w+)")
 
@@ -62,6 +73,8 @@ class CsvLayout:
     references: list[tuple[str, int]]  # (reference type, column index)
     metrics: list[tuple[str, int]]  # (public_metrics key, column index)
     twarc: bool
+    entities: list[tuple[str, int]]  # (entities key, column index)
+    topics: int | None  # the context_annotations column
 
     @classmethod
     def of(cls, header: list[str], columns: dict[str, str], path: Path) -> CsvLayout:
@@ -90,6 +103,8 @@ class CsvLayout:
             [(m[1], i) for name, i in names.items() if (m := _REFERENCE.fullmatch(name))],
             [(m[1], i) for name, i in names.items() if (m := _METRIC.fullmatch(name))],
             twarc,
+            [(m[1], i) for name, i in names.items() if (m := _ENTITY.fullmatch(name))],
+            names.get("context_annotations") if twarc else None,
         )
 
     def read(self, row: list[str], at: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -140,6 +155,15 @@ class CsvLayout:
         }
         if metrics:
             post["public_metrics"] = metrics
+        entities = {
+            key: [_entity(key, item) for item in items]
+            for key, i in self.entities
+            if (items := _json_list(row, i, at, f"entities.{key}"))
+        }
+        if entities:
+            post["entities"] = entities
+        if topics := _json_list(row, self.topics, at, "context_annotations"):
+            post["context_annotations"] = topics
         return post, user
 
     def payload(self, row: list[str]) -> dict[str, str]:
@@ -178,9 +202,39 @@ def read_rows(
         start = reader.line_num + 1
 
 
+def _json_list(row: list[str], index: int | None, at: str, column: str) -> list[Any]:
+    # Read from the raw cell: a "\\n" inside JSON is an escape, not one of twarc-csv's breaks.
+    text = row[index].strip() if index is not None and index < len(row) else ""
+    if not text:
+        return []
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list):
+        raise BadRecord(f"{at}column {column} is not a JSON list; re-export the file")
+    return value
+
+
+def _entity(key: str, item: Any) -> Any:
+    """twarc-csv's plain strings ('#ev', '@ana', a link) back as the API's entity objects."""
+    if not isinstance(item, str):
+        return item
+    if key in ("hashtags", "cashtags"):
+        return {"tag": item[1:] if item[:1] in "#$" else item}
+    if key == "mentions":
+        return {"username": item.removeprefix("@")}
+    if key == "urls":
+        return {"expanded_url": item} if "://" in item else {"display_url": item}
+    return item
+
+
 def _not_posts(names: dict[str, int]) -> str | None:
-    if {"start", "end", "tweet_count"} <= names.keys():
-        return "a counts file (post volumes per bucket), not posts; point source.path at posts"
+    if count_column(list(names)):
+        return (
+            "a counts file (post volumes per bucket), not posts; point source.path at posts "
+            "and give counts as source.counts_path"
+        )
     if "username" in names and "text" not in names:
         return "a users file (user profiles), not posts; point source.path at posts"
     return None

@@ -9,6 +9,9 @@ the cap allows is cut to the cap. With ``sample: N`` a capped window is fetched 
 sub-windows with an equal share of the cap each, because the search returns the newest posts
 first and a capped window would otherwise only cover its end.
 
+With ``counts`` on, ``volumes`` asks the matching counts endpoint how many posts each window
+holds (see ``x_counts``), through its own rate limiter and at its own price per request.
+
 The search and the settings are checked before any request (``check_search``); all threads
 share one rate limiter per endpoint and token (see ``x_ratelimit``); the HTTP details are in
 ``x_client``.
@@ -24,10 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tweetsense.config import SearchConfig
 from tweetsense.errors import ConfigError, TerminalError
-from tweetsense.sources import x_cost
+from tweetsense.sources import x_cost, x_counts
 from tweetsense.sources.base import Page, Source
 from tweetsense.sources.cost import Estimate, Prices
 from tweetsense.sources.x_client import XClient, token_fingerprint
+from tweetsense.sources.x_counts import CountsClient
 from tweetsense.sources.x_ratelimit import RateLimiter, shared_limiter
 from tweetsense.timeutil import Window, format_utc, windows_between
 
@@ -40,6 +44,10 @@ EXPANSIONS = "author_id,referenced_tweets.id"
 TWEET_FIELDS = (
     "created_at,lang,author_id,referenced_tweets,conversation_id,public_metrics,note_tweet"
 )
+# Named entities, hashtags, mentions, links and topics: what drivers are made of.
+ENTITY_FIELDS = "entities,context_annotations"
+# The API returns at most this many posts a page when context_annotations are requested.
+ENTITIES_PAGE_MAX = 100
 USER_FIELDS = "username,name,verified,location"
 RATE_PERIOD = 900.0  # X counts requests per 15 minutes
 
@@ -104,12 +112,33 @@ class XApiSource(Source):
         min_interval: float | None = Field(default=None, ge=0)
         price_per_post: float = Field(default=0.005, ge=0)
         price_per_user: float = Field(default=0.010, ge=0)
+        entities: bool = Field(
+            default=True,
+            description="request entities and context_annotations (named entities, hashtags, "
+            "mentions, links, topics); the API then returns at most 100 posts a page, so the "
+            "full-archive search needs more requests; false: up to 500",
+        )
+        counts: bool = Field(
+            default=True,
+            description="count each window's matching posts (true volume) with the counts "
+            "endpoint, billed per request",
+        )
+        counts_endpoint: Literal["recent", "all"] | None = Field(
+            default=None, description="recent (7 days) or all (full archive); default: endpoint"
+        )
+        price_per_count_recent: float = Field(default=0.005, ge=0, description="per request")
+        price_per_count_all: float = Field(default=0.010, ge=0, description="per request")
 
         @model_validator(mode="after")
         def _page_size(self) -> XApiSource.Settings:
             top = ENDPOINTS[self.endpoint].page_max
             if self.page_size is not None and self.page_size > top:
                 raise ValueError(f"page_size: the {self.endpoint} search returns at most {top}")
+            if self.entities and self.page_size is not None and self.page_size > ENTITIES_PAGE_MAX:
+                raise ValueError(
+                    f"page_size: with entities: true the API returns at most {ENTITIES_PAGE_MAX} "
+                    "posts a page; lower page_size or set entities: false"
+                )
             return self
 
         @property
@@ -118,11 +147,25 @@ class XApiSource(Source):
 
         @property
         def page_max(self) -> int:
-            return self.page_size or self.api.page_max
+            top = min(self.api.page_max, ENTITIES_PAGE_MAX) if self.entities else self.api.page_max
+            return self.page_size or top
+
+        @property
+        def tweet_fields(self) -> str:
+            return f"{TWEET_FIELDS},{ENTITY_FIELDS}" if self.entities else TWEET_FIELDS
+
+        @property
+        def counts_api(self) -> str:
+            return self.counts_endpoint or self.endpoint
 
         @property
         def prices(self) -> Prices:
-            return Prices(self.price_per_post, self.price_per_user)
+            count = {"recent": self.price_per_count_recent, "all": self.price_per_count_all}
+            return Prices(
+                self.price_per_post,
+                self.price_per_user,
+                count[self.counts_api] if self.counts else 0.0,
+            )
 
         @property
         def limit(self) -> int:
@@ -137,29 +180,26 @@ class XApiSource(Source):
         self.search = context.search
         check_search(settings, context.search)
         token = context.secrets.require(TOKEN_SECRET, "the x_api source")
-        key = (settings.base_url.rstrip("/"), settings.endpoint, token_fingerprint(token))
-        limiter = shared_limiter(
-            key,
-            lambda: RateLimiter(
-                settings.limit,
-                settings.rate_period,
-                margin=settings.rate_margin,
-                min_interval=settings.interval,
-                max_wait=settings.max_rate_wait,
-            ),
-        )
-        self.client = XClient(
-            base_url=settings.base_url,
-            path=settings.api.path,
-            token=token,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            backoff=settings.backoff,
-            max_backoff=settings.max_backoff,
-            max_rate_wait=settings.max_rate_wait,
-            limiter=limiter,
+        self.client = _client(
+            settings,
+            token,
+            settings.api.path,
+            limit=settings.limit,
+            min_interval=settings.interval,
             connections=max(context.config.source.concurrency, 1),
         )
+        self.counter: CountsClient | None = None
+        if settings.counts:
+            # The counts endpoints have their own limits, so their own limiter and client.
+            counts = _client(
+                settings,
+                token,
+                x_counts.PATHS[settings.counts_api],
+                limit=x_counts.LIMIT,
+                min_interval=0.0,
+                connections=1,
+            )
+            self.counter = CountsClient(counts, settings.counts_api)
 
     # -- the Source interface ---------------------------------------------------------------
 
@@ -176,12 +216,26 @@ class XApiSource(Source):
                 pages.extend(self._fetch_range(query, start, end, share))
         return pages
 
+    def volumes(self, query: str, windows: list[Window]) -> dict[str, int] | None:
+        """Each window's matching posts by the counts endpoint; None with ``counts: false``."""
+        if self.counter is None:
+            return None
+        return self.counter.volumes(query, windows)
+
+    @property
+    def count_requests(self) -> int:
+        return 0 if self.counter is None else self.counter.requests
+
     def cancel(self) -> None:
         """Makes every fetch in progress stop at its next request or wait."""
         self.client.cancelled.set()
+        if self.counter is not None:
+            self.counter.client.cancelled.set()
 
     def close(self) -> None:
         self.client.close()
+        if self.counter is not None:
+            self.counter.client.close()
 
     @property
     def prices(self) -> Prices:
@@ -193,6 +247,11 @@ class XApiSource(Source):
     def estimate(cls, settings: Settings, search: SearchConfig, windows: int) -> Estimate:
         """Requests, posts, cost and time for ``windows`` windows; checks the search first."""
         check_search(settings, search)
+        counts = 0
+        if settings.counts and windows:
+            # At most one range over the whole search: the windows to fetch lie inside it.
+            every = list(windows_between(search.start_time, search.end_time, search.freq))
+            counts = x_counts.requests_needed(settings.counts_api, every[-1].end - every[0].start)
         return x_cost.estimate(
             windows,
             search.max_per_window,
@@ -202,6 +261,7 @@ class XApiSource(Source):
             limit=settings.limit,
             period=settings.rate_period,
             min_interval=settings.interval,
+            count_requests=counts,
         )
 
     # -- pagination -------------------------------------------------------------------------
@@ -214,7 +274,7 @@ class XApiSource(Source):
             "start_time": _api_time(start),
             "end_time": _api_time(end),
             "expansions": EXPANSIONS,
-            "tweet.fields": TWEET_FIELDS,
+            "tweet.fields": self.settings.tweet_fields,
             "user.fields": USER_FIELDS,
         }
         pages: list[Page] = []
@@ -282,6 +342,60 @@ def check_search(
             f"search.start_time: the archive starts at {format_utc(ARCHIVE_START)}; set a "
             "later start_time"
         )
+    if settings.counts:
+        _check_counts(settings, search, windows[0].start, now)
+
+
+def _check_counts(
+    settings: XApiSource.Settings, search: SearchConfig, first: datetime, now: datetime
+) -> None:
+    api = settings.counts_api
+    if len(search.query) > x_counts.QUERY_MAX[api]:
+        raise ConfigError(
+            f"search.query: {len(search.query)} characters, the {api} counts accept at most "
+            f"{x_counts.QUERY_MAX[api]}; shorten the query or set source.counts: false"
+        )
+    oldest = now - timedelta(days=x_counts.RECENT_DAYS) + RECENT_MARGIN
+    if api == "recent" and first < oldest:
+        raise ConfigError(
+            f"source.counts_endpoint: the recent counts cover {x_counts.RECENT_DAYS} days and "
+            f"search.start_time is {format_utc(first)}; set counts_endpoint: all or counts: false"
+        )
+
+
+def _client(
+    settings: XApiSource.Settings,
+    token: str,
+    path: str,
+    *,
+    limit: int,
+    min_interval: float,
+    connections: int,
+) -> XClient:
+    """A client for ``path`` whose rate limiter every source calling it with this token shares."""
+    key = (settings.base_url.rstrip("/"), path, token_fingerprint(token))
+    limiter = shared_limiter(
+        key,
+        lambda: RateLimiter(
+            limit,
+            settings.rate_period,
+            margin=settings.rate_margin,
+            min_interval=min_interval,
+            max_wait=settings.max_rate_wait,
+        ),
+    )
+    return XClient(
+        base_url=settings.base_url,
+        path=path,
+        token=token,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        backoff=settings.backoff,
+        max_backoff=settings.max_backoff,
+        max_rate_wait=settings.max_rate_wait,
+        limiter=limiter,
+        connections=connections,
+    )
 
 
 def sub_windows(window: Window, parts: int) -> list[tuple[datetime, datetime]]:

@@ -3,13 +3,16 @@
 Pay-per-use access bills every post read and every user read (the authors in
 ``includes.users``); the worst case is a full window whose posts all have different authors.
 The minimum time follows from the rate limit: ``limit`` requests per ``period`` and, for the
-full-archive search, at least ``min_interval`` seconds between two requests.
+full-archive search, at least ``min_interval`` seconds between two requests. The counts
+requests (one per range, see ``x_counts``) are billed per request and go first, under the
+counts endpoints' own limit.
 """
 
 from __future__ import annotations
 
 import math
 
+from tweetsense.sources import x_counts
 from tweetsense.sources.cost import Estimate, Prices
 
 MIN_PAGE = 10  # the smallest max_results the search endpoints accept
@@ -48,9 +51,11 @@ def estimate(
     limit: int,
     period: float,
     min_interval: float,
+    count_requests: int = 0,
 ) -> Estimate:
+    counts = {"count_requests": count_requests, "count_cost": count_requests * prices.count}
     if cap is None:
-        return Estimate(windows, None, None, None, None, None, None, limit, period)
+        return Estimate(windows, None, None, None, None, None, None, limit, period, **counts)
     requests = windows * requests_per_window(cap, sample, page_max)
     posts = windows * cap
     return Estimate(
@@ -60,7 +65,9 @@ def estimate(
         users=posts,
         post_cost=posts * prices.post,
         user_cost=posts * prices.user,
-        min_seconds=min_seconds(requests, limit, period, min_interval),
+        min_seconds=min_seconds(requests, limit, period, min_interval)
+        + min_seconds(count_requests, x_counts.LIMIT, period, 0.0),
         limit=limit,
         period=period,
+        **counts,
     )

@@ -12,10 +12,19 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from tweetsense.warehouse.schema import ANALYSIS_TABLES, SENTIMENT, TABLES, TWEET, Table
+from tweetsense.warehouse.schema import (
+    ANALYSIS_TABLES,
+    DRIVER,
+    INSIGHT_TABLES,
+    SENTIMENT,
+    SENTIMENT_SPIKE,
+    TABLES,
+    TWEET,
+    Table,
+)
 
 # Every table a load fills, in the order it loads them.
-LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES)
+LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES, *INSIGHT_TABLES)
 
 
 @dataclass(frozen=True)
@@ -25,17 +34,28 @@ class LoadResult:
     location: str  # where a person or SQL client finds the tables (no secrets)
     tweet_scores: int = 0  # rows of ``tweet_score`` for the query after the load
     analyzer_windows: int = 0  # rows of ``sentiment_by_analyzer`` for the query after the load
+    drivers: int = 0  # rows of ``driver`` for the query after the load
+    spikes: int = 0  # rows of ``sentiment_spike`` for the query after the load
 
     @classmethod
     def of(cls, counts: Mapping[str, int], location: str) -> LoadResult:
         """From the row counts of ``LOADED_TABLES``, by table name."""
         tweet_score, by_analyzer = (counts[t.name] for t in ANALYSIS_TABLES)
-        return cls(counts[TWEET.name], counts[SENTIMENT.name], location, tweet_score, by_analyzer)
+        return cls(
+            counts[TWEET.name],
+            counts[SENTIMENT.name],
+            location,
+            tweet_score,
+            by_analyzer,
+            counts[DRIVER.name],
+            counts[SENTIMENT_SPIKE.name],
+        )
 
 
 def tables_to_load(files: Mapping[str, str]) -> list[Table]:
     """The tables of ``files`` (table name -> Parquet URI), in load order. ``tweet`` and
-    ``sentiment`` are required; the analysis tables are absent from outputs of older batches."""
+    ``sentiment`` are required; the analysis and insight tables are absent from outputs of
+    older batches."""
     known = {t.name for t in LOADED_TABLES}
     unknown = sorted(set(files) - known)
     missing = [t.name for t in TABLES if t.name not in files]

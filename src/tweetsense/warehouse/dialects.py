@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,8 +10,10 @@ from tweetsense.errors import TerminalError
 from tweetsense.warehouse.schema import (
     ANALYSIS_TABLES,
     INDEXES,
+    INSIGHT_TABLES,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
+    SENTIMENT,
     TABLES,
     Index,
     Table,
@@ -20,6 +22,21 @@ from tweetsense.warehouse.schema import (
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+# Every table of the warehouse but the version table, in creation order.
+DATA_TABLES = (*TABLES, *ANALYSIS_TABLES, *INSIGHT_TABLES)
+_LABEL_COLUMNS = ("positive", "negative", "neutral", "mixed")
+# What a NOT NULL column added to a table with rows starts as.
+_DEFAULTS = {"bigint": "0", "double": "0", "text": "''", "boolean": "FALSE"}
+# Added columns that start as another column of the same row instead: a window loaded before
+# reposts were told apart counts each post as an opinion.
+_BACKFILL = {
+    SENTIMENT.name: {
+        "count_opinions": "count_tweets",
+        **{f"perc_opinion_{k}": f"perc_tweet_{k}" for k in _LABEL_COLUMNS},
+    }
+}
 
 
 def quote(identifier: str) -> str:
@@ -44,10 +61,39 @@ class Dialect:
         return f"CREATE INDEX IF NOT EXISTS {quote(index.name)} ON {quote(index.table)} ({cols})"
 
     def ddl(self) -> list[str]:
-        """Every statement that creates what is missing, in order; safe to run again."""
-        statements = [self.create_table(t) for t in (*TABLES, *ANALYSIS_TABLES, SCHEMA_TABLE)]
+        """Every statement that creates what is missing, in order; safe to run again. Run
+        ``migration`` first: an index may be on a column it adds."""
+        statements = [self.create_table(t) for t in (*DATA_TABLES, SCHEMA_TABLE)]
         if self.indexes:
             statements += [self.create_index(i) for i in INDEXES]
+        return statements
+
+    def migration(self, catalog: Iterable[tuple[str, str]]) -> list[str]:
+        """The statements that add the columns an existing table lacks (a warehouse of an
+        earlier schema version), from ``catalog_sql``'s rows (table, column). A NOT NULL column
+        gets a default, so the rows already there get a value."""
+        existing: dict[str, set[str]] = {}
+        for table_name, column in catalog:
+            existing.setdefault(table_name, set()).add(column)
+        statements = []
+        for table in DATA_TABLES:
+            if table.name not in existing:
+                continue  # created whole by ddl()
+            added = [c for c in table.columns if c.name not in existing[table.name]]
+            for c in added:
+                default = "" if c.nullable else f" DEFAULT {_DEFAULTS[c.type]} NOT NULL"
+                statements.append(
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(c.name)} "
+                    f"{self.types[c.type]}{default}"
+                )
+            copies = {
+                name: source
+                for name, source in _BACKFILL.get(table.name, {}).items()
+                if name in {c.name for c in added}
+            }
+            if copies:
+                sets = ", ".join(f"{quote(k)} = {quote(v)}" for k, v in copies.items())
+                statements.append(f"UPDATE {quote(table.name)} SET {sets}")
         return statements
 
 
@@ -105,14 +151,26 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, types[c.type]) for c in table.columns])
 
 
+def catalog_sql() -> str:
+    """(table, column) of every column the warehouse's tables have now, for ``migration``."""
+    names = ", ".join(f"'{t.name}'" for t in DATA_TABLES)
+    return (
+        "SELECT table_name, column_name FROM information_schema.columns "
+        f"WHERE table_schema = current_schema() AND table_name IN ({names})"
+    )
+
+
 def record_version_sql(mark: str) -> str:
-    """Records the schema version once; ``mark`` is the driver's placeholder (version, time).
+    """Records the schema version unless it is recorded already; ``mark`` is the driver's
+    placeholder (version, time). A migrated warehouse keeps the row of each earlier version.
 
     The SELECT reads a table so that Redshift runs it on the compute nodes it inserts into."""
     t = quote(SCHEMA_TABLE.name)
+    v = quote("version")
     return (
-        f"INSERT INTO {t} ({quote('version')}, {quote('applied_at')}) "
-        f"SELECT {mark}, {mark} FROM (SELECT COUNT(*) AS n FROM {t}) AS c WHERE c.n = 0"
+        f"INSERT INTO {t} ({v}, {quote('applied_at')}) "
+        f"SELECT {mark}, {mark} FROM (SELECT COALESCE(MAX({v}), 0) AS v FROM {t}) AS c "
+        f"WHERE c.v < {SCHEMA_VERSION}"
     )
 
 

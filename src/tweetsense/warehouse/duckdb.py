@@ -13,7 +13,7 @@ from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.staging import filesystems
 from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
-from tweetsense.warehouse.dialects import DUCKDB, check_version, record_version_sql
+from tweetsense.warehouse.dialects import DUCKDB, catalog_sql, check_version, record_version_sql
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION
 
@@ -59,7 +59,8 @@ class DuckDBWarehouse(SqlReads):
         return con
 
     def _create(self, con: duckdb.DuckDBPyConnection) -> None:
-        for statement in DUCKDB.ddl():
+        catalog = con.execute(catalog_sql()).fetchall()
+        for statement in (*DUCKDB.migration(catalog), *DUCKDB.ddl()):
             con.execute(statement)
         con.execute(record_version_sql(self.mark), [SCHEMA_VERSION, datetime.now(UTC)])
         found = con.execute(f'SELECT max("version") FROM "{SCHEMA_TABLE.name}"').fetchone()

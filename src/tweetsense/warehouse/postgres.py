@@ -18,6 +18,7 @@ from tweetsense.errors import (
 from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import (
     POSTGRES,
+    catalog_sql,
     check_version,
     columns_sql,
     quote,
@@ -199,15 +200,21 @@ class PostgresWarehouse(SqlReads):
 
     def _create(self, cur: psycopg.Cursor) -> None:
         # CREATE INDEX takes a lock that blocks writers even when the index exists, so the DDL
-        # runs only when something is missing.
-        # A warehouse made before the analysis tables existed gets them here.
+        # runs only when something is missing or the schema version is older.
+        # A warehouse of an earlier version gets its new tables and columns here.
         names = [t.name for t in (*LOADED_TABLES, SCHEMA_TABLE)] + [i.name for i in INDEXES]
         row = cur.execute(
             "SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n",
             [[quote(n) for n in names]],
         ).fetchone()
-        if not (row and row[0]):
-            for statement in POSTGRES.ddl():
+        current = bool(row and row[0])
+        if current:
+            found = cur.execute(f"SELECT max({quote('version')}) FROM {quote(SCHEMA_TABLE.name)}")
+            version = found.fetchone()
+            current = bool(version and version[0] is not None and version[0] >= SCHEMA_VERSION)
+        if not current:
+            catalog = cur.execute(catalog_sql()).fetchall()
+            for statement in (*POSTGRES.migration(catalog), *POSTGRES.ddl()):
                 cur.execute(statement)
         cur.execute(record_version_sql(self.mark), [SCHEMA_VERSION, datetime.now(UTC)])
         found = cur.execute(f"SELECT max({quote('version')}) FROM {quote(SCHEMA_TABLE.name)}")

@@ -21,7 +21,7 @@ from tweetsense.errors import (
     MissingCredentialError,
 )
 from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
-from tweetsense.warehouse.dialects import arrow_schema
+from tweetsense.warehouse.dialects import arrow_schema, catalog_sql
 from tweetsense.warehouse.files import record_batches
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.redshift_sql import load_script
@@ -175,10 +175,14 @@ class RedshiftWarehouse(SqlReads):
         self._upload(client, keys, files)
         uris = {name: f"s3://{self.settings.s3_bucket}/{key}" for name, key in keys.items()}
         try:
-            script = load_script(query, uris, self.settings.iam_role, datetime.now(UTC))
             con = self._connect()
             try:
                 cur = con.cursor()
+                cur.execute(catalog_sql())
+                catalog = [(str(t), str(c)) for t, c in cur.fetchall()]
+                script = load_script(
+                    query, uris, self.settings.iam_role, datetime.now(UTC), catalog
+                )
                 counts = []
                 for st in script:
                     cur.execute(st.sql, st.params or None)

@@ -7,6 +7,7 @@ one definition. Every statement but COPY is also valid PostgreSQL, which the tes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,13 +58,19 @@ def merge_statements(table: Table) -> list[Statement]:
 
 
 def load_script(
-    query: str, uris: dict[str, str], iam_role: str, applied_at: datetime
+    query: str,
+    uris: dict[str, str],
+    iam_role: str,
+    applied_at: datetime,
+    catalog: Iterable[tuple[str, str]] = (),
 ) -> list[Statement]:
     """Every statement of one load, in order, to run in one transaction.
 
-    ``uris`` maps a table name to the s3:// URI of its Parquet file (``tables_to_load``).
+    ``uris`` maps a table name to the s3:// URI of its Parquet file (``tables_to_load``);
+    ``catalog`` is what ``catalog_sql`` found: the columns a table of an earlier schema version
+    lacks are added first (Redshift has no ADD COLUMN IF NOT EXISTS).
     """
-    statements = [Statement(sql) for sql in REDSHIFT.ddl()]
+    statements = [Statement(sql) for sql in (*REDSHIFT.migration(catalog), *REDSHIFT.ddl())]
     statements.append(Statement(record_version_sql(MARK), (SCHEMA_VERSION, applied_at)))
     for table in tables_to_load(uris):
         stage = quote(stage_name(table))
