@@ -17,7 +17,12 @@ from tweetsense.pipeline.batch import outputs_for
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.run import run_all
 from tweetsense.warehouse.dialects import DUCKDB, POSTGRES, Dialect, quote
-from tweetsense.warehouse.schema import ANALYSIS_TABLES, INSIGHT_TABLES, SENTIMENT, TABLES
+from tweetsense.warehouse.schema import (
+    ANALYSIS_TABLES,
+    INSIGHT_TABLES,
+    SENTIMENT_BY_ANALYZER,
+    TABLES,
+)
 
 QUERY = "electric vehicles"
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -138,7 +143,7 @@ def add_contrarian(target: Path | str) -> None:
     labels = (
         "CASE label WHEN 'POSITIVE' THEN 'NEGATIVE' WHEN 'NEGATIVE' THEN 'POSITIVE' ELSE label END"
     )
-    window_cols = SENTIMENT.column_names[1:]
+    window_cols = [c for c in SENTIMENT_BY_ANALYZER.column_names if c not in ("query", "analyzer")]
     cols = ", ".join(window_cols)
     mirrored = ", ".join(f"{_swap(c)} AS {c}" for c in window_cols)
     execute(
