@@ -46,10 +46,18 @@ class DemoWarehouse:
         return {"tweet": self.tweets_uri, "sentiment": self.windows_uri}
 
 
-def build(root: Path) -> DemoWarehouse:
-    config = make_config(
-        root, search__end_time=END.isoformat(), sentiment__workers="1", source__concurrency="2"
-    )
+# The demo story's recall breaks at 13:00 on its third day: six hours around it.
+RECALL_START = datetime(2024, 3, 3, 11, tzinfo=UTC)
+RECALL_END = datetime(2024, 3, 3, 17, tzinfo=UTC)
+RECALL_BREAKS = datetime(2024, 3, 3, 13, tzinfo=UTC)
+
+
+def build(root: Path, start: datetime | None = None, end: datetime = END) -> DemoWarehouse:
+    """The demo pipeline's warehouse of [start, end) (start: the demo's own)."""
+    bounds = {"search__end_time": end.isoformat()}
+    if start is not None:
+        bounds["search__start_time"] = start.isoformat()
+    config = make_config(root, **bounds, sentiment__workers="1", source__concurrency="2")
     p = Pipeline(config)
     try:
         run_all(p)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -450,4 +450,73 @@ def test_csv_links_download(browser: Browser, insight_url: str) -> None:
         r = page.request.get(f"{insight_url}{href}")
         assert r.status == 200 and r.headers["content-type"].startswith("text/csv")
     assert problems == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def recall_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    built = demo.build(tmp_path_factory.mktemp("recall"), demo.RECALL_START, demo.RECALL_END)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWEETSENSE_")}
+    cmd = [sys.executable, "-m", "tweetsense.cli.app", "dashboard", "--demo"]
+    cmd += ["--data-dir", str(built.data_dir), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}", built.path
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _sql(path: Path, sql: str, values: list) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, values).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_recall_on_the_demo(browser: Browser, recall_url: tuple[str, Path]) -> None:
+    url, path = recall_url
+    page, problems = _open(browser, url)
+    # The true volume shows the burst: the page's total and peak are the warehouse's.
+    [(volume, peak)] = _sql(
+        path,
+        "SELECT SUM(volume), arg_max(time_window, volume) FROM sentiment WHERE query = ?",
+        [demo.QUERY],
+    )
+    assert page.locator("#volume").inner_text() == f"{volume:,}"
+    shown_peak = page.locator("#chart-count").get_attribute("data-peak")
+    assert shown_peak == peak.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert demo.RECALL_BREAKS <= peak.astimezone(UTC) < demo.RECALL_BREAKS + timedelta(hours=1)
+
+    # The drivers of the dip (the two hours from the break) and its spikes, once the batch
+    # writes them.
+    [(drivers,)] = _sql(path, "SELECT count(*) FROM driver WHERE query = ?", [demo.QUERY])
+    [(spikes,)] = _sql(path, "SELECT count(*) FROM sentiment_spike WHERE query = ?", [demo.QUERY])
+    assert problems == []
+    if not drivers or not spikes:
+        page.close()
+        pytest.skip("the batch writes no drivers or spikes yet")
+    flagged = _sql(
+        path,
+        "SELECT strftime(time_window, '%Y-%m-%dT%H:%M:%S.000Z') FROM sentiment_spike "
+        "WHERE query = ? AND metric = 'net_sentiment' AND direction = 'down' ORDER BY 1",
+        [demo.QUERY],
+    )
+    marks = page.locator("#chart-net .spike-net_sentiment.spike-down")
+    assert sorted(marks.evaluate_all("ms => ms.map(m => m.dataset.time)")) == [
+        f for (f,) in flagged
+    ]
+    assert any(demo.RECALL_BREAKS.isoformat()[:13] in f for (f,) in flagged)
+    loads = int(page.get_attribute("body", "data-loads") or 0)
+    page.fill("#from", "2024-03-03 13:00")
+    page.fill("#to", "2024-03-03 15:00")
+    page.click("#apply")
+    page.wait_for_selector(f"body[data-loads='{loads + 1}']")
+    top = page.locator("#drivers li[data-term]").evaluate_all(
+        "ls => ls.slice(0, 5).map(l => l.dataset.term.toLowerCase())"
+    )
+    assert any("recall" in term for term in top), top
     page.close()

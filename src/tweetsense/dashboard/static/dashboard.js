@@ -353,6 +353,9 @@
       ], ["net", "weighted"], 3, "positive − negative share");
     }
     state.charts.count.setData([win.time, win.count_tweets, win.volume]);
+    // Where the counted volume peaks, for a reader of the page's markup (and its tests).
+    const peak = win.volume.reduce((best, v, i) => (v !== null && (best < 0 || v > win.volume[best]) ? i : best), -1);
+    $("chart-count").dataset.peak = peak < 0 ? "" : iso(win.time[peak]);
     state.charts.sentiment.setData([win.time, ...LABEL_KEYS.map((l) => smooth(win[`avg_${l}`]))]);
     const net = once() && win.net_opinion.some((v) => v !== null) ? win.net_opinion : win.net;
     state.charts.net.setData([win.time, smooth(net), smooth(win.weighted_net)]);
