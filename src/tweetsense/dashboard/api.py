@@ -64,7 +64,7 @@ def analyzers(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
     return {"query": query, "primary": names[0] if names else None, "analyzers": names}
 
 
-def _figures(s: dict[str, Any], shares_only: bool = False) -> dict[str, Any]:
+def _figures(s: dict[str, Any]) -> dict[str, Any]:
     """The numbers of a ``summary`` read, as the endpoint answers them."""
     shares = {k.lower(): round(v, 6) for k, v in s["shares"].items()}
     opinion = s["opinion_shares"]
@@ -191,6 +191,9 @@ def windows(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
 
 
 POST_TYPES = ("original", "reply", "quote", "repost")
+POST_URL = "https://x.com/i/web/status/"
+REPOSTS = ("each", "once")  # a repost as its own opinion, or left out for its original
+DRIVER_LABELS = tuple(x.lower() for x in LABELS)
 POST_FIELDS = (
     *TWEET_FIELDS,
     "post_type",
@@ -246,11 +249,6 @@ def tweets(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
         "sort": sort,
         "tweets": out,
     }
-
-
-POST_URL = "https://x.com/i/web/status/"
-REPOSTS = ("each", "once")
-DRIVER_LABELS = tuple(x.lower() for x in LABELS)
 
 
 def drivers_of(wh: SqlReads, args: Mapping[str, str]) -> dict[str, Any]:
