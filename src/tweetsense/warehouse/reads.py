@@ -527,9 +527,10 @@ class SqlReads(Warehouse):
         empty = {"overall": {"n": 0, "agreement": None, "kappa": None}}
         if not self.has_table(TWEET_SCORE):
             return {**empty, "series": {n: [] for n in names}}
-        match, params = self._where({f"a.{_Q}": query, f"a.{_A}": a, f"b.{_A}": b})
-        where, bounds = self._where({}, start, end)
-        params += bounds
+        # The range selects a's rows before the join: a week's pairs, not a year's.
+        equal = {f"a.{_Q}": query, f"a.{_A}": a, f"b.{_A}": b}
+        match, params = self._where(equal, start, end, f"a.{_W}")
+        where = "TRUE"
         series = self._columns(agreement_sql(match, where, by_window=True), params, names)
         rows = self._read(agreement_sql(match, where, by_window=False), params)
         overall = rows[0] if rows else empty["overall"]
