@@ -85,6 +85,8 @@ def agreement_sql(match: str, where: str, by_window: bool) -> str:
     ``where`` their windows, by ``time_window``. Cohen's kappa is (po - pe) / (1 - pe), with po
     = same / n and pe = chance / n^2, chance being the sum over labels of the two analyzers'
     counts multiplied; multiplied through by n^2 so that pe == 1 is an exact integer test.
+    A post has one window whoever scored it: joining on it lets a range on ``a`` select ``b``'s
+    rows too.
     """
     window = f"{_W}, " if by_window else ""
     counted = " + ".join(
@@ -96,7 +98,7 @@ def agreement_sql(match: str, where: str, by_window: bool) -> str:
     return (
         f"WITH pairs AS (SELECT a.{_W} AS {_W}, a.{quote('label')} AS la, "
         f"b.{quote('label')} AS lb FROM {_TS} a JOIN {_TS} b "
-        f"ON b.{_Q} = a.{_Q} AND b.{_ID} = a.{_ID} WHERE {match}), "
+        f"ON b.{_Q} = a.{_Q} AND b.{_ID} = a.{_ID} AND b.{_W} = a.{_W} WHERE {match}), "
         f"counts AS (SELECT {window}COUNT(*) AS n, "
         f"SUM(CASE WHEN la = lb THEN 1 ELSE 0 END) AS same, {counted} AS chance "
         f"FROM pairs WHERE {where}{f' GROUP BY {_W}' if by_window else ''}) "
