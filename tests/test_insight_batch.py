@@ -4,6 +4,7 @@ engagement, counted volume, reposts counted once, the engagement-weighted net se
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,11 +12,19 @@ import pytest
 
 from tests.test_batch_job import SLUG, USERS, W, scores, stage, tweet
 from tweetsense import layout
+from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs
-from tweetsense.config import BackendSection
+from tweetsense.config import BackendSection, InsightSection
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.registry import create
-from tweetsense.warehouse.schema import SENTIMENT_BY_ANALYZER
+from tweetsense.warehouse.dialects import arrow_schema
+from tweetsense.warehouse.schema import (
+    DRIVER,
+    SENTIMENT,
+    SENTIMENT_BY_ANALYZER,
+    SENTIMENT_SPIKE,
+    TWEET,
+)
 
 
 def metrics(like: int = 0, retweet: int = 0, reply: int = 0, quote: int = 0) -> dict:
@@ -44,13 +53,42 @@ def stage_story(store) -> None:
         [
             {
                 "data": [
-                    tweet("1", 1, "the launch is great", "u1", **metrics(10, 2, 1, 0)),
+                    tweet(
+                        "1",
+                        1,
+                        "The launch is great https://t.co/abc123 #EV",
+                        "u1",
+                        **metrics(10, 2, 1, 0),
+                        entities={
+                            "hashtags": [{"start": 38, "end": 41, "tag": "EV"}],
+                            "mentions": [{"username": "Ana", "id": "u1"}],
+                            "urls": [
+                                {
+                                    "url": "https://t.co/abc123",
+                                    "expanded_url": "https://WWW.Example.com/a?b=1",
+                                }
+                            ],
+                            "annotations": [{"type": "Organization", "normalized_text": " Tesla "}],
+                        },
+                        context_annotations=[
+                            {"domain": {"id": "47", "name": "Brand"}, "entity": {"name": "Tesla"}}
+                        ],
+                    ),
                     tweet(
                         "2", 2, "RT @ana: the launch", "u2", **refs(("retweeted", "1")), **metrics()
                     ),
                     tweet("3", 3, "RT @ana: the launch", "u2", **refs(("retweeted", "1"))),
                     tweet(
-                        "4", 4, "no it is not", "u2", **refs(("replied_to", "1")), **metrics(like=1)
+                        "4",
+                        4,
+                        "no it is not",
+                        "u2",
+                        **refs(("replied_to", "1")),
+                        **metrics(like=1),
+                        entities={
+                            "hashtags": [{"tag": "ev"}],
+                            "urls": [{"url": "http://News.example.org:8080/x"}],
+                        },
                     ),
                     tweet("5", 5, "look", "u1", **refs(("replied_to", "4"), ("quoted", "1"))),
                 ],
@@ -92,7 +130,7 @@ def stage_story(store) -> None:
     )
 
 
-def run(context, store) -> dict[str, list[dict]]:
+def run(context, store) -> dict[str, Any]:
     engine = create("batch", context, BackendSection(type="duckdb"))
     windows = [w for w in W if store.exists(layout.staging_key(SLUG, w))]
     inputs = BatchInputs(
@@ -114,7 +152,43 @@ def run(context, store) -> dict[str, list[dict]]:
     return {
         "tweets": read(outputs.tweets_parquet).to_pylist(),
         "windows": read(outputs.windows_parquet).to_pylist(),
+        "drivers": read(outputs.drivers_parquet).to_pylist(),
+        "outputs": outputs,
     }
+
+
+# Every driver of post 1, sorted: its link's host without www, the annotation and the context
+# entity (one, trimmed), the hashtag and mention lowercased, and its words but the stopwords,
+# the link and the hashtag.
+FIRST = "\ndomain:example.com\nentity:Tesla\nhashtag:#ev\nmention:@ana\nterm:great\nterm:launch\n"
+W0_DRIVERS = [
+    ("domain", "example.com", "POSITIVE", 1),
+    ("domain", "news.example.org", "NEGATIVE", 1),
+    ("entity", "Tesla", "POSITIVE", 1),
+    ("hashtag", "#ev", "NEGATIVE", 1),
+    ("hashtag", "#ev", "POSITIVE", 1),
+    ("mention", "@ana", "POSITIVE", 1),
+    # "launch" is in posts 1-3; "great" and "look" in one post each, below driver_min_count 2.
+    ("term", "launch", "NEGATIVE", 1),
+    ("term", "launch", "POSITIVE", 2),
+]
+W2_DRIVERS = [
+    ("term", "news", "MIXED", 1),
+    ("term", "news", "POSITIVE", 1),
+    ("term", "old", "MIXED", 1),
+    ("term", "old", "POSITIVE", 1),
+]
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_drivers_per_window_kind_term_and_label(context, store) -> None:
+    stage_story(store)
+    drivers = run(context, store)["drivers"]
+    assert {d["query"] for d in drivers} == {"ev"}
+    assert [(d["time_window"], d["kind"], d["term"], d["label"], d["count"]) for d in drivers] == [
+        *((W[0].start, *d) for d in W0_DRIVERS),
+        *((W[2].start, *d) for d in W2_DRIVERS),
+    ]
 
 
 @pytest.mark.parametrize("store", ["local"], indirect=True)
@@ -126,13 +200,13 @@ def test_post_types_engagement_and_opinions(context, store) -> None:
             "quote_count", "engagement", "terms")  # fmt: skip
     tweets = {t["tweet_id"]: tuple(t[c] for c in cols) for t in out["tweets"]}
     assert tweets == {
-        "1": ("original", None, 10, 2, 1, 0, 13, None),
-        "2": ("repost", "1", 0, 0, 0, 0, 0, None),
-        "3": ("repost", "1", None, None, None, None, 0, None),
-        "4": ("reply", None, 1, 0, 0, 0, 1, None),
-        "5": ("quote", None, None, None, None, None, 0, None),
-        "6": ("repost", "99", 0, 0, 2, 0, 2, None),
-        "7": ("repost", "99", None, None, None, None, 0, None),
+        "1": ("original", None, 10, 2, 1, 0, 13, FIRST),
+        "2": ("repost", "1", 0, 0, 0, 0, 0, "\nterm:launch\n"),
+        "3": ("repost", "1", None, None, None, None, 0, "\nterm:launch\n"),
+        "4": ("reply", None, 1, 0, 0, 0, 1, "\ndomain:news.example.org\nhashtag:#ev\n"),
+        "5": ("quote", None, None, None, None, None, 0, "\nterm:look\n"),
+        "6": ("repost", "99", 0, 0, 2, 0, 2, "\nterm:news\nterm:old\n"),
+        "7": ("repost", "99", None, None, None, None, 0, "\nterm:news\nterm:old\n"),
     }
 
     w0, w1, w2 = out["windows"]
@@ -162,3 +236,47 @@ def test_post_types_engagement_and_opinions(context, store) -> None:
     assert w2["perc_opinion_mixed"] == 1.0 and w2["perc_opinion_positive"] == 0.0
     assert w2["engagement"] == 2
     assert math.isclose(w2["weighted_net"], (3 * 0 + 1 * 1) / 4)
+
+
+def _rows(warehouse, table) -> list[dict]:
+    names = ", ".join(f'"{c}"' for c in table.column_names)
+    order = ", ".join(f'"{k}"' for k in table.key)
+    return [
+        dict(r) for r in warehouse._rows(f'SELECT {names} FROM "{table.name}" ORDER BY {order}', [])
+    ]
+
+
+@pytest.mark.parametrize("store", ["local"], indirect=True)
+def test_insight_outputs_load_twice_without_duplicates(context, store, warehouse) -> None:
+    stage_story(store)
+    outputs = run(context, store)["outputs"]
+    # A spike in every window with posts, so the table has rows to load.
+    insight = InsightSection(spike_baseline=4, spike_min_baseline=3, spike_threshold=0.1)
+    spikes.write(store, outputs.windows_parquet, outputs.spikes_parquet, insight)
+    files = {
+        TWEET.name: outputs.tweets_parquet,
+        SENTIMENT.name: outputs.windows_parquet,
+        DRIVER.name: outputs.drivers_parquet,
+        SENTIMENT_SPIKE.name: outputs.spikes_parquet,
+    }
+    uris = {name: store.uri(key) for name, key in files.items()}
+    first = warehouse.load("ev", uris)
+    assert (first.tweets, first.windows, first.drivers) == (7, 3, 12)
+    loaded = {t.name: _rows(warehouse, t) for t in (TWEET, SENTIMENT, DRIVER, SENTIMENT_SPIKE)}
+    assert warehouse.load("ev", uris) == first
+    assert {t.name: _rows(warehouse, t) for t in (TWEET, SENTIMENT, DRIVER, SENTIMENT_SPIKE)} == (
+        loaded
+    )
+    terms = {r["tweet_id"]: r["terms"] for r in loaded[TWEET.name]}
+    assert terms["1"] == FIRST
+    assert [(r["kind"], r["term"], r["label"], r["count"]) for r in loaded[DRIVER.name]][:8] == (
+        W0_DRIVERS
+    )
+
+    # A reload whose drivers changed replaces a window's rows: none of the old ones stay.
+    only_w2 = [d for d in pq.read_table(uris[DRIVER.name]).to_pylist() if d["term"] == "news"]
+    path = store.uri(outputs.drivers_parquet) + ".news.parquet"
+    pq.write_table(pa.Table.from_pylist(only_w2, schema=arrow_schema(DRIVER)), path)
+    again = warehouse.load("ev", {**uris, DRIVER.name: path})
+    assert again.drivers == 2
+    assert [r["term"] for r in _rows(warehouse, DRIVER)] == ["news", "news"]

@@ -25,11 +25,12 @@ from typer.testing import CliRunner
 
 from tests.test_batch_job import SLUG, T0, stage, tweet
 from tweetsense import layout
+from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs, BatchResult
 from tweetsense.batch.job import DROP_REASONS, SNOWFLAKE_EPOCH_MS
 from tweetsense.batch.spark_session import find_java_home, start_session
 from tweetsense.cli.app import app
-from tweetsense.config import BackendSection
+from tweetsense.config import BackendSection, InsightSection
 from tweetsense.contracts import LABELS, SentimentDoc
 from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.pipeline.batch import outputs_for
@@ -149,7 +150,29 @@ def _engagement(tid: str) -> dict:
         return {}
     names = ("like_count", "retweet_count", "reply_count", "quote_count")
     metrics = {n: rng.randint(0, 50) for n in names if rng.random() < 0.9}
-    return {"public_metrics": {**metrics, "impression_count": rng.randint(0, 999)}}
+    out: dict = {"public_metrics": {**metrics, "impression_count": rng.randint(0, 999)}}
+    # Entities as the API writes them, in any case and with repeats; some parts missing.
+    pick = rng.sample
+    entities = {
+        "hashtags": [{"start": 0, "end": 3, "tag": t} for t in pick(["EV", "ev", "Recall"], 2)],
+        "mentions": [{"username": u, "id": "1"} for u in pick(["Ana", "bo", "ANA"], 1)],
+        "urls": [
+            {"url": "https://t.co/x", **({"expanded_url": e} if e else {})}
+            for e in pick(["https://www.News.example.com/a", None, "http://x.org:80/"], 2)
+        ],
+        "annotations": [{"normalized_text": n} for n in pick([" Tesla", "Oslo", "Tesla"], 2)],
+    }
+    if rng.random() < 0.5:
+        del entities[rng.choice(list(entities))]
+    out["entities"] = entities
+    if rng.random() < 0.5:
+        out["context_annotations"] = [
+            {
+                "domain": {"id": "1", "name": "Brand"},
+                "entity": {"name": rng.choice(["Tesla", "Volvo"])},
+            }
+        ]
+    return out
 
 
 def stage_synthetic(store, seed: int = 7) -> list[Window]:
@@ -258,7 +281,12 @@ def run_engine(engine, store, windows: list[Window]) -> tuple[BatchResult, dict[
         "windows_csv": store.get(outputs.windows_csv).decode(),
         "scores": pq.read_table(pa.BufferReader(store.get(outputs.scores_parquet))),
         "by_analyzer": pq.read_table(pa.BufferReader(store.get(outputs.by_analyzer_parquet))),
+        "drivers": pq.read_table(pa.BufferReader(store.get(outputs.drivers_parquet))),
     }
+    # The spikes step after either engine, with a baseline short enough to flag some windows.
+    insight = InsightSection(spike_baseline=4, spike_min_baseline=3, spike_threshold=1.0)
+    spikes.write(store, outputs.windows_parquet, outputs.spikes_parquet, insight)
+    files["spikes"] = pq.read_table(pa.BufferReader(store.get(outputs.spikes_parquet)))
     return result, files
 
 
@@ -332,6 +360,8 @@ def check_parity(context, store, local_store) -> None:
     assert sparked["windows_csv"].splitlines()[1].split(",")[1] == "2024-03-01T00:00:00.000Z"
     assert_same_table(duck["scores"], sparked["scores"])
     assert_same_table(duck["by_analyzer"], sparked["by_analyzer"])
+    assert_same_table(duck["drivers"], sparked["drivers"])
+    assert_same_table(duck["spikes"], sparked["spikes"])
 
     # The data exercised what it is meant to: one row per staged window, empty ones included.
     windows = sparked["windows"].to_pylist()
@@ -368,6 +398,28 @@ def check_parity(context, store, local_store) -> None:
     w7 = by_start[WINDOWS[7].start]
     assert w7["count_reposts"] >= 4 and w7["count_opinions"] < w7["count_tweets"]
     assert by_start[WINDOWS[3].start]["weighted_net"] is None
+
+    # Every kind of driver was found, each post's drivers are in its terms, words only where
+    # two posts of the window use them.
+    drivers = sparked["drivers"].to_pylist()
+    assert {d["kind"] for d in drivers} == {"entity", "hashtag", "mention", "domain", "term"}
+    domains = {d["term"] for d in drivers if d["kind"] == "domain"}
+    assert domains == {"news.example.com", "x.org", "t.co"}  # t.co: no expanded_url
+    assert {d["term"] for d in drivers if d["kind"] == "entity"} == {"Tesla", "Oslo", "Volvo"}
+    assert {d["term"] for d in drivers if d["kind"] == "mention"} == {"@ana", "@bo"}
+    with_terms = [t for t in tweets if t["terms"]]
+    assert with_terms and all(t["terms"].startswith("\n") for t in with_terms)
+    for d in drivers[:50]:
+        line = f"\n{d['kind']}:{d['term']}\n"
+        posts = [
+            t
+            for t in tweets
+            if t["time_window"] == d["time_window"]
+            and t["label"] == d["label"]
+            and line in (t["terms"] or "")
+        ]
+        assert len(posts) == d["count"], d
+    assert sparked["spikes"].num_rows > 0
 
     # Every post read is placed or dropped under one reason; the reasons were all exercised.
     ledger = {row["file_epoch"]: row for row in spark_result.ledger}

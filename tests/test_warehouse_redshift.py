@@ -28,7 +28,7 @@ from tweetsense.warehouse.base import LOADED_TABLES
 from tweetsense.warehouse.dialects import REDSHIFT, arrow_schema
 from tweetsense.warehouse.postgres import copy_parquet
 from tweetsense.warehouse.redshift_sql import load_script, render, stage_name
-from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
+from tweetsense.warehouse.schema import TWEET
 
 GOLDEN = Path(__file__).parent / "golden" / "redshift_load.sql"
 ROLE = "arn:aws:iam::123456789012:role/tweetsense-copy"
@@ -37,6 +37,8 @@ URIS = {
     "sentiment": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet",
     "tweet_score": "s3://ts-bucket/tweetsense/loads/ev-1/tweet_score.parquet",
     "sentiment_by_analyzer": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet",
+    "driver": "s3://ts-bucket/tweetsense/loads/ev-1/driver.parquet",
+    "sentiment_spike": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment_spike.parquet",
 }
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 COPY = re.compile(r"COPY \"(\w+)\" FROM '(s3://[^']+)' IAM_ROLE '([^']+)' FORMAT AS PARQUET")
@@ -54,9 +56,7 @@ def test_copy_targets_have_the_ddl_columns_in_file_order(postgres_dsn: str) -> N
     Redshift's positional Parquet mapping lines up; checked on the tables PostgreSQL builds."""
     script = load_script("ev", URIS, ROLE, AT)
     copies = [COPY.fullmatch(s.sql) for s in script if not s.postgres]
-    assert [m.group(1) for m in copies if m] == [
-        stage_name(t) for t in (TWEET, SENTIMENT, TWEET_SCORE, SENTIMENT_BY_ANALYZER)
-    ]
+    assert [m.group(1) for m in copies if m] == [stage_name(t) for t in LOADED_TABLES]
     with psycopg.connect(postgres_dsn) as con:
         for st in script:
             if st.postgres:

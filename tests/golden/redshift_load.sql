@@ -108,25 +108,37 @@ CREATE TEMP TABLE "tweetsense_stage_tweet" (LIKE "tweet");
 COPY "tweetsense_stage_tweet" FROM 's3://ts-bucket/tweetsense/loads/ev-1/tweet.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "tweet" USING "tweetsense_stage_tweet" WHERE "tweet"."query" = "tweetsense_stage_tweet"."query" AND "tweet"."tweet_id" = "tweetsense_stage_tweet"."tweet_id";
 INSERT INTO "tweet" ("query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer", "post_type", "repost_of", "like_count", "repost_count", "reply_count", "quote_count", "engagement", "terms") SELECT "query", "tweet_id", "created_at", "time_window", "text", "referenced_tweets", "user_id", "username", "name", "verified", "location", "lang", "conversation_id", "label", "positive", "negative", "neutral", "mixed", "analyzer", "post_type", "repost_of", "like_count", "repost_count", "reply_count", "quote_count", "engagement", "terms" FROM "tweetsense_stage_tweet";
-DROP TABLE "tweetsense_stage_tweet";
 DROP TABLE IF EXISTS "tweetsense_stage_sentiment";
 CREATE TEMP TABLE "tweetsense_stage_sentiment" (LIKE "sentiment");
 COPY "tweetsense_stage_sentiment" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "sentiment" USING "tweetsense_stage_sentiment" WHERE "sentiment"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment"."time_window" = "tweetsense_stage_sentiment"."time_window";
 INSERT INTO "sentiment" ("query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed", "volume", "count_reposts", "count_opinions", "perc_opinion_positive", "perc_opinion_negative", "perc_opinion_neutral", "perc_opinion_mixed", "engagement", "weighted_net") SELECT "query", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed", "volume", "count_reposts", "count_opinions", "perc_opinion_positive", "perc_opinion_negative", "perc_opinion_neutral", "perc_opinion_mixed", "engagement", "weighted_net" FROM "tweetsense_stage_sentiment";
-DROP TABLE "tweetsense_stage_sentiment";
 DROP TABLE IF EXISTS "tweetsense_stage_tweet_score";
 CREATE TEMP TABLE "tweetsense_stage_tweet_score" (LIKE "tweet_score");
 COPY "tweetsense_stage_tweet_score" FROM 's3://ts-bucket/tweetsense/loads/ev-1/tweet_score.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "tweet_score" USING "tweetsense_stage_tweet_score" WHERE "tweet_score"."query" = "tweetsense_stage_tweet_score"."query" AND "tweet_score"."tweet_id" = "tweetsense_stage_tweet_score"."tweet_id" AND "tweet_score"."analyzer" = "tweetsense_stage_tweet_score"."analyzer";
 INSERT INTO "tweet_score" ("query", "tweet_id", "analyzer", "time_window", "label", "positive", "negative", "neutral", "mixed") SELECT "query", "tweet_id", "analyzer", "time_window", "label", "positive", "negative", "neutral", "mixed" FROM "tweetsense_stage_tweet_score";
-DROP TABLE "tweetsense_stage_tweet_score";
 DROP TABLE IF EXISTS "tweetsense_stage_sentiment_by_analyzer";
 CREATE TEMP TABLE "tweetsense_stage_sentiment_by_analyzer" (LIKE "sentiment_by_analyzer");
 COPY "tweetsense_stage_sentiment_by_analyzer" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "sentiment_by_analyzer" USING "tweetsense_stage_sentiment_by_analyzer" WHERE "sentiment_by_analyzer"."query" = "tweetsense_stage_sentiment_by_analyzer"."query" AND "sentiment_by_analyzer"."analyzer" = "tweetsense_stage_sentiment_by_analyzer"."analyzer" AND "sentiment_by_analyzer"."time_window" = "tweetsense_stage_sentiment_by_analyzer"."time_window";
 INSERT INTO "sentiment_by_analyzer" ("query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment_by_analyzer";
+DROP TABLE IF EXISTS "tweetsense_stage_driver";
+CREATE TEMP TABLE "tweetsense_stage_driver" (LIKE "driver");
+COPY "tweetsense_stage_driver" FROM 's3://ts-bucket/tweetsense/loads/ev-1/driver.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "driver" USING "tweetsense_stage_sentiment" WHERE "driver"."query" = "tweetsense_stage_sentiment"."query" AND "driver"."time_window" = "tweetsense_stage_sentiment"."time_window";
+INSERT INTO "driver" ("query", "time_window", "kind", "term", "label", "count") SELECT "query", "time_window", "kind", "term", "label", "count" FROM "tweetsense_stage_driver";
+DROP TABLE IF EXISTS "tweetsense_stage_sentiment_spike";
+CREATE TEMP TABLE "tweetsense_stage_sentiment_spike" (LIKE "sentiment_spike");
+COPY "tweetsense_stage_sentiment_spike" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment_spike.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "sentiment_spike" USING "tweetsense_stage_sentiment" WHERE "sentiment_spike"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment_spike"."time_window" = "tweetsense_stage_sentiment"."time_window";
+INSERT INTO "sentiment_spike" ("query", "time_window", "metric", "value", "baseline", "score", "direction") SELECT "query", "time_window", "metric", "value", "baseline", "score", "direction" FROM "tweetsense_stage_sentiment_spike";
+DROP TABLE "tweetsense_stage_tweet";
+DROP TABLE "tweetsense_stage_sentiment";
+DROP TABLE "tweetsense_stage_tweet_score";
 DROP TABLE "tweetsense_stage_sentiment_by_analyzer";
+DROP TABLE "tweetsense_stage_driver";
+DROP TABLE "tweetsense_stage_sentiment_spike";
 SELECT count(*) FROM "tweet" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "tweet_score" WHERE "query" = %s;  -- params: 'ev'

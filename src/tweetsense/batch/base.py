@@ -26,6 +26,8 @@ class BatchInputs:
     window_starts: list[int]  # epoch seconds of every window included, empty ones too
     # The other analyzers' sentiment files (``layout.sentiment_key`` with a name), any windows.
     analysis_uris: list[str] = field(default_factory=list)
+    # Posts of a window a word needs to be one of its drivers (``insight.driver_min_count``).
+    driver_min_count: int = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class BatchOutputs:
     windows_csv: str | None
     scores_parquet: str  # every analyzer's score of each post (``tweet_score``)
     by_analyzer_parquet: str  # the windows' aggregates per analyzer (``sentiment_by_analyzer``)
+    drivers_parquet: str  # what the posts of each window and label name (``driver``)
+    # The windows that depart from their baseline (``sentiment_spike``): written after the
+    # engine from ``windows_parquet`` (``batch.spikes``), not by the engine.
+    spikes_parquet: str
 
 
 @dataclass(frozen=True)

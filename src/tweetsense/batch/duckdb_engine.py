@@ -25,10 +25,16 @@ _METRICS = (
     "public_metrics STRUCT(like_count BIGINT, retweet_count BIGINT, reply_count BIGINT, "
     "quote_count BIGINT)"
 )
+_ENTITIES = (
+    "entities STRUCT(annotations STRUCT(normalized_text VARCHAR)[], "
+    "hashtags STRUCT(tag VARCHAR)[], "
+    "mentions STRUCT(username VARCHAR)[], urls STRUCT(url VARCHAR, expanded_url VARCHAR)[]), "
+    "context_annotations STRUCT(entity STRUCT(name VARCHAR))[]"
+)
 _TWEET = (
     f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE}, created_at VARCHAR, author_id VARCHAR, "
     "lang VARCHAR, conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[], "
-    f"edit_history_tweet_ids VARCHAR[], {_METRICS})"
+    f"edit_history_tweet_ids VARCHAR[], {_METRICS}, {_ENTITIES})"
 )
 _INCLUDED = f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE})"
 _PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[], tweets {_INCLUDED}[]))"
@@ -107,6 +113,8 @@ SELECT tw.id AS tweet_id,
        tw.public_metrics.reply_count AS reply_count,
        tw.public_metrics.quote_count AS quote_count,
        tw.edit_history_tweet_ids AS edit_history,
+       tw.entities AS entities,
+       tw.context_annotations AS context,
        file_order,
        page_no * 1000000 + pos AS position
 FROM t
@@ -118,7 +126,31 @@ SELECT tweet_id, UNNEST(edit_history) AS version_id,
        generate_subscripts(edit_history, 1) AS version_no, file_order, position
 FROM in_tweets
 """,
+    # What each post row names, flattened the same way.
+    """
+CREATE TABLE in_mentioned AS
+WITH e AS (
+    SELECT tweet_id, file_order, position, 'entity' AS kind,
+           UNNEST(entities.annotations).normalized_text AS term
+    FROM in_tweets
+    UNION ALL
+    SELECT tweet_id, file_order, position, 'entity', UNNEST(context).entity.name FROM in_tweets
+    UNION ALL
+    SELECT tweet_id, file_order, position, 'hashtag', UNNEST(entities.hashtags).tag
+    FROM in_tweets
+    UNION ALL
+    SELECT tweet_id, file_order, position, 'mention', UNNEST(entities.mentions).username
+    FROM in_tweets
+    UNION ALL
+    SELECT tweet_id, file_order, position, 'url',
+           coalesce(UNNEST(entities.urls).expanded_url, UNNEST(entities.urls).url)
+    FROM in_tweets
+)
+SELECT tweet_id, kind, term, file_order, position FROM e
+""",
     "ALTER TABLE in_tweets DROP COLUMN edit_history",
+    "ALTER TABLE in_tweets DROP COLUMN entities",
+    "ALTER TABLE in_tweets DROP COLUMN context",
     f"""
 CREATE TABLE in_users AS
 WITH p AS ({_PAGES}), u AS (
@@ -217,6 +249,7 @@ class DuckDBEngine(Engine):
                 {name: con.table(f"in_{name}") for name in job.INPUT_SCHEMAS},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
+                driver_min_count=inputs.driver_min_count,
             )
             tweets_sql = str(con.compile(tables.tweets))
             windows_sql = str(con.compile(tables.windows))
@@ -232,6 +265,7 @@ class DuckDBEngine(Engine):
             for table, key in (
                 (tables.scores, outputs.scores_parquet),
                 (tables.by_analyzer, outputs.by_analyzer_parquet),
+                (tables.drivers, outputs.drivers_parquet),
             ):
                 self._write(raw, str(con.compile(table)), key, None, store)
         finally:

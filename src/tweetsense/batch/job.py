@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis import _
 
+from tweetsense.batch import drivers
 from tweetsense.contracts import LABELS
 from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
 
@@ -86,6 +87,16 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "windows": {"window_epoch": "int64"},
     # The staged file's top-level ``volume`` (``contracts.StagingDoc.volume``), null if absent.
     "volumes": {"file_order": "int64", "volume": "int64"},
+    # What each post row names, as the page has it: ``kind`` entity (entities.annotations'
+    # normalized_text, context_annotations' entity name), hashtag (tag), mention (username) or
+    # url (expanded_url, else url); ``term`` the raw value (``drivers`` normalises it).
+    "mentioned": {
+        "tweet_id": "string",
+        "kind": "string",
+        "term": "string",
+        "file_order": "int64",
+        "position": "int64",
+    },
 }
 
 
@@ -110,6 +121,8 @@ class JobOutputs:
     # ``windows`` aggregates per analyzer (``SENTIMENT_BY_ANALYZER``).
     scores: ibis.Table
     by_analyzer: ibis.Table
+    # Per window, kind, term and label: how many posts name the term (``DRIVER``).
+    drivers: ibis.Table
 
 
 def latest(table: ibis.Table, key: str | list[str]) -> ibis.Table:
@@ -219,9 +232,7 @@ def classify(
         (joined.staged_epoch.isnull(), "outside_range"),
         else_=PLACED,
     )
-    return joined.mutate(fate=fate).drop(
-        "_rank", "position", "score_tweet_id", "staged_epoch", "superseded_id"
-    )
+    return joined.mutate(fate=fate).drop("_rank", "score_tweet_id", "staged_epoch", "superseded_id")
 
 
 def _ledger(rows: ibis.Table) -> ibis.Table:
@@ -236,8 +247,15 @@ def _ledger(rows: ibis.Table) -> ibis.Table:
     )
 
 
-def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) -> JobOutputs:
-    """The outputs from the tables of ``INPUT_SCHEMAS``, by name."""
+def build(
+    inputs: Mapping[str, ibis.Table],
+    *,
+    query: str,
+    freq_seconds: int,
+    driver_min_count: int = 2,
+) -> JobOutputs:
+    """The outputs from the tables of ``INPUT_SCHEMAS``, by name. A word is a driver of a
+    window when at least ``driver_min_count`` of its posts use it."""
     windows = inputs["windows"]
     tweets = with_texts(inputs["tweets"], inputs["referenced"])
     rows = classify(tweets, inputs["scores"], windows, inputs["versions"], freq_seconds)
@@ -251,8 +269,10 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
         user_id=joined.author_id,
         time_window=_window_start(joined.window_epoch),
         engagement=sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
-        terms=ibis.null("string"),
     )
+    named = drivers.post_drivers(tweet_rows, inputs["mentioned"])
+    terms = drivers.terms(named)
+    tweet_rows = tweet_rows.left_join(terms, tweet_rows.tweet_id == terms.terms_id).drop("terms_id")
 
     spine = windows.select(window_epoch=windows.window_epoch).distinct()
     window_rows = _per_window(
@@ -285,6 +305,7 @@ def build(inputs: Mapping[str, ibis.Table], *, query: str, freq_seconds: int) ->
         ledger=_ledger(rows),
         scores=scores_out,
         by_analyzer=analyzer_rows,
+        drivers=drivers.per_window(named, query, driver_min_count),
     )
 
 

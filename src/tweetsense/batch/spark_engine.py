@@ -118,6 +118,7 @@ class SparkEngine(Engine):
                 {name: con.table(view) for name, view in views.items()},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
+                driver_min_count=inputs.driver_min_count,
             )
             try:
                 labels = self._write(
@@ -143,6 +144,7 @@ class SparkEngine(Engine):
                 for table, name, key in (
                     (result.scores, "scores", outputs.scores_parquet),
                     (result.by_analyzer, "by_analyzer", outputs.by_analyzer_parquet),
+                    (result.drivers, "drivers", outputs.drivers_parquet),
                 ):
                     self._write(
                         session.sql(con.compile(table)), f"{run_dir}/{name}", key, None, store

@@ -29,7 +29,11 @@ _TWEET = (
     "referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>, "
     "edit_history_tweet_ids: ARRAY<STRING>, "
     "public_metrics: STRUCT<like_count: BIGINT, retweet_count: BIGINT, reply_count: BIGINT, "
-    "quote_count: BIGINT>>"
+    "quote_count: BIGINT>, "
+    "entities: STRUCT<annotations: ARRAY<STRUCT<normalized_text: STRING>>, "
+    "hashtags: ARRAY<STRUCT<tag: STRING>>, mentions: ARRAY<STRUCT<username: STRING>>, "
+    "urls: ARRAY<STRUCT<url: STRING, expanded_url: STRING>>>, "
+    "context_annotations: ARRAY<STRUCT<entity: STRUCT<name: STRING>>>>"
 )
 _INCLUDED = f"STRUCT<id: STRING, text: STRING, {_NOTE}>"
 _STAGING = (
@@ -82,6 +86,43 @@ def _scores(sentiment: DataFrame) -> DataFrame:
     )
 
 
+def _mentioned(posts: DataFrame) -> DataFrame:
+    """What each post row names (``job.INPUT_SCHEMAS['mentioned']``), as the DuckDB engine
+    flattens it."""
+    from pyspark.sql import functions as F
+
+    row = ["tweet_id", "file_order", "position"]
+    flat = posts.select(
+        F.col("tw.id").alias("tweet_id"),
+        "file_order",
+        _position("page_no", "pos").alias("position"),
+        F.col("tw.entities").alias("e"),
+        F.col("tw.context_annotations").alias("c"),
+    )
+    parts = [
+        ("entity", "e.annotations", "normalized_text"),
+        ("entity", "c", "entity.name"),
+        ("hashtag", "e.hashtags", "tag"),
+        ("mention", "e.mentions", "username"),
+        ("url", "e.urls", None),
+    ]
+    frames = []
+    for kind, array, field in parts:
+        item = flat.select(*row, F.explode(array).alias("x"))
+        value = (
+            F.coalesce(F.col("x.expanded_url"), F.col("x.url"))
+            if field is None
+            else F.col(f"x.{field}")
+        )
+        frames.append(
+            item.select("tweet_id", F.lit(kind).alias("kind"), value.alias("term"), *row[1:])
+        )
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame)
+    return out
+
+
 def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFrame]:
     """The tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
     import pyarrow as pa
@@ -132,6 +173,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order",
         "position",
     )
+    mentioned = _mentioned(posts)
     referenced = pages.select(
         "file_order", "page_no", F.posexplode("page.includes.tweets").alias("pos", "tw")
     ).select(
@@ -176,6 +218,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "versions": versions,
         "windows": windows,
         "volumes": volumes,
+        "mentioned": mentioned,
     }
 
 

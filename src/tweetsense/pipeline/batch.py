@@ -8,6 +8,7 @@ import orjson
 
 import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
+from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.analyses import analyses
@@ -27,6 +28,8 @@ def outputs_for(slug: str) -> BatchOutputs:
         windows_csv=layout.output_key(slug, "windows.csv"),
         scores_parquet=layout.output_key(slug, "tweet_scores.parquet"),
         by_analyzer_parquet=layout.output_key(slug, "sentiment_by_analyzer.parquet"),
+        drivers_parquet=layout.output_key(slug, "drivers.parquet"),
+        spikes_parquet=layout.output_key(slug, "sentiment_spikes.parquet"),
     )
 
 
@@ -79,6 +82,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
         window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
         analysis_uris=_analysis_uris(p, [w for w, _, _ in pairs]),
+        driver_min_count=p.config.insight.driver_min_count,
     )
     outputs = outputs_for(p.slug)
     # Without a manifest `load` refuses to run, so a crash between the two outputs can never
@@ -86,6 +90,8 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     p.store.delete(layout.output_key(p.slug, MANIFEST))
     faults.point("batch.engine.before")
     result = p.engine.run(inputs, outputs, p.store)
+    # Few rows (one per window), the same step after either engine: equal spikes by design.
+    spikes.write(p.store, outputs.windows_parquet, outputs.spikes_parquet, p.config.insight)
     faults.point("batch.manifest.before")
     manifest = {
         "query": p.query,

@@ -7,7 +7,14 @@ from tweetsense.errors import StageError
 from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.warehouse.base import LoadResult
-from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
+from tweetsense.warehouse.schema import (
+    DRIVER,
+    SENTIMENT,
+    SENTIMENT_BY_ANALYZER,
+    SENTIMENT_SPIKE,
+    TWEET,
+    TWEET_SCORE,
+)
 
 
 def load(p: Pipeline) -> LoadResult:
@@ -17,10 +24,12 @@ def load(p: Pipeline) -> LoadResult:
         )
     outputs = outputs_for(p.slug)
     files = {TWEET.name: outputs.tweets_parquet, SENTIMENT.name: outputs.windows_parquet}
-    # Outputs of a batch from before the analysis tables have no files for them.
+    # Outputs of a batch from before the analysis or insight tables have no files for them.
     for table, key in (
         (TWEET_SCORE, outputs.scores_parquet),
         (SENTIMENT_BY_ANALYZER, outputs.by_analyzer_parquet),
+        (DRIVER, outputs.drivers_parquet),
+        (SENTIMENT_SPIKE, outputs.spikes_parquet),
     ):
         if p.store.exists(key):
             files[table.name] = key

@@ -25,6 +25,10 @@ from tweetsense.warehouse.schema import (
 
 # Every table a load fills, in the order it loads them.
 LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES, *INSIGHT_TABLES)
+# Tables whose rows of a loaded window are all replaced, not only those with a key in the file:
+# a term no longer a driver of a window, or a window no longer a spike, leaves no row behind.
+# The windows are those of the load's ``sentiment`` file.
+BY_WINDOW = frozenset(t.name for t in INSIGHT_TABLES)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.staging import filesystems
-from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
+from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import DUCKDB, catalog_sql, check_version, record_version_sql
 from tweetsense.warehouse.reads import SqlReads
-from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION
+from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION, SENTIMENT
 
 if TYPE_CHECKING:
     import duckdb
@@ -76,10 +76,14 @@ class DuckDBWarehouse(SqlReads):
                 for table in tables:
                     uri = files[table.name]
                     cols = ", ".join(f'"{c}"' for c in table.column_names)
-                    match = " AND ".join(f't."{k}" = n."{k}"' for k in table.key)
+                    key = ("query", "time_window") if table.name in BY_WINDOW else table.key
+                    if table.name in BY_WINDOW:
+                        uri = files[SENTIMENT.name]
+                    match = " AND ".join(f't."{k}" = n."{k}"' for k in key)
                     con.execute(
                         f'DELETE FROM "{table.name}" t USING read_parquet(?) n WHERE {match}', [uri]
                     )
+                    uri = files[table.name]
                     faults.point("load.deleted")
                     con.execute(
                         f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM read_parquet(?)',

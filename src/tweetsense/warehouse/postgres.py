@@ -15,7 +15,7 @@ from tweetsense.errors import (
     ConfigError,
     MissingCredentialError,
 )
-from tweetsense.warehouse.base import LOADED_TABLES, LoadResult, tables_to_load
+from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, LoadResult, tables_to_load
 from tweetsense.warehouse.dialects import (
     POSTGRES,
     catalog_sql,
@@ -26,7 +26,7 @@ from tweetsense.warehouse.dialects import (
 )
 from tweetsense.warehouse.files import record_batches
 from tweetsense.warehouse.reads import SqlReads
-from tweetsense.warehouse.schema import INDEXES, SCHEMA_TABLE, SCHEMA_VERSION, Table
+from tweetsense.warehouse.schema import INDEXES, SCHEMA_TABLE, SCHEMA_VERSION, SENTIMENT, Table
 
 if TYPE_CHECKING:
     import psycopg
@@ -102,6 +102,13 @@ def merge_sql(table: Table) -> str:
         f"ON CONFLICT ({key}) DO UPDATE SET {update} "
         f"WHERE ({current}) IS DISTINCT FROM ({incoming})"
     )
+
+
+def delete_windows_sql(table: Table) -> str:
+    """Deletes the rows of ``table`` in the windows of the staged ``sentiment`` rows."""
+    t, s = quote(table.name), quote(stage_name(SENTIMENT))
+    match = " AND ".join(f"{t}.{quote(k)} = {s}.{quote(k)}" for k in ("query", "time_window"))
+    return f"DELETE FROM {t} USING {s} WHERE {match}"
 
 
 class PostgresWarehouse(SqlReads):
@@ -238,6 +245,8 @@ class PostgresWarehouse(SqlReads):
                     )
                     rows = self.settings.batch_rows
                     copy_parquet(cur, stage_name(table), table, files[table.name], rows)
+                    if table.name in BY_WINDOW:
+                        cur.execute(delete_windows_sql(table))
                     cur.execute(merge_sql(table))
                 counts = {
                     t.name: cur.execute(

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tweetsense.warehouse.base import LOADED_TABLES, tables_to_load
+from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, tables_to_load
 from tweetsense.warehouse.dialects import REDSHIFT, columns_sql, quote, record_version_sql
-from tweetsense.warehouse.schema import SCHEMA_VERSION, Table
+from tweetsense.warehouse.schema import SCHEMA_VERSION, SENTIMENT, Table
 
 MARK = "%s"  # redshift_connector's default paramstyle (format)
 
@@ -47,12 +47,16 @@ def copy_sql(table: Table, s3_uri: str, iam_role: str) -> str:
 
 
 def merge_statements(table: Table) -> list[Statement]:
-    """Delete the target rows whose key is staged, then insert the staged rows."""
+    """Delete the target rows whose key is staged (for ``BY_WINDOW`` tables: whose window is
+    in the staged ``sentiment``), then insert the staged rows."""
     t, s = quote(table.name), quote(stage_name(table))
-    match = " AND ".join(f"{t}.{quote(k)} = {s}.{quote(k)}" for k in table.key)
+    by_window = table.name in BY_WINDOW
+    key = ("query", "time_window") if by_window else table.key
+    source = quote(stage_name(SENTIMENT)) if by_window else s
+    match = " AND ".join(f"{t}.{quote(k)} = {source}.{quote(k)}" for k in key)
     cols = columns_sql(table)
     return [
-        Statement(f"DELETE FROM {t} USING {s} WHERE {match}"),
+        Statement(f"DELETE FROM {t} USING {source} WHERE {match}"),
         Statement(f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {s}"),
     ]
 
@@ -72,15 +76,17 @@ def load_script(
     """
     statements = [Statement(sql) for sql in (*REDSHIFT.migration(catalog), *REDSHIFT.ddl())]
     statements.append(Statement(record_version_sql(MARK), (SCHEMA_VERSION, applied_at)))
-    for table in tables_to_load(uris):
+    tables = tables_to_load(uris)
+    for table in tables:
         stage = quote(stage_name(table))
         statements += [
             Statement(f"DROP TABLE IF EXISTS {stage}"),
             Statement(f"CREATE TEMP TABLE {stage} (LIKE {quote(table.name)})"),
             Statement(copy_sql(table, uris[table.name], iam_role), postgres=False),
             *merge_statements(table),
-            Statement(f"DROP TABLE {stage}"),
         ]
+    # The staged windows serve the BY_WINDOW tables' deletes until the last table is in.
+    statements += [Statement(f"DROP TABLE {quote(stage_name(t))}") for t in tables]
     for table in LOADED_TABLES:
         statements.append(
             Statement(

@@ -1,0 +1,104 @@
+"""Windows whose volume or net sentiment departs from the windows before them.
+
+The windows output has one row per window (35,040 a year at 15 minutes), so this runs in
+numpy after either engine: both engines give the same spikes because they share this code.
+A window's baseline is the previous ``spike_baseline`` values of its metric; its score is the
+robust z-score (x - median) / (1.4826 * MAD), the scale floored so that a flat baseline does
+not turn noise into spikes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tweetsense.warehouse.dialects import arrow_schema
+from tweetsense.warehouse.schema import SENTIMENT_SPIKE
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tweetsense.config import InsightSection
+    from tweetsense.staging.base import Store
+
+MAD_SCALE = 1.4826  # makes the MAD estimate the standard deviation of normal data
+NET_FLOOR = 0.02  # net sentiment: a 2-point move is never more than one unit of scale
+
+
+def _volume_floor(median: float) -> float:
+    # Counts vary about as the square root of their mean (Poisson), and at least by one.
+    return max(math.sqrt(median), 1.0)
+
+
+def spike_rows(
+    values: Sequence[float | None],
+    *,
+    baseline: int,
+    min_baseline: int,
+    threshold: float,
+    floor: float | None = None,
+) -> list[tuple[int, float, float, float, str]]:
+    """(index, value, baseline median, score, direction) of each value that departs from the
+    up to ``baseline`` non-null values before it (at least ``min_baseline`` of them).
+    ``floor`` is the least scale (None: the volume floor, from the median)."""
+    import numpy as np
+
+    out = []
+    history: list[float] = []
+    for i, x in enumerate(values):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            continue
+        window = history[-baseline:]
+        if len(window) >= min_baseline:
+            base = np.asarray(window, dtype=np.float64)
+            median = float(np.median(base))
+            mad = float(np.median(np.abs(base - median)))
+            least = _volume_floor(median) if floor is None else floor
+            scale = max(MAD_SCALE * mad, least)
+            score = (float(x) - median) / scale
+            if abs(score) >= threshold:
+                out.append((i, float(x), median, score, "up" if score > 0 else "down"))
+        history.append(float(x))
+    return out
+
+
+def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
+    """``SENTIMENT_SPIKE``'s rows from ``SENTIMENT``'s: volume (the counted volume, else the
+    posts read) over every window, net sentiment over the windows with posts."""
+    import pyarrow as pa
+
+    rows = windows.sort_by("time_window").to_pylist()
+    volume = [r["volume"] if r["volume"] is not None else r["count_tweets"] for r in rows]
+    net = [
+        r["perc_tweet_positive"] - r["perc_tweet_negative"] if r["count_tweets"] else None
+        for r in rows
+    ]
+    settings = {
+        "baseline": insight.spike_baseline,
+        "min_baseline": insight.spike_min_baseline,
+        "threshold": insight.spike_threshold,
+    }
+    found: list[tuple[str, datetime, str, float, float, float, str]] = []
+    for metric, series, floor in (("volume", volume, None), ("net_sentiment", net, NET_FLOOR)):
+        for i, value, median, score, direction in spike_rows(series, floor=floor, **settings):
+            r = rows[i]
+            found.append((r["query"], r["time_window"], metric, value, median, score, direction))
+    found.sort(key=lambda f: (f[1], f[2]))
+    names = SENTIMENT_SPIKE.column_names
+    return pa.Table.from_pylist(
+        [dict(zip(names, f, strict=True)) for f in found], schema=arrow_schema(SENTIMENT_SPIKE)
+    )
+
+
+def write(store: Store, windows_key: str, spikes_key: str, insight: InsightSection) -> int:
+    """Reads the windows output and writes its spikes; returns how many."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    windows = pq.read_table(pa.BufferReader(store.get(windows_key)))
+    table = spikes(windows, insight)
+    with store.writing(spikes_key) as path:
+        pq.write_table(table, path, compression="zstd")
+    return table.num_rows
