@@ -746,7 +746,6 @@
       const known = [...$("refresh").options].some((o) => Number(o.value) === every);
       if (!known) $("refresh").append(el("option", { value: String(every) }, `${every} s`));
       $("refresh").value = String(every);
-      autoRefresh(every);
     }
     window.addEventListener("resize", () => {
       for (const [name, chart] of Object.entries(state.charts)) {
@@ -781,6 +780,9 @@
       const first = queries.includes(view.get("query")) ? view.get("query") : queries[0];
       $("query").value = first;
       await selectQuery(first, view);
+      // Refreshing starts once the page has shown the topic: a refresh racing the first load
+      // could show an older answer last.
+      if (every > 0) autoRefresh(every);
     } catch (e) {
       showError(e.message);
     }
