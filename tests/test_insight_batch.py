@@ -205,7 +205,8 @@ def test_post_types_engagement_and_opinions(context, store) -> None:
         "3": ("repost", "1", None, None, None, None, 0, "\nterm:launch\n"),
         "4": ("reply", None, 1, 0, 0, 0, 1, "\ndomain:news.example.org\nhashtag:#ev\n"),
         "5": ("quote", None, None, None, None, None, 0, "\nterm:look\n"),
-        "6": ("repost", "99", 0, 0, 2, 0, 2, "\nterm:news\nterm:old\n"),
+        # A repost's metrics are its original's: stored as sent, no engagement of its own.
+        "6": ("repost", "99", 0, 0, 2, 0, 0, "\nterm:news\nterm:old\n"),
         "7": ("repost", "99", None, None, None, None, 0, "\nterm:news\nterm:old\n"),
     }
 
@@ -234,8 +235,8 @@ def test_post_types_engagement_and_opinions(context, store) -> None:
         1,
     )
     assert w2["perc_opinion_mixed"] == 1.0 and w2["perc_opinion_positive"] == 0.0
-    assert w2["engagement"] == 2
-    assert math.isclose(w2["weighted_net"], (3 * 0 + 1 * 1) / 4)
+    assert w2["engagement"] == 0
+    assert math.isclose(w2["weighted_net"], (1 * 0 + 1 * 1) / 2)
 
 
 def _rows(warehouse, table) -> list[dict]:

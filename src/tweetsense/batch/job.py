@@ -268,7 +268,13 @@ def build(
         query=ibis.literal(query),
         user_id=joined.author_id,
         time_window=_window_start(joined.window_epoch),
-        engagement=sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
+        # A repost's public_metrics are its original's (X counts the original's reposts there),
+        # so a repost adds no engagement of its own: otherwise every copy repeats a viral post's.
+        engagement=ibis.ifelse(
+            joined.post_type == "repost",
+            ibis.literal(0, "int64"),
+            sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
+        ),
     )
     named = drivers.post_drivers(tweet_rows, inputs["mentioned"])
     terms = drivers.terms(named)

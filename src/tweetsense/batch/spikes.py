@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tweetsense.warehouse.dialects import arrow_schema
 from tweetsense.warehouse.schema import SENTIMENT_SPIKE
@@ -92,13 +93,22 @@ def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
     )
 
 
-def write(store: Store, windows_key: str, spikes_key: str, insight: InsightSection) -> int:
-    """Reads the windows output and writes its spikes; returns how many."""
+def write(store: Store, windows_key: str, spikes_key: str, insight: InsightSection) -> Found:
+    """Reads the windows output and writes its spikes."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     windows = pq.read_table(pa.BufferReader(store.get(windows_key)))
     table = spikes(windows, insight)
     with store.writing(spikes_key) as path:
         pq.write_table(table, path, compression="zstd")
-    return table.num_rows
+    counted = windows.column("volume")
+    volume = pc.sum(counted).as_py() if counted.null_count < len(counted) else None
+    return Found(table.to_pylist(), volume)
+
+
+@dataclass(frozen=True)
+class Found:
+    spikes: list[dict[str, Any]]  # rows of ``SENTIMENT_SPIKE``, in time order
+    volume: int | None  # posts counted in the windows that were counted; None: none was

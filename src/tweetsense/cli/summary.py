@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tweetsense.batch.spikes import Found
 from tweetsense.cli.dashboard import DEFAULT_PORT
 from tweetsense.contracts import LABELS
 from tweetsense.pipeline.agreement import of_outputs
@@ -80,6 +81,19 @@ def add_ledger_rows(table: Table, ledger: Ledger) -> None:
         table.add_row("time from id", f"{ledger.time_derived:,} posts had no created_at")
 
 
+def add_insight_rows(table: Table, found: Found) -> None:
+    """The true volume the source counted, and the windows that departed from their baseline."""
+    if found.volume is not None:
+        table.add_row("volume", f"{found.volume:,} matching posts counted (posts read: a sample)")
+    if found.spikes:
+        first = found.spikes[0]
+        table.add_row(
+            "spikes",
+            f"{len(found.spikes):,} windows (first {first['time_window']:%Y-%m-%d %H:%M} UTC: "
+            f"{first['metric'].replace('_', ' ')} {first['direction']})",
+        )
+
+
 def print_run_summary(
     console: Console, p: Pipeline, r: RunReport, options: list[str] | None = None
 ) -> None:
@@ -114,10 +128,11 @@ def print_run_summary(
         summary.add_row("agreement", agreement.line())
     summary.add_row("posts (unique)", f"{result.tweets:,}")
     summary.add_row("windows", f"{result.windows:,} x {p.config.search.freq // 60} min")
+    add_insight_rows(summary, r.batch.insight)
     for label in LABELS:
         share = result.label_counts.get(label, 0) / total
         summary.add_row(label.lower(), f"{share:.1%}")
-    summary.add_row("warehouse", f"{r.load.location} (tables tweet, sentiment)")
+    summary.add_row("warehouse", f"{r.load.location} (tweet, sentiment, driver, ...)")
     summary.add_row("outputs", p.store.uri(r.batch.outputs.windows_parquet).rsplit("/", 1)[0])
     summary.add_row("total time", f"{sum(r.seconds.values()):.1f} s")
     console.print(summary)

@@ -39,6 +39,7 @@ class BatchReport:
     windows_in: int
     outputs: BatchOutputs
     ledger: Ledger
+    insight: spikes.Found
 
 
 def read_manifest(p: Pipeline) -> dict | None:
@@ -91,7 +92,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     faults.point("batch.engine.before")
     result = p.engine.run(inputs, outputs, p.store)
     # Few rows (one per window), the same step after either engine: equal spikes by design.
-    spikes.write(p.store, outputs.windows_parquet, outputs.spikes_parquet, p.config.insight)
+    found = spikes.write(p.store, outputs.windows_parquet, outputs.spikes_parquet, p.config.insight)
     faults.point("batch.manifest.before")
     manifest = {
         "query": p.query,
@@ -99,6 +100,8 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "engine": p.config.batch.type,
         "tweets": result.tweets,
         "windows": result.windows,
+        "volume": found.volume,
+        "spikes": len(found.spikes),
         "label_counts": result.label_counts,
         "window_ids": [w.id for w, _, _ in pairs],
     }
@@ -107,7 +110,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     p.store.put(layout.output_key(p.slug, MANIFEST), orjson.dumps(manifest))
     p.progress.advance(len(pairs), result.tweets)
     p.progress.finish()
-    return BatchReport(result, len(pairs), outputs, ledger)
+    return BatchReport(result, len(pairs), outputs, ledger, found)
 
 
 def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:

@@ -54,7 +54,9 @@ TWEET = Table(
         Column("repost_count", "bigint"),
         Column("reply_count", "bigint"),
         Column("quote_count", "bigint"),
-        Column("engagement", "bigint", False),  # likes + reposts + replies + quotes, 0 if none
+        # likes + reposts + replies + quotes, 0 if none; 0 for a repost, whose public_metrics
+        # are its original's.
+        Column("engagement", "bigint", False),
         # The post's drivers (see ``DRIVER``), each as a line "<kind>:<term>", the text starting
         # and ending with a newline, so a driver's posts are those containing "\n<kind>:<term>\n".
         Column("terms", "text"),
