@@ -11,7 +11,8 @@ Reads take an optional ``analyzer``: ``None`` reads the primary analyzer's table
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -131,6 +132,12 @@ class SqlReads(Warehouse):
     @abstractmethod
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """Run one read-only statement; no rows (not an error) while the tables do not exist."""
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads of one answer, in this thread: a backend that connects per read may
+        share one connection among them."""
+        yield
 
     def _where(
         self,
