@@ -34,7 +34,7 @@ from tests.servers import free_port, wait_for_port  # noqa: E402
 from tests.servers.chromium import launch  # noqa: E402
 
 from tweetsense.timeutil import format_utc  # noqa: E402
-from tweetsense.warehouse.dialects import DUCKDB  # noqa: E402
+from tweetsense.warehouse.dialects import DUCKDB, agreement_from_scores_sql  # noqa: E402
 from tweetsense.warehouse.schema import INSIGHT_TABLES, SENTIMENT_BY_ANALYZER  # noqa: E402
 
 QUERY = "electric vehicles"
@@ -77,8 +77,9 @@ def _label_sql(p: str, q: str, r: str, u: str) -> str:
 
 def build(path: Path, windows: int, posts: int, analyzers: tuple[str, ...] = ANALYZERS) -> None:
     """A schema 2 warehouse: ``sentiment`` rows for every window (true volume with bursts,
-    opinions, engagement), ``posts`` ``tweet`` rows per window with their driver terms, both
-    analyses tables for ``analyzers``, 30-80 ``driver`` rows per window and the spikes."""
+    opinions, engagement), ``posts`` ``tweet`` rows per window with their driver terms, the
+    analyses tables for ``analyzers`` (the agreement roll-up of their scores), 30-80 ``driver``
+    rows per window and the spikes."""
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SELECT setseed(0.17)")
@@ -173,6 +174,8 @@ def build(path: Path, windows: int, posts: int, analyzers: tuple[str, ...] = ANA
         """,
         [list(analyzers)],
     )
+    # Their confusion counts per window, as the batch job rolls them up from the scores.
+    con.execute(agreement_from_scores_sql())
     cols = ", ".join(c.name for c in SENTIMENT_BY_ANALYZER.columns if c.name != "analyzer")
     for name in analyzers:
         con.execute(
@@ -358,7 +361,14 @@ def main() -> None:
         con = duckdb.connect(str(path), read_only=True)
         rows = {
             t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
-            for t in ("sentiment", "tweet", "tweet_score", "driver", "sentiment_spike")
+            for t in (
+                "sentiment",
+                "tweet",
+                "tweet_score",
+                "analyzer_agreement",
+                "driver",
+                "sentiment_spike",
+            )
         }
         con.close()
         print(

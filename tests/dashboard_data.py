@@ -16,7 +16,13 @@ from tests.conftest import make_config
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.run import run_all
-from tweetsense.warehouse.dialects import DUCKDB, POSTGRES, Dialect, quote
+from tweetsense.warehouse.dialects import (
+    DUCKDB,
+    POSTGRES,
+    Dialect,
+    agreement_from_scores_sql,
+    quote,
+)
 from tweetsense.warehouse.schema import (
     ANALYSIS_TABLES,
     INSIGHT_TABLES,
@@ -147,7 +153,7 @@ def _swap(column: str) -> str:
 
 
 def add_contrarian(target: Path | str) -> None:
-    """Both analyses tables, holding the primary analyzer and ``contrarian``."""
+    """The analyses tables, holding the primary analyzer and ``contrarian``."""
     labels = (
         "CASE label WHEN 'POSITIVE' THEN 'NEGATIVE' WHEN 'NEGATIVE' THEN 'POSITIVE' ELSE label END"
     )
@@ -161,6 +167,7 @@ def add_contrarian(target: Path | str) -> None:
             # The load may have written the primary's rows already: these replace them.
             ("DELETE FROM tweet_score", []),
             ("DELETE FROM sentiment_by_analyzer", []),
+            ("DELETE FROM analyzer_agreement", []),
             (
                 "INSERT INTO tweet_score SELECT query, tweet_id, ?, time_window, label, "
                 "positive, negative, neutral, mixed FROM tweet",
@@ -171,6 +178,7 @@ def add_contrarian(target: Path | str) -> None:
                 "negative, positive, neutral, mixed FROM tweet",
                 [CONTRARIAN],
             ),
+            (agreement_from_scores_sql(), []),
             (
                 f"INSERT INTO sentiment_by_analyzer SELECT query, ?, {cols} FROM sentiment",
                 [PRIMARY],

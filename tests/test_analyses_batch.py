@@ -1,9 +1,11 @@
-"""The batch job's per-analyzer outputs, ``tweet_score`` and ``sentiment_by_analyzer``, on
-hand-made windows scored by the primary analyzer and by others, one of them missing a window."""
+"""The batch job's per-analyzer outputs, ``tweet_score``, ``sentiment_by_analyzer`` and
+``analyzer_agreement``, on hand-made windows scored by the primary analyzer and by others, one
+of them missing a window."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,7 +19,12 @@ from tweetsense.contracts import SentimentDoc
 from tweetsense.pipeline.batch import outputs_for
 from tweetsense.registry import create
 from tweetsense.timeutil import Window
-from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET_SCORE
+from tweetsense.warehouse.schema import (
+    AGREEMENT,
+    SENTIMENT,
+    SENTIMENT_BY_ANALYZER,
+    TWEET_SCORE,
+)
 
 STAGED = [W[0], W[1], W[2]]
 
@@ -101,7 +108,25 @@ def run(context, store, analysis_uris: list[str]) -> dict[str, list[dict]]:
         "windows": read(outputs.windows_parquet),
         "scores": read(outputs.scores_parquet),
         "by_analyzer": read(outputs.by_analyzer_parquet),
+        "agreement": read(outputs.agreement_parquet),
     }
+
+
+def agreement_of(scores: list[dict]) -> list[dict]:
+    """``analyzer_agreement`` counted from ``tweet_score`` rows: every pair of one post's
+    scores, the analyzers in (code point) order, a pair of one analyzer with itself included."""
+    by_post: dict[tuple, list[dict]] = {}
+    for s in scores:
+        by_post.setdefault((s["query"], s["tweet_id"]), []).append(s)
+    counts: Counter[tuple] = Counter()
+    for rows in by_post.values():
+        for x in rows:
+            for y in rows:
+                if x["analyzer"] <= y["analyzer"]:
+                    key = (x["query"], x["time_window"], x["analyzer"], y["analyzer"])
+                    counts[(*key, x["label"], y["label"])] += 1
+    names = AGREEMENT.column_names
+    return [dict(zip(names, (*k, n), strict=True)) for k, n in sorted(counts.items())]
 
 
 def _score(tid: str, analyzer: str, window: Window, label: str, *values: float) -> dict:
@@ -175,6 +200,17 @@ def test_every_analyzer_scores_the_placed_posts(context, store) -> None:
         ],
     )
     assert list(out["by_analyzer"][0]) == SENTIMENT_BY_ANALYZER.column_names
+
+    # The analyzers' confusion counts are those of the scores' pairs, post 1 in window 0 once.
+    assert out["agreement"] == agreement_of(out["scores"])
+    w0 = {
+        tuple(r.values())[2:6]: r["count"]
+        for r in out["agreement"]
+        if r["time_window"] == W[0].start
+    }
+    assert w0[("lexicon", "test", "NEGATIVE", "MIXED")] == 1
+    assert w0[("test", "vader", "NEGATIVE", "NEGATIVE")] == 1
+    assert w0[("test", "test", "MIXED", "MIXED")] == 1
 
     # The primary's own outputs are those of a run without the other analyzers.
     alone = run(context, store, [])

@@ -26,6 +26,7 @@ from tests.servers import free_port, wait_for_port
 from tweetsense.config import BackendSection
 from tweetsense.dashboard.server import create_app
 from tweetsense.registry import Context, create
+from tweetsense.warehouse.dialects import agreement_from_scores_sql
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.schema import SENTIMENT_BY_ANALYZER, TABLES
 
@@ -416,6 +417,7 @@ def small(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlReads]:
             *_tweet_rows("lonely", ["P"]),  # posts, but no rows in the analyses tables
             *_score_rows("default", BY_DEFAULT),
             *_score_rows("bert", BY_BERT),
+            (agreement_from_scores_sql(), []),
             _by_window("sentiment", None),
             _by_window("sentiment_by_analyzer", "default"),
             _by_window("sentiment_by_analyzer", "bert"),

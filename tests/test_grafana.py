@@ -112,7 +112,8 @@ def test_a_warehouse_without_the_analyses_tables_is_noted(tmp_path: Path) -> Non
     r = export(tmp_path / "out", "--demo", "--data-dir", str(data))
     assert r.returncode == 0, r.stderr
     assert (
-        "note: the warehouse has no tweet_score, sentiment_by_analyzer, driver or "
+        "note: the warehouse has no tweet_score, sentiment_by_analyzer, analyzer_agreement, "
+        "driver or "
         "sentiment_spike table, which the panels read; run `tweetsense load`"
         in " ".join(r.stderr.split())
     )

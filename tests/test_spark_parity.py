@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from tests.test_analyses_batch import agreement_of
 from tests.test_batch_job import SLUG, T0, stage, tweet
 from tweetsense import layout
 from tweetsense.batch import spikes
@@ -282,6 +283,7 @@ def run_engine(engine, store, windows: list[Window]) -> tuple[BatchResult, dict[
         "scores": pq.read_table(pa.BufferReader(store.get(outputs.scores_parquet))),
         "by_analyzer": pq.read_table(pa.BufferReader(store.get(outputs.by_analyzer_parquet))),
         "drivers": pq.read_table(pa.BufferReader(store.get(outputs.drivers_parquet))),
+        "agreement": pq.read_table(pa.BufferReader(store.get(outputs.agreement_parquet))),
     }
     # The spikes step after either engine, with a baseline short enough to flag some windows.
     insight = InsightSection(spike_baseline=4, spike_min_baseline=3, spike_threshold=1.0)
@@ -361,6 +363,7 @@ def check_parity(context, store, local_store) -> None:
     assert_same_table(duck["scores"], sparked["scores"])
     assert_same_table(duck["by_analyzer"], sparked["by_analyzer"])
     assert_same_table(duck["drivers"], sparked["drivers"])
+    assert_same_table(duck["agreement"], sparked["agreement"])
     assert_same_table(duck["spikes"], sparked["spikes"])
 
     # The data exercised what it is meant to: one row per staged window, empty ones included.
@@ -438,6 +441,13 @@ def check_parity(context, store, local_store) -> None:
     assert sorted(s["tweet_id"] for s in primary) == sorted(ids)
     other = {s["tweet_id"] for s in scores if s["analyzer"] == OTHER}
     assert other and other < set(ids)
+    agreement = sparked["agreement"].to_pylist()
+    assert agreement == agreement_of(scores)
+    assert {(r["analyzer_a"], r["analyzer_b"]) for r in agreement} == {
+        tuple(sorted((OTHER, "test"))),
+        (OTHER, OTHER),
+        ("test", "test"),
+    }
     by_analyzer = sparked["by_analyzer"].to_pylist()
     assert len(by_analyzer) == 2 * len(staged)
     counts = {(r["analyzer"], r["time_window"]): r["count_tweets"] for r in by_analyzer}

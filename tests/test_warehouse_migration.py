@@ -53,6 +53,10 @@ VERSION_1 = (
   VALUES ('old', '9', '2024-03-01T00:00:05Z', '2024-03-01T00:00:00Z', 'kept', 'NEGATIVE')""",
     """INSERT INTO sentiment VALUES ('old', '2024-03-01T00:00:00Z', 4, 0.1, 0.6, 0.2, 0.1,
   0.25, 0.5, 0.25, 0)""",
+    # Its post scored by two analyzers, before the agreement roll-up existed.
+    """INSERT INTO tweet_score (query, tweet_id, analyzer, time_window, label) VALUES
+  ('old', '9', 'vader', '2024-03-01T00:00:00Z', 'POSITIVE'),
+  ('old', '9', 'bert', '2024-03-01T00:00:00Z', 'NEGATIVE')""",
 )
 
 
@@ -88,6 +92,15 @@ def _check(rows: Any, tmp_path: Path) -> None:
     assert windows == [("ev", 2, 120, 1, 2, 0.5, 4, 0.5), ("old", 4, None, 0, 4, 0.5, 0, None)]
     assert [v for (v,) in rows("SELECT version FROM tweetsense_schema ORDER BY 1")] == [1, 2]
     assert rows("SELECT count(*) FROM driver") == [(0,)]
+    # The roll-up of the scores already there, each pair of analyzers once.
+    assert rows(
+        "SELECT analyzer_a, analyzer_b, label_a, label_b, count FROM analyzer_agreement "
+        "WHERE query = 'old' ORDER BY 1, 2"
+    ) == [
+        ("bert", "bert", "NEGATIVE", "NEGATIVE", 1),
+        ("bert", "vader", "NEGATIVE", "POSITIVE", 1),
+        ("vader", "vader", "POSITIVE", "POSITIVE", 1),
+    ]
 
 
 def test_duckdb_version_1_is_migrated(context: Context, tmp_path: Path) -> None:

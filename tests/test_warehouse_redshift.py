@@ -37,6 +37,7 @@ URIS = {
     "sentiment": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment.parquet",
     "tweet_score": "s3://ts-bucket/tweetsense/loads/ev-1/tweet_score.parquet",
     "sentiment_by_analyzer": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet",
+    "analyzer_agreement": "s3://ts-bucket/tweetsense/loads/ev-1/analyzer_agreement.parquet",
     "driver": "s3://ts-bucket/tweetsense/loads/ev-1/driver.parquet",
     "sentiment_spike": "s3://ts-bucket/tweetsense/loads/ev-1/sentiment_spike.parquet",
 }

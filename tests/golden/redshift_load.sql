@@ -78,6 +78,16 @@ CREATE TABLE IF NOT EXISTS "sentiment_by_analyzer" (
   "perc_tweet_mixed" DOUBLE PRECISION NOT NULL,
   PRIMARY KEY ("query", "analyzer", "time_window")
 );
+CREATE TABLE IF NOT EXISTS "analyzer_agreement" (
+  "query" VARCHAR(65535) NOT NULL,
+  "time_window" TIMESTAMPTZ NOT NULL,
+  "analyzer_a" VARCHAR(65535) NOT NULL,
+  "analyzer_b" VARCHAR(65535) NOT NULL,
+  "label_a" VARCHAR(65535) NOT NULL,
+  "label_b" VARCHAR(65535) NOT NULL,
+  "count" BIGINT NOT NULL,
+  PRIMARY KEY ("query", "time_window", "analyzer_a", "analyzer_b", "label_a", "label_b")
+);
 CREATE TABLE IF NOT EXISTS "driver" (
   "query" VARCHAR(65535) NOT NULL,
   "time_window" TIMESTAMPTZ NOT NULL,
@@ -123,6 +133,11 @@ CREATE TEMP TABLE "tweetsense_stage_sentiment_by_analyzer" (LIKE "sentiment_by_a
 COPY "tweetsense_stage_sentiment_by_analyzer" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment_by_analyzer.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "sentiment_by_analyzer" USING "tweetsense_stage_sentiment_by_analyzer" WHERE "sentiment_by_analyzer"."query" = "tweetsense_stage_sentiment_by_analyzer"."query" AND "sentiment_by_analyzer"."analyzer" = "tweetsense_stage_sentiment_by_analyzer"."analyzer" AND "sentiment_by_analyzer"."time_window" = "tweetsense_stage_sentiment_by_analyzer"."time_window";
 INSERT INTO "sentiment_by_analyzer" ("query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed") SELECT "query", "analyzer", "time_window", "count_tweets", "avg_positive", "avg_negative", "avg_neutral", "avg_mixed", "perc_tweet_positive", "perc_tweet_negative", "perc_tweet_neutral", "perc_tweet_mixed" FROM "tweetsense_stage_sentiment_by_analyzer";
+DROP TABLE IF EXISTS "tweetsense_stage_analyzer_agreement";
+CREATE TEMP TABLE "tweetsense_stage_analyzer_agreement" (LIKE "analyzer_agreement");
+COPY "tweetsense_stage_analyzer_agreement" FROM 's3://ts-bucket/tweetsense/loads/ev-1/analyzer_agreement.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
+DELETE FROM "analyzer_agreement" USING "tweetsense_stage_sentiment" WHERE "analyzer_agreement"."query" = "tweetsense_stage_sentiment"."query" AND "analyzer_agreement"."time_window" = "tweetsense_stage_sentiment"."time_window";
+INSERT INTO "analyzer_agreement" ("query", "time_window", "analyzer_a", "analyzer_b", "label_a", "label_b", "count") SELECT "query", "time_window", "analyzer_a", "analyzer_b", "label_a", "label_b", "count" FROM "tweetsense_stage_analyzer_agreement";
 DROP TABLE IF EXISTS "tweetsense_stage_driver";
 CREATE TEMP TABLE "tweetsense_stage_driver" (LIKE "driver");
 COPY "tweetsense_stage_driver" FROM 's3://ts-bucket/tweetsense/loads/ev-1/driver.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
@@ -137,11 +152,13 @@ DROP TABLE "tweetsense_stage_tweet";
 DROP TABLE "tweetsense_stage_sentiment";
 DROP TABLE "tweetsense_stage_tweet_score";
 DROP TABLE "tweetsense_stage_sentiment_by_analyzer";
+DROP TABLE "tweetsense_stage_analyzer_agreement";
 DROP TABLE "tweetsense_stage_driver";
 DROP TABLE "tweetsense_stage_sentiment_spike";
 SELECT count(*) FROM "tweet" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "tweet_score" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment_by_analyzer" WHERE "query" = %s;  -- params: 'ev'
+SELECT count(*) FROM "analyzer_agreement" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "driver" WHERE "query" = %s;  -- params: 'ev'
 SELECT count(*) FROM "sentiment_spike" WHERE "query" = %s;  -- params: 'ev'

@@ -41,6 +41,8 @@ class BatchOutputs:
     scores_parquet: str  # every analyzer's score of each post (``tweet_score``)
     by_analyzer_parquet: str  # the windows' aggregates per analyzer (``sentiment_by_analyzer``)
     drivers_parquet: str  # what the posts of each window and label name (``driver``)
+    # How often each pair of analyzers gives each pair of labels (``analyzer_agreement``).
+    agreement_parquet: str
     # The windows that depart from their baseline (``sentiment_spike``): written after the
     # engine from ``windows_parquet`` (``batch.spikes``), not by the engine.
     spikes_parquet: str

@@ -266,6 +266,7 @@ class DuckDBEngine(Engine):
                 (tables.scores, outputs.scores_parquet),
                 (tables.by_analyzer, outputs.by_analyzer_parquet),
                 (tables.drivers, outputs.drivers_parquet),
+                (tables.agreement, outputs.agreement_parquet),
             ):
                 self._write(raw, str(con.compile(table)), key, None, store)
         finally:

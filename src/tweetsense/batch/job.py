@@ -18,7 +18,13 @@ from ibis import _
 
 from tweetsense.batch import drivers
 from tweetsense.contracts import LABELS
-from tweetsense.warehouse.schema import SENTIMENT, SENTIMENT_BY_ANALYZER, TWEET, TWEET_SCORE
+from tweetsense.warehouse.schema import (
+    AGREEMENT,
+    SENTIMENT,
+    SENTIMENT_BY_ANALYZER,
+    TWEET,
+    TWEET_SCORE,
+)
 
 _SCORES = {
     "tweet_id": "string",
@@ -123,6 +129,8 @@ class JobOutputs:
     by_analyzer: ibis.Table
     # Per window, kind, term and label: how many posts name the term (``DRIVER``).
     drivers: ibis.Table
+    # Per window, analyzer pair and label pair: how many posts get those labels (``AGREEMENT``).
+    agreement: ibis.Table
 
 
 def latest(table: ibis.Table, key: str | list[str]) -> ibis.Table:
@@ -312,7 +320,20 @@ def build(
         scores=scores_out,
         by_analyzer=analyzer_rows,
         drivers=drivers.per_window(named, query, driver_min_count),
+        agreement=_agreement(score_rows, query),
     )
+
+
+def _agreement(score_rows: ibis.Table, query: str) -> ibis.Table:
+    """The analyzers' confusion counts per window: every pair of one post's scores, each
+    unordered pair of analyzers once (``analyzer_a <= analyzer_b``, binary string order on
+    every engine), so that any range's agreement is a sum over few rows."""
+    a = score_rows.select("time_window", a_id=_.tweet_id, analyzer_a=_.analyzer, label_a=_.label)
+    b = score_rows.view().select(b_id=_.tweet_id, analyzer_b=_.analyzer, label_b=_.label)
+    pairs = a.join(b, (a.a_id == b.b_id) & (a.analyzer_a <= b.analyzer_b))
+    keys = ["time_window", "analyzer_a", "analyzer_b", "label_a", "label_b"]
+    counted = pairs.group_by(*keys).aggregate(count=_.count())
+    return counted.mutate(query=ibis.literal(query)).select(*AGREEMENT.column_names).order_by(*keys)
 
 
 def _insight_per_window(tweet_rows: ibis.Table, volumes: ibis.Table) -> list[ibis.Table]:

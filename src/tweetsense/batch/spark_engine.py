@@ -145,6 +145,7 @@ class SparkEngine(Engine):
                     (result.scores, "scores", outputs.scores_parquet),
                     (result.by_analyzer, "by_analyzer", outputs.by_analyzer_parquet),
                     (result.drivers, "drivers", outputs.drivers_parquet),
+                    (result.agreement, "agreement", outputs.agreement_parquet),
                 ):
                     self._write(
                         session.sql(con.compile(table)), f"{run_dir}/{name}", key, None, store

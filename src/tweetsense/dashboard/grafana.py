@@ -3,7 +3,8 @@ and the provisioning file of the data source it reads.
 
 The panels show one analyzer, picked in the ``analyzer`` variable (the primary one first): they
 read ``sentiment_by_analyzer`` and ``tweet_score``, which hold every analyzer's results, the
-primary one's included. Two more panels compare it with the analyzer of the ``versus`` variable.
+primary one's included. Two more panels compare it with the analyzer of the ``versus`` variable,
+from ``analyzer_agreement``.
 The insight panels below them (true volume, net sentiment, drivers, the posts that matter, and
 spikes as annotations) read ``sentiment``, ``tweet``, ``driver`` and ``sentiment_spike``, which
 hold the primary analyzer's labels only.
@@ -125,9 +126,9 @@ TWEETS_SQL = (
     'SELECT created_at AS "time", username, label, positive, neutral, negative, mixed, text '
     f"FROM {_SCORED_POSTS} {WHERE} ORDER BY created_at DESC, tweet_id DESC LIMIT 100"
 )
-_PAIR = f"a.query = ${{query:sqlstring}} AND a.analyzer = {ANALYZER} AND b.analyzer = {VERSUS}"
-AGREEMENT_SQL = agreement_sql(_PAIR, RANGE, by_window=False)
-AGREEMENT_WINDOWS_SQL = agreement_sql(_PAIR, RANGE, by_window=True)
+_PAIR = ("${query:sqlstring}", ANALYZER, VERSUS)
+AGREEMENT_SQL = agreement_sql(*_PAIR, RANGE, by_window=False)
+AGREEMENT_WINDOWS_SQL = agreement_sql(*_PAIR, RANGE, by_window=True)
 QUERIES_SQL = "SELECT DISTINCT query FROM sentiment ORDER BY 1"
 
 # The insight panels: the primary analyzer's windows, posts, drivers and spikes. The SQL runs on

@@ -2,7 +2,7 @@
 ones also as CSV, with ``format=csv``).
 
 Every read goes through the warehouse interface; the DuckDB warehouse opens its file read-only
-per request, so loads can run while the dashboard is up.
+once per request, for all of its reads, so loads can run while the dashboard is up.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def _endpoint(warehouse: SqlReads, name: str) -> Callable[[Request], Response]:
         try:
             args = request.query_params
             as_csv = params.choice(args, "format", formats, "json") == "csv"
-            body = handler(warehouse, args)
+            with warehouse.reading():
+                body = handler(warehouse, args)
             return _csv(name, body) if as_csv else _json(body)
         except BadParam as exc:
             return _json({"error": str(exc)}, 400)

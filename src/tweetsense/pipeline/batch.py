@@ -29,6 +29,7 @@ def outputs_for(slug: str) -> BatchOutputs:
         scores_parquet=layout.output_key(slug, "tweet_scores.parquet"),
         by_analyzer_parquet=layout.output_key(slug, "sentiment_by_analyzer.parquet"),
         drivers_parquet=layout.output_key(slug, "drivers.parquet"),
+        agreement_parquet=layout.output_key(slug, "analyzer_agreement.parquet"),
         spikes_parquet=layout.output_key(slug, "sentiment_spikes.parquet"),
     )
 

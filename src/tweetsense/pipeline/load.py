@@ -8,6 +8,7 @@ from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.warehouse.base import LoadResult
 from tweetsense.warehouse.schema import (
+    AGREEMENT,
     DRIVER,
     SENTIMENT,
     SENTIMENT_BY_ANALYZER,
@@ -28,6 +29,7 @@ def load(p: Pipeline) -> LoadResult:
     for table, key in (
         (TWEET_SCORE, outputs.scores_parquet),
         (SENTIMENT_BY_ANALYZER, outputs.by_analyzer_parquet),
+        (AGREEMENT, outputs.agreement_parquet),
         (DRIVER, outputs.drivers_parquet),
         (SENTIMENT_SPIKE, outputs.spikes_parquet),
     ):

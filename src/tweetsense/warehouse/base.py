@@ -13,22 +13,25 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from tweetsense.warehouse.schema import (
+    AGREEMENT,
     ANALYSIS_TABLES,
     DRIVER,
     INSIGHT_TABLES,
     SENTIMENT,
+    SENTIMENT_BY_ANALYZER,
     SENTIMENT_SPIKE,
     TABLES,
     TWEET,
+    TWEET_SCORE,
     Table,
 )
 
 # Every table a load fills, in the order it loads them.
 LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES, *INSIGHT_TABLES)
 # Tables whose rows of a loaded window are all replaced, not only those with a key in the file:
-# a term no longer a driver of a window, or a window no longer a spike, leaves no row behind.
-# The windows are those of the load's ``sentiment`` file.
-BY_WINDOW = frozenset(t.name for t in INSIGHT_TABLES)
+# a term no longer a driver of a window, a window no longer a spike, or a label pair no longer
+# given, leaves no row behind. The windows are those of the load's ``sentiment`` file.
+BY_WINDOW = frozenset(t.name for t in (AGREEMENT, *INSIGHT_TABLES))
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,12 @@ class LoadResult:
     @classmethod
     def of(cls, counts: Mapping[str, int], location: str) -> LoadResult:
         """From the row counts of ``LOADED_TABLES``, by table name."""
-        tweet_score, by_analyzer = (counts[t.name] for t in ANALYSIS_TABLES)
         return cls(
             counts[TWEET.name],
             counts[SENTIMENT.name],
             location,
-            tweet_score,
-            by_analyzer,
+            counts[TWEET_SCORE.name],
+            counts[SENTIMENT_BY_ANALYZER.name],
             counts[DRIVER.name],
             counts[SENTIMENT_SPIKE.name],
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from tweetsense.errors import TerminalError
 from tweetsense.warehouse.schema import (
+    AGREEMENT,
     ANALYSIS_TABLES,
     INDEXES,
     INSIGHT_TABLES,
@@ -15,6 +16,7 @@ from tweetsense.warehouse.schema import (
     SCHEMA_VERSION,
     SENTIMENT,
     TABLES,
+    TWEET_SCORE,
     Index,
     Table,
     create_table_sql,
@@ -47,6 +49,20 @@ def columns_sql(table: Table) -> str:
     return ", ".join(quote(c) for c in table.column_names)
 
 
+def agreement_from_scores_sql() -> str:
+    """Fills ``analyzer_agreement`` from ``tweet_score`` (as the batch job computes it), for a
+    warehouse whose scores were loaded before the roll-up existed."""
+    q, w, an, label = (quote(c) for c in ("query", "time_window", "analyzer", "label"))
+    keys = f"a.{q}, a.{w}, a.{an}, b.{an}, a.{label}, b.{label}"
+    return (
+        f"INSERT INTO {quote(AGREEMENT.name)} ({columns_sql(AGREEMENT)}) "
+        f"SELECT {keys}, COUNT(*) FROM {quote(TWEET_SCORE.name)} a "
+        f"JOIN {quote(TWEET_SCORE.name)} b ON b.{q} = a.{q} "
+        f"AND b.{quote('tweet_id')} = a.{quote('tweet_id')} AND b.{w} = a.{w} "
+        f"WHERE a.{an} <= b.{an} GROUP BY {keys}"
+    )
+
+
 @dataclass(frozen=True)
 class Dialect:
     name: str
@@ -76,6 +92,9 @@ class Dialect:
         for table_name, column in catalog:
             existing.setdefault(table_name, set()).add(column)
         statements = []
+        if TWEET_SCORE.name in existing and AGREEMENT.name not in existing:
+            # The roll-up of the scores already there: agreement reads only the roll-up.
+            statements += [self.create_table(AGREEMENT), agreement_from_scores_sql()]
         for table in DATA_TABLES:
             if table.name not in existing:
                 continue  # created whole by ddl()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,7 @@ class DuckDBWarehouse(SqlReads):
         self.path = Path(settings.path) if settings.path else context.data_dir / "warehouse.duckdb"
         self.settings = settings
         self.context = context
+        self._local = threading.local()  # the connection ``reading`` holds in this thread
 
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -105,22 +108,43 @@ class DuckDBWarehouse(SqlReads):
             con.close()
         return LoadResult.of({k: int(c[0]) if c else 0 for k, c in counts.items()}, str(self.path))
 
-    def _columns(self, sql: str, params: list[Any], names: list[str]) -> dict[str, list[Any]]:
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read-only connection for the reads inside, closed after them: opening the file
+        costs more than most dashboard queries, yet no lock is held between answers, so a load
+        can open the file, and the next answer sees what it wrote."""
+        if getattr(self._local, "con", None) is not None:
+            yield
+            return
+        self._local.con = self._connect(read_only=True)
+        try:
+            yield
+        finally:
+            con, self._local.con = self._local.con, None
+            con.close()
+
+    @contextmanager
+    def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        held = getattr(self._local, "con", None)
+        if held is not None:
+            yield held
+            return
         con = self._connect(read_only=True)
         try:
+            yield con
+        finally:
+            con.close()
+
+    def _columns(self, sql: str, params: list[Any], names: list[str]) -> dict[str, list[Any]]:
+        with self._reader() as con:
             # Arrow's columns skip a Python tuple per row. DuckDB 1.4 renamed arrow() to
             # to_arrow_table().
             rel = con.sql(sql, params=params)
             table = (getattr(rel, "to_arrow_table", None) or rel.arrow)()
-        finally:
-            con.close()
         return {n: table.column(i).to_pylist() for i, n in enumerate(names)}
 
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        con = self._connect(read_only=True)
-        try:
+        with self._reader() as con:
             cur = con.execute(sql, params)
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-        finally:
-            con.close()

@@ -11,7 +11,8 @@ Reads take an optional ``analyzer``: ``None`` reads the primary analyzer's table
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ from tweetsense.contracts import LABELS
 from tweetsense.warehouse.base import Warehouse
 from tweetsense.warehouse.dialects import columns_sql, quote
 from tweetsense.warehouse.schema import (
+    AGREEMENT,
     DRIVER,
     SENTIMENT,
     SENTIMENT_BY_ANALYZER,
@@ -32,6 +34,7 @@ _T, _S = quote(TWEET.name), quote(SENTIMENT.name)
 _TS, _SA = quote(TWEET_SCORE.name), quote(SENTIMENT_BY_ANALYZER.name)
 _Q, _W, _A, _ID = quote("query"), quote("time_window"), quote("analyzer"), quote("tweet_id")
 _D, _SP = quote(DRIVER.name), quote(SENTIMENT_SPIKE.name)
+_AG = quote(AGREEMENT.name)
 _KIND, _TERM, _COUNT = quote("kind"), quote("term"), quote("count")
 _DOUBLE = "DOUBLE PRECISION"
 # The columns ``tweet_score`` holds per analyzer, read from it instead of ``tweet``.
@@ -78,36 +81,49 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def agreement_sql(match: str, where: str, by_window: bool) -> str:
-    """Agreement of two analyzers over the posts both scored, per window or overall.
+def agreement_sql(topic: str, a: str, b: str, where: str, by_window: bool) -> str:
+    """Agreement of analyzers ``a`` and ``b`` over the posts both scored, per window or overall,
+    from ``analyzer_agreement``: ``topic``, ``a`` and ``b`` are SQL values (placeholders bound
+    in ``agreement_params``' order) and ``where`` selects windows by ``time_window``.
 
-    ``match`` selects the pairs (``a`` and ``b``, two ``tweet_score`` rows of one post) and
-    ``where`` their windows, by ``time_window``. Cohen's kappa is (po - pe) / (1 - pe), with po
-    = same / n and pe = chance / n^2, chance being the sum over labels of the two analyzers'
+    A row holds one analyzer pair in either order, so each row's labels are read as ``a``'s
+    and ``b``'s by which of its analyzers is ``a``. Cohen's kappa is (po - pe) / (1 - pe), with
+    po = same / n and pe = chance / n^2, chance being the sum over labels of the two analyzers'
     counts multiplied; multiplied through by n^2 so that pe == 1 is an exact integer test.
-    A post has one window whoever scored it: joining on it lets a range on ``a`` select ``b``'s
-    rows too.
     """
     window = f"{_W}, " if by_window else ""
+    first, la, lb = quote("analyzer_a"), quote("label_a"), quote("label_b")
+    second = quote("analyzer_b")
+
+    def total(expr: str) -> str:
+        return f"CAST(SUM({expr}) AS BIGINT)"
+
     counted = " + ".join(
-        f"SUM(CASE WHEN la = {_literal(label)} THEN 1 ELSE 0 END) * "
-        f"SUM(CASE WHEN lb = {_literal(label)} THEN 1 ELSE 0 END)"
+        f"{total(f'CASE WHEN la = {_literal(label)} THEN c ELSE 0 END')} * "
+        f"{total(f'CASE WHEN lb = {_literal(label)} THEN c ELSE 0 END')}"
         for label in LABELS
     )
-    double = "DOUBLE PRECISION"
     return (
-        f"WITH pairs AS (SELECT a.{_W} AS {_W}, a.{quote('label')} AS la, "
-        f"b.{quote('label')} AS lb FROM {_TS} a JOIN {_TS} b "
-        f"ON b.{_Q} = a.{_Q} AND b.{_ID} = a.{_ID} AND b.{_W} = a.{_W} WHERE {match}), "
-        f"counts AS (SELECT {window}COUNT(*) AS n, "
-        f"SUM(CASE WHEN la = lb THEN 1 ELSE 0 END) AS same, {counted} AS chance "
-        f"FROM pairs WHERE {where}{f' GROUP BY {_W}' if by_window else ''}) "
+        f"WITH pairs AS (SELECT {_W}, "
+        f"CASE WHEN {first} = {a} THEN {la} ELSE {lb} END AS la, "
+        f"CASE WHEN {first} = {a} THEN {lb} ELSE {la} END AS lb, {_COUNT} AS c "
+        f"FROM {_AG} WHERE {_Q} = {topic} AND (({first} = {a} AND {second} = {b}) "
+        f"OR ({first} = {b} AND {second} = {a})) AND {where}), "
+        f"counts AS (SELECT {window}{total('c')} AS n, "
+        f"{total('CASE WHEN la = lb THEN c ELSE 0 END')} AS same, {counted} AS chance "
+        f"FROM pairs{f' GROUP BY {_W}' if by_window else ''}) "
         f"SELECT {_epoch(_W) + ', ' if by_window else ''}n, "
-        f"CAST(same AS {double}) / n AS agreement, "
-        f"CASE WHEN chance < n * n THEN (CAST(same AS {double}) * n - chance) / "
-        f"(CAST(n AS {double}) * n - chance) END AS kappa "
+        f"CAST(same AS {_DOUBLE}) / n AS agreement, "
+        f"CASE WHEN chance < n * n THEN (CAST(same AS {_DOUBLE}) * n - chance) / "
+        f"(CAST(n AS {_DOUBLE}) * n - chance) END AS kappa "
         f"FROM counts WHERE n > 0{f' ORDER BY {_W}' if by_window else ''}"
     )
+
+
+def agreement_params(query: str, a: str, b: str) -> list[str]:
+    """The values of ``agreement_sql``'s placeholders for ``topic``, ``a`` and ``b``, in the
+    order they appear in it (``where``'s values follow)."""
+    return [a, a, query, a, b, b, a]
 
 
 class SqlReads(Warehouse):
@@ -116,6 +132,12 @@ class SqlReads(Warehouse):
     @abstractmethod
     def _rows(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         """Run one read-only statement; no rows (not an error) while the tables do not exist."""
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """The reads of one answer, in this thread: a backend that connects per read may
+        share one connection among them."""
+        yield
 
     def _where(
         self,
@@ -527,14 +549,13 @@ class SqlReads(Warehouse):
         and ``kappa`` Cohen's kappa (None where chance agreement is 1, or without posts)."""
         names = ["time", "n", "agreement", "kappa"]
         empty = {"overall": {"n": 0, "agreement": None, "kappa": None}}
-        if not self.has_table(TWEET_SCORE):
+        if not self.has_table(AGREEMENT):
             return {**empty, "series": {n: [] for n in names}}
-        # The range selects a's rows before the join: a week's pairs, not a year's.
-        equal = {f"a.{_Q}": query, f"a.{_A}": a, f"b.{_A}": b}
-        match, params = self._where(equal, start, end, f"a.{_W}")
-        where = "TRUE"
-        series = self._columns(agreement_sql(match, where, by_window=True), params, names)
-        rows = self._read(agreement_sql(match, where, by_window=False), params)
+        where, params = self._where({}, start, end)
+        params = [*agreement_params(query, a, b), *params]
+        m = self.mark
+        series = self._columns(agreement_sql(m, m, m, where, by_window=True), params, names)
+        rows = self._read(agreement_sql(m, m, m, where, by_window=False), params)
         overall = rows[0] if rows else empty["overall"]
         return {
             "overall": {k: overall[k] for k in names[1:]},

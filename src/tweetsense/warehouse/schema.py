@@ -129,6 +129,23 @@ SENTIMENT_BY_ANALYZER = Table(
     key=("query", "analyzer", "time_window"),
 )
 
+# How two analyzers label the same posts: per window, unordered analyzer pair and label pair,
+# how many posts both scored get those labels (``analyzer_a <= analyzer_b``; a pair of one
+# analyzer with itself counts its labels). A range's confusion matrix is these counts summed.
+AGREEMENT = Table(
+    "analyzer_agreement",
+    (
+        Column("query", "text", False),
+        Column("time_window", "timestamptz", False),
+        Column("analyzer_a", "text", False),
+        Column("analyzer_b", "text", False),
+        Column("label_a", "text", False),
+        Column("label_b", "text", False),
+        Column("count", "bigint", False),
+    ),
+    key=("query", "time_window", "analyzer_a", "analyzer_b", "label_a", "label_b"),
+)
+
 # What drives sentiment: per window, how many posts of each label mention a term. ``kind`` is
 # entity (entities.annotations and context_annotations), term (a word of the text), hashtag,
 # mention or domain (of a linked URL). A range's drivers are these counts summed over its windows.
@@ -162,7 +179,7 @@ SENTIMENT_SPIKE = Table(
 )
 
 TABLES = (TWEET, SENTIMENT)
-ANALYSIS_TABLES = (TWEET_SCORE, SENTIMENT_BY_ANALYZER)
+ANALYSIS_TABLES = (TWEET_SCORE, SENTIMENT_BY_ANALYZER, AGREEMENT)
 INSIGHT_TABLES = (DRIVER, SENTIMENT_SPIKE)
 
 # One row per schema version applied; a later column change adds a migration for version 2.
