@@ -24,7 +24,6 @@ one window's rows, so memory follows the size of the largest window, not of the 
 from __future__ import annotations
 
 import glob
-import gzip
 import itertools
 import json
 import logging
@@ -39,7 +38,7 @@ import weakref
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,7 +48,7 @@ from tweetsense.errors import BadInputError, ConfigError
 from tweetsense.sources.base import Page, SetAside, Source
 from tweetsense.sources.replay_counts import read_counts
 from tweetsense.sources.replay_csv import CsvField, read_rows
-from tweetsense.sources.replay_values import BadRecord, read_time
+from tweetsense.sources.replay_values import BadRecord, open_binary, read_time
 from tweetsense.sources.x_counts import Bucket, sum_buckets
 from tweetsense.timeutil import Window, format_utc, parse_utc
 
@@ -63,7 +62,6 @@ DIRECTORY_PATTERNS = ("*.json", "*.jsonl", "*.json.gz", "*.jsonl.gz", "*.csv", "
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _PAGE_KEYS = frozenset({"data", "includes", "meta", "errors"})
 _POST_KEYS = frozenset({"id", "text", "created_at", "author_id"})
@@ -303,7 +301,7 @@ class _Indexer:
 
     def scan_file(self, path: Path) -> None:
         try:
-            with _open_binary(path) as stream:
+            with open_binary(path) as stream:
                 name = path.name.lower().removesuffix(".gz")
                 if name.endswith(".csv"):
                     self._scan_csv(path, stream)
@@ -585,16 +583,6 @@ def _paginate(rows: list[Any], users: dict[str, bytes], size: int, window: Windo
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    # Compression is recognised by content, so a gzip file without a .gz name still reads.
-    raw = path.open("rb")
-    if raw.read(2) != _GZIP_MAGIC:
-        raw.seek(0)
-        return raw
-    raw.close()
-    return cast(IO[bytes], gzip.open(path, "rb"))
 
 
 def _loads(data: bytes) -> Any:

@@ -13,17 +13,16 @@ Either may be gzip-compressed. The buckets are summed into the replay's windows 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from tweetsense.errors import BadInputError
+from tweetsense.sources.replay_values import open_binary
 from tweetsense.sources.x_counts import Bucket, read_bucket
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _COUNT_COLUMNS = ("tweet_count", "post_count")
 
 
@@ -41,7 +40,7 @@ def read_counts(paths: list[Path]) -> list[Bucket]:
 
 
 def _read_file(path: Path) -> Iterator[Bucket]:
-    with _open(path) as stream:
+    with open_binary(path) as stream:
         name = path.name.lower().removesuffix(".gz")
         rows = _csv_rows(path, stream) if name.endswith(".csv") else _json_rows(path, stream)
         for line, item in rows:
@@ -110,12 +109,3 @@ def _json_rows(path: Path, stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
                 )
             for item in data:
                 yield line, item
-
-
-def _open(path: Path) -> IO[bytes]:
-    raw = path.open("rb")
-    if raw.read(2) != _GZIP_MAGIC:
-        raw.seek(0)
-        return raw
-    raw.close()
-    return cast(IO[bytes], gzip.open(path, "rb"))

@@ -6,8 +6,11 @@ aside and goes on. A plain ``BadInputError`` is about a whole file and always st
 
 from __future__ import annotations
 
+import gzip
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, cast
 
 from tweetsense.errors import BadInputError
 from tweetsense.timeutil import parse_utc
@@ -82,3 +85,17 @@ def read_count(value: str, at: str, field: str) -> int:
     if found:
         return int(found[1])
     raise BadRecord(f"{at}field {field} {value!r} is not a whole number; fix the row")
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """A replay file for reading; compression is recognised by content, so a gzip file
+    without a .gz name still reads."""
+    raw = path.open("rb")
+    if raw.read(2) != _GZIP_MAGIC:
+        raw.seek(0)
+        return raw
+    raw.close()
+    return cast(IO[bytes], gzip.open(path, "rb"))
