@@ -23,9 +23,17 @@ class BatchInputs:
     freq_seconds: int
     staging_uris: list[str]
     sentiment_uris: list[str]
-    window_starts: list[int]  # epoch seconds of every window included, empty ones too
+    # Epoch seconds of every window included, empty ones too: those without files among them
+    # are the windows the source had nothing for (``Manifest.empty``).
+    window_starts: list[int]
     # The other analyzers' sentiment files (``layout.sentiment_key`` with a name), any windows.
     analysis_uris: list[str] = field(default_factory=list)
+    # (epoch seconds, counted volume) of the windows without a staging file that have one:
+    # rows of the job's ``volumes`` table beside the staged files' own.
+    volumes: list[tuple[int, int]] = field(default_factory=list)
+    # Analyzers that scored every window without files (there was nothing to score): rows of
+    # the job's ``analyzers`` table beside the names in the sentiment files.
+    analyzers: list[str] = field(default_factory=list)
     # Posts of a window a word needs to be one of its drivers (``insight.driver_min_count``).
     driver_min_count: int = 2
 

@@ -191,6 +191,41 @@ _ANALYSIS_SQL = (
     + _read_json("$analysis", _ANALYZER_COLUMNS),
 )
 _NO_ANALYSIS_SQL = ("CREATE TABLE in_analysis_scores AS FROM in_scores LIMIT 0",)
+# What the inputs say beside the files: the counted volumes of windows without a file, and the
+# analyzers that count as having scored them.
+_VOLUMES_SQL = (
+    "INSERT INTO in_volumes SELECT UNNEST($volume_epochs::BIGINT[]), "
+    "UNNEST($volume_counts::BIGINT[])"
+)
+_ANALYZERS_SQL = "INSERT INTO in_analyzers SELECT UNNEST($analyzers::VARCHAR[])"
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp('UTC')": "TIMESTAMPTZ",
+}
+
+
+def _no_files_sql() -> tuple[str, ...]:
+    """The input tables, empty, for a batch of windows without files (DuckDB reads no empty
+    list of files)."""
+    tables = [
+        f"CREATE TABLE in_{name} ("
+        + ", ".join(f"{col} {_DUCKDB_TYPES[kind]}" for col, kind in columns.items())
+        + ")"
+        for name, columns in job.INPUT_SCHEMAS.items()
+        if name not in ("windows", "analysis_scores")
+    ]
+    return (*tables, _INPUTS_SQL[0])
+
+
+def _statements(inputs: BatchInputs) -> tuple[str, ...]:
+    reads = _INPUTS_SQL if inputs.staging_uris else _no_files_sql()
+    analysis = _ANALYSIS_SQL if inputs.analysis_uris else _NO_ANALYSIS_SQL
+    extra = (_VOLUMES_SQL,) if inputs.volumes else ()
+    extra += (_ANALYZERS_SQL,) if inputs.analyzers else ()
+    return (*reads, *analysis, *extra)
 
 
 class DuckDBEngine(Engine):
@@ -233,9 +268,11 @@ class DuckDBEngine(Engine):
                     "analysis": inputs.analysis_uris,
                     "max_object_size": _largest_file(inputs, store.filesystem()) + 1024,
                     "windows": inputs.window_starts,
+                    "volume_epochs": [start for start, _ in inputs.volumes],
+                    "volume_counts": [volume for _, volume in inputs.volumes],
+                    "analyzers": inputs.analyzers,
                 }
-                analysis = _ANALYSIS_SQL if inputs.analysis_uris else _NO_ANALYSIS_SQL
-                for statement in (*_INPUTS_SQL, *analysis):
+                for statement in _statements(inputs):
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
             except duckdb.Error as exc:

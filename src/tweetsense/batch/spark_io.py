@@ -16,7 +16,7 @@ from tweetsense import layout
 from tweetsense.batch.base import BatchInputs
 from tweetsense.errors import BadInputError
 from tweetsense.staging.base import Store
-from tweetsense.timeutil import Window, from_epoch
+from tweetsense.timeutil import Window
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -48,6 +48,8 @@ _SENTIMENT = f"window_start STRING, analyzer STRING, scores ARRAY<{_SCORE}>"
 
 
 def _read_json(session: SparkSession, schema: str, uris: list[str]) -> DataFrame:
+    if not uris:  # a batch of windows without files
+        return session.createDataFrame([], schema)
     # Each file is one JSON document; a malformed one fails the job instead of becoming nulls.
     return (
         session.read.schema(schema).option("multiLine", True).option("mode", "FAILFAST").json(uris)
@@ -195,9 +197,18 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         _position("page_no", "pos").alias("position"),
     )
     volumes = staging.select(_epoch("window_start").alias("file_order"), "volume")
+    if inputs.volumes:
+        starts, counts = zip(*inputs.volumes, strict=True)
+        counted = pa.table(
+            {"file_order": pa.array(starts, pa.int64()), "volume": pa.array(counts, pa.int64())}
+        )
+        volumes = volumes.unionByName(session.createDataFrame(counted))
     sentiment = _read_json(session, _SENTIMENT, inputs.sentiment_uris)
     scores = _scores(sentiment)
     analyzers = sentiment.select("analyzer")
+    if inputs.analyzers:
+        names = pa.table({"analyzer": pa.array(inputs.analyzers, pa.string())})
+        analyzers = analyzers.union(session.createDataFrame(names))
     if inputs.analysis_uris:
         analysis = _read_json(session, _SENTIMENT, inputs.analysis_uris)
         analysis_scores = _scores(analysis)
@@ -232,8 +243,15 @@ def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs
     Hadoop AWS jars)."""
     staging, sentiment = [], []
     os.makedirs(folder, exist_ok=True)
-    for i, start in enumerate(inputs.window_starts):
-        window = Window.containing(from_epoch(start), inputs.freq_seconds)
+    for i, uri in enumerate(inputs.staging_uris):
+        # The windows with files, in the order of the URIs (``window_starts`` has empty ones).
+        start = layout.window_start_from_key(uri)
+        if start is None:
+            raise BadInputError(
+                f"batch: {uri} is not a window file of this store; set batch.master "
+                "to a cluster that can read it"
+            )
+        window = Window.containing(start, inputs.freq_seconds)
         for kind, key, uris, out in (
             ("staging", layout.staging_key(inputs.slug, window), inputs.staging_uris, staging),
             (

@@ -60,9 +60,12 @@ def read_manifest(p: Pipeline) -> dict | None:
 def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     staged = p.keys(layout.STAGING)
     scored = p.keys(layout.SENTIMENT)
+    ingested = Manifest.load(p.store, p.slug, p.query)
     pairs = [(w, layout.staging_key(p.slug, w), layout.sentiment_key(p.slug, w)) for w in p.windows]
+    # Windows the source had nothing for: in the spine, without files to read.
+    empty = [w for w, k, _ in pairs if k not in staged and ingested.is_empty(w)]
     pairs = [pair for pair in pairs if pair[1] in staged]
-    if not pairs:
+    if not pairs and not empty:
         raise StageError(
             f"batch: nothing is staged for query {p.query!r} in the configured time range; "
             "run `tweetsense ingest` first"
@@ -75,16 +78,20 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
             "or pass --allow-partial to aggregate only the scored ones"
         )
     pairs = [pair for pair in pairs if pair[2] in scored]
+    spine = sorted([w for w, _, _ in pairs] + empty, key=lambda w: w.start)
     p.progress.start("batch", None)
+    volumes = [(w, ingested.empty[w.id]) for w in empty]
     inputs = BatchInputs(
         query=p.query,
         slug=p.slug,
         freq_seconds=p.config.search.freq,
         staging_uris=[p.store.uri(k) for _, k, _ in pairs],
         sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
-        window_starts=[epoch_seconds(w.start) for w, _, _ in pairs],
+        window_starts=[epoch_seconds(w.start) for w in spine],
         analysis_uris=_analysis_uris(p, [w for w, _, _ in pairs]),
         driver_min_count=p.config.insight.driver_min_count,
+        volumes=[(epoch_seconds(w.start), v) for w, v in volumes if v is not None],
+        analyzers=[a.name for a in analyses(p.config)] if empty else [],
     )
     outputs = outputs_for(p.slug)
     # Without a manifest `load` refuses to run, so a crash between the two outputs can never
@@ -104,14 +111,14 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "volume": found.volume,
         "spikes": len(found.spikes),
         "label_counts": result.label_counts,
-        "window_ids": [w.id for w, _, _ in pairs],
+        "window_ids": [w.id for w in spine],
     }
-    ledger = _ledger(p, result, unscored, staged)
+    ledger = _ledger(p, ingested, result, unscored, staged)
     ledgers.save(p.store, p.slug, ledger)
     p.store.put(layout.output_key(p.slug, MANIFEST), orjson.dumps(manifest))
-    p.progress.advance(len(pairs), result.tweets)
+    p.progress.advance(len(spine), result.tweets)
     p.progress.finish()
-    return BatchReport(result, len(pairs), outputs, ledger, found)
+    return BatchReport(result, len(spine), outputs, ledger, found)
 
 
 def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:
@@ -124,10 +131,17 @@ def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:
     return uris
 
 
-def _ledger(p: Pipeline, result: BatchResult, left_out: list[Window], staged: set[str]) -> Ledger:
-    manifest = Manifest.load(p.store, p.slug, p.query)
+def _ledger(
+    p: Pipeline,
+    manifest: Manifest,
+    result: BatchResult,
+    left_out: list[Window],
+    staged: set[str],
+) -> Ledger:
     unscored = {w: int(manifest.windows.get(w.id, {}).get("posts", 0)) for w in left_out}
-    quarantined = ledgers.quarantined_posts(p.store, p.slug, p.windows, staged)
+    # A window fetched empty after it was set aside has been fetched since, like a staged one.
+    fetched = [w for w in p.windows if not manifest.is_empty(w)]
+    quarantined = ledgers.quarantined_posts(p.store, p.slug, fetched, staged)
     dead = sum(1 for k in p.store.list(layout.DEAD_LETTERS) if p.slug in k)
     bad = ledgers.bad_records(p.store, p.slug)
     api_errors = manifest.api_errors(p.windows)

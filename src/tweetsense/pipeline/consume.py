@@ -15,6 +15,7 @@ from typing import Any
 from tweetsense.pipeline.analyses import Analysis, analysis
 from tweetsense.pipeline.consumer_loop import ConsumeReport, run_consumer
 from tweetsense.pipeline.core import Pipeline
+from tweetsense.pipeline.manifest import Manifest
 from tweetsense.pipeline.progress import log
 from tweetsense.pipeline.scoring import Scorer
 from tweetsense.pipeline.workers import WorkerGroup, per_worker_config
@@ -25,7 +26,8 @@ __all__ = ["ConsumeReport", "consume"]
 class _WindowBar:
     """The consume bar: one step per window of the search, scored before or now. The stream may
     hold a window's record more than once (a rerun publishes again what was not scored), and
-    each member sees only its own records, so steps are counted here, once per window."""
+    each member sees only its own records, so steps are counted here, once per window. A window
+    the ingest manifest marks empty has nothing to score: it counts as done."""
 
     def __init__(self, p: Pipeline, analysis: Analysis):
         self._p = p
@@ -34,7 +36,10 @@ class _WindowBar:
         self._lock = threading.Lock()
 
     def start(self, label: str) -> None:
-        done = self._left & set(self._p.store.list(self._analysis.prefix(self._p.slug)))
+        p = self._p
+        empty = Manifest.load(p.store, p.slug, p.query).empty
+        done = self._left & set(p.store.list(self._analysis.prefix(p.slug)))
+        done |= {self._analysis.key(p.slug, w) for w in p.windows if w.id in empty}
         self._left -= done
         self._p.progress.start(label, len(self._p.windows))
         if done:

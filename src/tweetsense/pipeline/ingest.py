@@ -7,15 +7,17 @@ already done), so a run killed between staging and publishing loses nothing.
 
 Before fetching, the windows to fetch are counted once (``Source.volumes``: the true number of
 matching posts, beside the sampled ones); a count that fails is a warning, and those windows are
-staged without a volume. Windows are fetched by ``source.concurrency`` threads and handled in
-time order. A budget
-(``max_posts``, ``max_cost``) stops the run before the window that could pass it; an error no
+staged without a volume. A window the source has nothing for (no post, include or error) is
+not staged or published: the manifest marks it empty, with its volume. Windows are fetched by
+``source.concurrency`` threads and handled in time order. A budget (``max_posts``,
+``max_cost``) stops the run before the window that could pass it; an error no
 retry can fix (a rejected token, an invalid query) stops it at once. Either way the finished
 windows are staged and listed, and the next run goes on from there.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +49,9 @@ PUBLISH_BATCH = 64
 # Windows submitted ahead of the oldest unfinished one, per thread: enough to keep every thread
 # busy behind a slow window, few enough to bound the fetched pages waiting in memory.
 AHEAD_PER_THREAD = 4
+# Seconds between saves of the manifest while only empty windows come in: a save rewrites the
+# whole manifest, and an empty window not yet saved is just fetched again after a crash.
+SAVE_EVERY = 5.0
 
 
 @dataclass
@@ -74,7 +79,7 @@ class IngestReport:
 
 @dataclass
 class _Fetched:
-    message: tuple[str, bytes]
+    message: tuple[str, bytes] | None  # None: an empty window, nothing staged to publish
     count: int
     volume: int | None
     usage: Usage
@@ -108,8 +113,11 @@ def _fetch_and_stage(
         pages = source.fetch_window(search.query, window, search.max_per_window)
     except RetryableError as exc:
         return str(exc)
-    for record in source.set_aside():
+    set_aside = source.set_aside()
+    for record in set_aside:
         quarantine(p.store, SOURCE_RECORDS, p.slug, record.name, record.payload, record.reason)
+    if not set_aside and _is_empty(pages):
+        return _Fetched(None, 0, volume, Usage.of_pages(pages), len(pages), ApiErrors())
     doc = StagingDoc(search.query, window, p.config.source.type, pages, volume)
     key = layout.staging_key(p.slug, window)
     try:
@@ -127,6 +135,15 @@ def _fetch_and_stage(
         Usage.of_pages(pages),
         len(pages),
         ApiErrors.of_pages(pages),
+    )
+
+
+def _is_empty(pages: list[Any]) -> bool:
+    """Nothing in any page that the batch would read: no post, include or error."""
+    return all(
+        isinstance(page, dict)
+        and not (page.get("data") or page.get("includes") or page.get("errors"))
+        for page in pages
     )
 
 
@@ -150,8 +167,8 @@ def _budget(
 def _done_windows(
     p: Pipeline, manifest: Manifest, staged: set[str], refetch: bool
 ) -> tuple[set[Window], int]:
-    """Windows with a staging file and a manifest entry, and how many staging files without an
-    entry were taken in (they are whole: staging writes are atomic)."""
+    """Windows with a staging file and a manifest entry, or marked empty, and how many staging
+    files without an entry were taken in (they are whole: staging writes are atomic)."""
     done: set[Window] = set()
     adopted = 0
     if refetch:
@@ -160,6 +177,8 @@ def _done_windows(
         key = layout.staging_key(p.slug, window)
         if key not in staged:
             manifest.discard(window)
+            if manifest.is_empty(window):
+                done.add(window)
             continue
         if window not in manifest:
             try:
@@ -187,7 +206,8 @@ def plan(p: Pipeline, *, refetch: bool = False) -> IngestPlan:
     cls: type[Source] = registry.backend_class("source", section.type)
     settings = registry.settings_for("source", section)
     staged = set() if refetch else p.keys(layout.STAGING)
-    done = sum(1 for w in p.windows if layout.staging_key(p.slug, w) in staged)
+    empty = set() if refetch else Manifest.load(p.store, p.slug, p.query).empty
+    done = sum(1 for w in p.windows if layout.staging_key(p.slug, w) in staged or w.id in empty)
     to_fetch = len(p.windows) - done
     est = cls.estimate(settings, p.config.search, to_fetch)
     return IngestPlan(
@@ -206,8 +226,9 @@ def ingest(
     reports; raises ``BudgetReached`` when a budget stopped the run."""
     manifest = Manifest.load(p.store, p.slug, p.query)
     report = IngestReport(windows=len(p.windows))
-    to_fetch, to_republish = _sort_windows(p, manifest, refetch, report)
-    run = _Run(p, manifest, report)
+    staged = p.keys(layout.STAGING)
+    to_fetch, to_republish = _sort_windows(p, manifest, staged, refetch, report)
+    run = _Run(p, manifest, report, staged)
     p.progress.start("ingest", len(to_fetch) + len(to_republish))
     run.republish(to_republish)
     if not to_fetch:
@@ -248,11 +269,11 @@ def _count(
 
 
 def _sort_windows(
-    p: Pipeline, manifest: Manifest, refetch: bool, report: IngestReport
+    p: Pipeline, manifest: Manifest, staged: set[str], refetch: bool, report: IngestReport
 ) -> tuple[deque[Window], list[Window]]:
     """The windows to fetch, and the done ones whose records to publish again (some analyzer
-    has no sentiment file for it yet); the other done windows are counted as skipped."""
-    staged = p.keys(layout.STAGING)
+    has no sentiment file for it yet); the other done windows, empty ones among them, are
+    counted as skipped."""
     every = analyses(p.config)
     scored = {k for a in every for k in p.store.list(a.prefix(p.slug))}
     done, report.adopted = _done_windows(p, manifest, staged, refetch)
@@ -261,7 +282,7 @@ def _sort_windows(
     for window in p.windows:
         if window not in done:
             to_fetch.append(window)
-        elif any(a.key(p.slug, window) not in scored for a in every):
+        elif window in manifest and any(a.key(p.slug, window) not in scored for a in every):
             to_republish.append(window)
         else:
             report.skipped += 1
@@ -272,12 +293,16 @@ class _Run:
     """One run's shared state: the manifest, the records waiting to be published, the report.
     Only the main thread touches it; the fetch threads just stage."""
 
-    def __init__(self, p: Pipeline, manifest: Manifest, report: IngestReport) -> None:
+    def __init__(
+        self, p: Pipeline, manifest: Manifest, report: IngestReport, staged: set[str]
+    ) -> None:
         self.p = p
         self.manifest = manifest
         self.report = report
+        self.staged = staged  # staging files a refetch that finds the window empty removes
         self.pending: list[tuple[str, bytes]] = []
         self.errors = p.keys(layout.error_dir("ingest"))  # error files a success removes
+        self.saved_at = time.monotonic()
 
     def publish(self, force: bool = False) -> None:
         """Publishes the pending records once a batch is full (or ``force``), then saves the
@@ -289,7 +314,11 @@ class _Run:
             )
             faults.point("ingest.publish.after")
             self.pending.clear()
-            self.manifest.save()
+            self.save()
+
+    def save(self) -> None:
+        self.manifest.save()
+        self.saved_at = time.monotonic()
 
     def republish(self, windows: list[Window]) -> None:
         p = self.p
@@ -301,19 +330,25 @@ class _Run:
             self.report.republished_tweets += doc.tweet_count
             p.progress.advance(1, doc.tweet_count)
             self.publish()
-        self.manifest.save()
+        self.save()
 
     def accept(self, window: Window, fetched: _Fetched) -> None:
         p, report = self.p, self.report
-        self.manifest.add(
-            window,
-            source=p.config.source.type,
-            posts=fetched.usage.posts,
-            users=fetched.usage.users,
-            pages=fetched.pages,
-            api_errors=fetched.errors,
-        )
-        self.pending.append(fetched.message)
+        if fetched.message is None:
+            self._forget_staged(window)
+            self.manifest.add_empty(window, fetched.volume)
+            if time.monotonic() - self.saved_at > SAVE_EVERY:
+                self.save()
+        else:
+            self.manifest.add(
+                window,
+                source=p.config.source.type,
+                posts=fetched.usage.posts,
+                users=fetched.usage.users,
+                pages=fetched.pages,
+                api_errors=fetched.errors,
+            )
+            self.pending.append(fetched.message)
         report.fetched += 1
         report.tweets += fetched.count
         report.counted += fetched.volume is not None
@@ -325,6 +360,17 @@ class _Run:
         error_key = layout.error_key("ingest", p.slug, window)
         if error_key in self.errors:
             p.store.delete(error_key)
+
+    def _forget_staged(self, window: Window) -> None:
+        """A refetch found a staged window empty: its old files would outlive what it says."""
+        p = self.p
+        key = layout.staging_key(p.slug, window)
+        if key not in self.staged:
+            return
+        self.manifest.discard(window)
+        p.store.delete(key)
+        for each in analyses(p.config):
+            p.store.delete(each.key(p.slug, window))
 
     def reject(self, window: Window, reason: str) -> None:
         self.report.failed.append((window, reason))

@@ -1,8 +1,10 @@
-"""Where every window stands in every stage: done, pending or failed."""
+"""Where every window stands in every stage: done, pending or failed. A window the ingest
+manifest marks empty is done in ingest and consume (it has nothing to score)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import tweetsense.pipeline.ledger as ledgers
@@ -12,6 +14,7 @@ from tweetsense.pipeline.analyses import Analysis, analyses
 from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
 from tweetsense.pipeline.ledger import Ledger
+from tweetsense.pipeline.manifest import Manifest
 from tweetsense.timeutil import Window
 
 STAGES = ("ingest", "consume", "batch", "load")
@@ -52,9 +55,10 @@ def status(p: Pipeline) -> StatusReport:
     }
     failed = {s: p.keys(layout.error_dir(s)) for s in done}
     output_key = {"ingest": layout.staging_key, "consume": layout.sentiment_key}
+    empty = Manifest.load(p.store, p.slug, p.query).empty
 
     def state(stage: str, w: Window) -> str:
-        if output_key[stage](p.slug, w) in done[stage]:
+        if output_key[stage](p.slug, w) in done[stage] or w.id in empty:
             return DONE
         return FAILED if layout.error_key(stage, p.slug, w) in failed[stage] else PENDING
 
@@ -78,7 +82,7 @@ def status(p: Pipeline) -> StatusReport:
     ledger = ledgers.load(p.store, p.slug)
     others, others_lag = {}, {}
     for other in analyses(p.config)[1:]:
-        others[other.name], others_lag[other.name] = _analysis_status(p, other)
+        others[other.name], others_lag[other.name] = _analysis_status(p, other, empty)
     names = [a.name for a in analyses(p.config)]
     scores = outputs_for(p.slug).scores_parquet
     agreements = of_outputs(p.store, scores, names[0], names[1:])
@@ -87,12 +91,14 @@ def status(p: Pipeline) -> StatusReport:
     )
 
 
-def _analysis_status(p: Pipeline, analysis: Analysis) -> tuple[Counter[str], int | None]:
+def _analysis_status(
+    p: Pipeline, analysis: Analysis, empty: Container[str]
+) -> tuple[Counter[str], int | None]:
     done = set(p.store.list(analysis.prefix(p.slug)))
     failed = p.keys(layout.error_dir(analysis.error_stage))
     counts: Counter[str] = Counter()
     for w in p.windows:
-        if analysis.key(p.slug, w) in done:
+        if analysis.key(p.slug, w) in done or w.id in empty:
             counts[DONE] += 1
         else:
             counts[FAILED if analysis.error_key(p.slug, w) in failed else PENDING] += 1
