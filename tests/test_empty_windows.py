@@ -215,3 +215,29 @@ def test_an_empty_marker_not_saved_before_a_crash_is_fetched_again(tmp_path: Pat
 
     # The staged windows are not scored yet: published again, not fetched.
     assert (again.fetched, again.republished) == (WINDOWS - 2, 2)
+
+
+def test_spikes_over_a_mostly_flat_series_are_those_of_the_plain_medians() -> None:
+    import numpy as np
+
+    from tweetsense.batch.spikes import spike_rows
+
+    rng = np.random.default_rng(7)
+    values: list[float | None] = [
+        float(rng.integers(0, 4)) if rng.random() < 0.05 else 0.0 for _ in range(2000)
+    ]
+    values[100:140] = [None] * 40
+    expected, history = [], []
+    for i, x in enumerate(values):
+        if x is None:
+            continue
+        base = np.asarray(history[-24:], dtype=np.float64)
+        if len(base) >= 8:
+            median = float(np.median(base))
+            scale = max(1.4826 * float(np.median(np.abs(base - median))), 0.5)
+            score = (x - median) / scale
+            if abs(score) >= 3.0:
+                expected.append((i, x, median, score, "up" if score > 0 else "down"))
+        history.append(x)
+    found = spike_rows(values, baseline=24, min_baseline=8, threshold=3.0, floor=0.5)
+    assert found == expected and found

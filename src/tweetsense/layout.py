@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from tweetsense.timeutil import Window
@@ -86,6 +87,12 @@ def output_key(slug: str, name: str) -> str:
 
 
 _WINDOW_IN_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})/(\d{4})\.json$")
+
+
+def window_starts(keys: Iterable[str]) -> set[datetime]:
+    """The starts of the windows whose files are among ``keys``: what a sparse search checks
+    its windows against, instead of building every window's key."""
+    return {start for key in keys if (start := window_start_from_key(key))}
 
 
 def window_start_from_key(key: str) -> datetime | None:

@@ -48,19 +48,24 @@ def spike_rows(
 
     out = []
     history: list[float] = []
+    flat = 0  # how many of the latest values equal the last one
     for i, x in enumerate(values):
         if x is None or (isinstance(x, float) and math.isnan(x)):
             continue
         window = history[-baseline:]
         if len(window) >= min_baseline:
-            base = np.asarray(window, dtype=np.float64)
-            median = float(np.median(base))
-            mad = float(np.median(np.abs(base - median)))
+            if flat >= len(window):  # one value throughout (a sparse series' zeros): no numpy
+                median, mad = window[-1], 0.0
+            else:
+                base = np.asarray(window, dtype=np.float64)
+                median = float(np.median(base))
+                mad = float(np.median(np.abs(base - median)))
             least = _volume_floor(median) if floor is None else floor
             scale = max(MAD_SCALE * mad, least)
             score = (float(x) - median) / scale
             if abs(score) >= threshold:
                 out.append((i, float(x), median, score, "up" if score > 0 else "down"))
+        flat = flat + 1 if history and history[-1] == float(x) else 1
         history.append(float(x))
     return out
 
@@ -70,7 +75,9 @@ def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
     posts read) over every window, net sentiment over the windows with posts."""
     import pyarrow as pa
 
-    rows = windows.sort_by("time_window").to_pylist()
+    used = ["query", "time_window", "volume", "count_tweets"]
+    used += ["perc_tweet_positive", "perc_tweet_negative"]
+    rows = windows.sort_by("time_window").select(used).to_pylist()
     volume = [r["volume"] if r["volume"] is not None else r["count_tweets"] for r in rows]
     net = [
         r["perc_tweet_positive"] - r["perc_tweet_negative"] if r["count_tweets"] else None

@@ -61,10 +61,13 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     staged = p.keys(layout.STAGING)
     scored = p.keys(layout.SENTIMENT)
     ingested = Manifest.load(p.store, p.slug, p.query)
-    pairs = [(w, layout.staging_key(p.slug, w), layout.sentiment_key(p.slug, w)) for w in p.windows]
-    # Windows the source had nothing for: in the spine, without files to read.
-    empty = [w for w, k, _ in pairs if k not in staged and ingested.is_empty(w)]
+    # Found by the files' times, so that a sparse search builds keys for few windows only.
+    starts = layout.window_starts(staged)
+    with_file = [w for w in p.windows if w.start in starts]
+    pairs = [(w, layout.staging_key(p.slug, w), layout.sentiment_key(p.slug, w)) for w in with_file]
     pairs = [pair for pair in pairs if pair[1] in staged]
+    # Windows the source had nothing for: in the spine, without files to read.
+    empty = [w for w in p.windows if w.start not in starts and ingested.is_empty(w)]
     if not pairs and not empty:
         raise StageError(
             f"batch: nothing is staged for query {p.query!r} in the configured time range; "

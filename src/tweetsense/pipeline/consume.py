@@ -32,18 +32,18 @@ class _WindowBar:
     def __init__(self, p: Pipeline, analysis: Analysis):
         self._p = p
         self._analysis = analysis
-        self._left = {analysis.key(p.slug, w) for w in p.windows}
+        self._left: set[str] = set()
         self._lock = threading.Lock()
 
     def start(self, label: str) -> None:
         p = self._p
         empty = Manifest.load(p.store, p.slug, p.query).empty
-        done = self._left & set(p.store.list(self._analysis.prefix(p.slug)))
-        done |= {self._analysis.key(p.slug, w) for w in p.windows if w.id in empty}
-        self._left -= done
-        self._p.progress.start(label, len(self._p.windows))
+        to_score = {self._analysis.key(p.slug, w) for w in p.windows if w.id not in empty}
+        self._left = to_score - set(p.store.list(self._analysis.prefix(p.slug)))
+        p.progress.start(label, len(p.windows))
+        done = len(p.windows) - len(self._left)
         if done:
-            self._p.progress.advance(len(done), 0)
+            p.progress.advance(done, 0)
 
     def window(self, key: str, tweets: int) -> None:
         with self._lock:

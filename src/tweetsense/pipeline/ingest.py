@@ -49,6 +49,10 @@ PUBLISH_BATCH = 64
 # Windows submitted ahead of the oldest unfinished one, per thread: enough to keep every thread
 # busy behind a slow window, few enough to bound the fetched pages waiting in memory.
 AHEAD_PER_THREAD = 4
+# Windows one thread fetches in a row, when no budget has to be settled window by window: a
+# sparse search has many windows that return at once, and handing each between threads would
+# cost more than fetching it.
+CHUNK = AHEAD_PER_THREAD
 # Seconds between saves of the manifest while only empty windows come in: a save rewrites the
 # whole manifest, and an empty window not yet saved is just fetched again after a crash.
 SAVE_EVERY = 5.0
@@ -147,6 +151,13 @@ def _is_empty(pages: list[Any]) -> bool:
     )
 
 
+def _fetch_and_stage_all(
+    p: Pipeline, source: Source, windows: list[Window], volumes: dict[str, int]
+) -> list[_Fetched | str]:
+    """``_fetch_and_stage`` for consecutive windows, in order, on one thread."""
+    return [_fetch_and_stage(p, source, w, volumes.get(w.id) if volumes else None) for w in windows]
+
+
 def _budget(
     p: Pipeline, source: Source, max_posts: int | None, max_cost: float | None
 ) -> Budget | None:
@@ -173,13 +184,15 @@ def _done_windows(
     adopted = 0
     if refetch:
         return done, adopted
+    starts = layout.window_starts(staged)
     for window in p.windows:
-        key = layout.staging_key(p.slug, window)
-        if key not in staged:
-            manifest.discard(window)
+        if window.start not in starts:  # compared by time: a sparse search has few files
             if manifest.is_empty(window):
                 done.add(window)
+            else:
+                manifest.discard(window)
             continue
+        key = layout.staging_key(p.slug, window)
         if window not in manifest:
             try:
                 doc = StagingDoc.decode(p.store.get(key), what=f"staging file {p.store.uri(key)}")
@@ -299,7 +312,8 @@ class _Run:
         self.p = p
         self.manifest = manifest
         self.report = report
-        self.staged = staged  # staging files a refetch that finds the window empty removes
+        # The staging files a refetch that finds their window empty removes.
+        self.staged = layout.window_starts(staged)
         self.pending: list[tuple[str, bytes]] = []
         self.errors = p.keys(layout.error_dir("ingest"))  # error files a success removes
         self.saved_at = time.monotonic()
@@ -357,18 +371,16 @@ class _Run:
             # Staged all the same: it is what the API answered, and a rerun would get it again.
             report.api_errors.add(fetched.errors)
             log.warning("window %s: the API sent %s", window.id, fetched.errors.line())
-        error_key = layout.error_key("ingest", p.slug, window)
-        if error_key in self.errors:
+        if self.errors and (error_key := layout.error_key("ingest", p.slug, window)) in self.errors:
             p.store.delete(error_key)
 
     def _forget_staged(self, window: Window) -> None:
         """A refetch found a staged window empty: its old files would outlive what it says."""
         p = self.p
-        key = layout.staging_key(p.slug, window)
-        if key not in self.staged:
+        if window.start not in self.staged:
             return
         self.manifest.discard(window)
-        p.store.delete(key)
+        p.store.delete(layout.staging_key(p.slug, window))
         for each in analyses(p.config):
             p.store.delete(each.key(p.slug, window))
 
@@ -396,23 +408,26 @@ def _fetch(
     in ``to_fetch``. The finished windows are published and listed whatever ends the loop."""
     report = run.report
     concurrency = run.p.config.source.concurrency
-    inflight: deque[tuple[Window, Future[_Fetched | str]]] = deque()
+    # A budget reserves and settles each window, so it is fetched alone; chunks of windows are
+    # two per thread ahead, twice the windows of single ones.
+    chunk = 1 if budget is not None else CHUNK
+    ahead = concurrency * (AHEAD_PER_THREAD if chunk == 1 else 2)
+    inflight: deque[tuple[list[Window], Future[list[_Fetched | str]]]] = deque()
     with ThreadPoolExecutor(concurrency, thread_name_prefix="ingest") as pool:
         try:
             while to_fetch or inflight:
-                while to_fetch and len(inflight) < concurrency * AHEAD_PER_THREAD:
+                while to_fetch and len(inflight) < ahead:
                     if budget is not None and not budget.reserve():
                         if not inflight:
                             report.stopped = "budget"
                         break  # settle the windows in flight, then try again
-                    window = to_fetch.popleft()
-                    volume = volumes.get(window.id)
-                    future = pool.submit(_fetch_and_stage, run.p, source, window, volume)
-                    inflight.append((window, future))
+                    windows = [to_fetch.popleft() for _ in range(min(chunk, len(to_fetch)))]
+                    future = pool.submit(_fetch_and_stage_all, run.p, source, windows, volumes)
+                    inflight.append((windows, future))
                 if report.stopped or not inflight:
                     break
-                window, future = inflight.popleft()
-                _take(run, budget, window, future)
+                windows, future = inflight.popleft()
+                _take(run, budget, windows, future)
         except BaseException as exc:
             others = _stop(source, inflight, run.accept)
             # Threads stopped by the first error fail with a plain "stopped"; report its cause.
@@ -425,23 +440,30 @@ def _fetch(
             run.manifest.save()
 
 
-def _take(run: _Run, budget: Budget | None, window: Window, future: Future[_Fetched | str]) -> None:
-    """Waits for one window: settles its budget reservation, then accepts or rejects it."""
+def _take(
+    run: _Run,
+    budget: Budget | None,
+    windows: list[Window],
+    future: Future[list[_Fetched | str]],
+) -> None:
+    """Waits for some windows: settles their budget reservations (a budget fetches one at a
+    time), then accepts or rejects each."""
     try:
-        result = future.result()
+        results = future.result()
     except BaseException:
         if budget is not None:
             budget.settle(None)
         raise
-    if budget is not None:
-        budget.settle(result.usage if isinstance(result, _Fetched) else None)
-    if isinstance(result, str):
-        run.reject(window, result)
-        run.p.progress.advance(1, 0)
-        return
-    run.accept(window, result)
-    run.p.progress.advance(1, result.count)
-    run.publish()
+    for window, result in zip(windows, results, strict=True):
+        if budget is not None:
+            budget.settle(result.usage if isinstance(result, _Fetched) else None)
+        if isinstance(result, str):
+            run.reject(window, result)
+            run.p.progress.advance(1, 0)
+            continue
+        run.accept(window, result)
+        run.p.progress.advance(1, result.count)
+        run.publish()
 
 
 def _close_report(
@@ -465,21 +487,22 @@ def _budget_reached(report: IngestReport) -> BudgetReached:
 
 
 def _stop(
-    source: Source, inflight: deque[tuple[Window, Future[Any]]], accept: Any
+    source: Source, inflight: deque[tuple[list[Window], Future[Any]]], accept: Any
 ) -> list[BaseException]:
     """After an error no retry can fix: stop the other threads, keep the windows they finished;
     returns the errors they ended with."""
     source.cancel()
     errors: list[BaseException] = []
-    for window, future in inflight:
+    for windows, future in inflight:
         if future.cancel():
             continue
         try:
-            result = future.result()
+            results = future.result()
         except BaseException as exc:
             errors.append(exc)
             continue
-        if isinstance(result, _Fetched):
-            accept(window, result)
+        for window, result in zip(windows, results, strict=True):
+            if isinstance(result, _Fetched):
+                accept(window, result)
     inflight.clear()
     return errors

@@ -176,6 +176,8 @@ def quarantined_posts(
     """Posts of the windows ingest set aside (pages it could not read) and never staged since."""
     names = set(store.list(layout.quarantine_dir("ingest", slug)))
     found: dict[Window, int] = {}
+    if not names:
+        return found
     for window in windows:
         k = layout.quarantine_key("ingest", slug, window.id)
         if k not in names or layout.staging_key(slug, window) in staged:

@@ -74,8 +74,9 @@ class Manifest:
 
     def add_empty(self, window: Window, volume: int | None) -> None:
         """Marks ``window`` done without a staging file: the source had nothing for it."""
-        self.windows.pop(window.id, None)
-        self.empty[window.id] = volume
+        key = window.id
+        self.windows.pop(key, None)
+        self.empty[key] = volume
         self._dirty = True
 
     def add(
@@ -105,6 +106,8 @@ class Manifest:
     def api_errors(self, windows: Iterable[Window]) -> ApiErrors:
         """The API's errors in the staged pages of ``windows``."""
         found = ApiErrors()
+        if not any("api_errors" in entry for entry in self.windows.values()):
+            return found
         for window in windows:
             entry = self.windows.get(window.id, {}).get("api_errors")
             if isinstance(entry, dict):
