@@ -8,6 +8,7 @@ time instead of UTC shows up as a difference.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import os
@@ -272,9 +273,11 @@ def inputs_for(store, windows: list[Window]) -> BatchInputs:
     )
 
 
-def run_engine(engine, store, windows: list[Window]) -> tuple[BatchResult, dict[str, object]]:
+def run_engine(
+    engine, store, windows: list[Window], inputs: BatchInputs | None = None
+) -> tuple[BatchResult, dict[str, object]]:
     outputs = outputs_for(SLUG)
-    result = engine.run(inputs_for(store, windows), outputs, store)
+    result = engine.run(inputs or inputs_for(store, windows), outputs, store)
     files = {
         "tweets": pq.read_table(pa.BufferReader(store.get(outputs.tweets_parquet))),
         "windows": pq.read_table(pa.BufferReader(store.get(outputs.windows_parquet))),
@@ -472,6 +475,40 @@ def test_empty_range_and_rerun_are_stable(spark, context, local_store) -> None:
     assert_same_csv(duck[1]["windows_csv"], first[1]["windows_csv"])
     assert run_engine(engine, store, staged) == first
     assert not list(Path(context.data_dir, ".tmp").glob("spark-*"))  # scratch cleaned up
+
+
+def test_windows_without_files_match_between_engines(spark, context, local_store) -> None:
+    """Windows the ingest manifest marks empty: in the spine, with their counted volume and
+    every analyzer, without a file to read; beside staged windows, and alone."""
+    store = local_store
+    staged = stage_synthetic(store)
+    empty = [int(w.start.timestamp()) + 86_400 for w in WINDOWS[:3]]
+    base = inputs_for(store, staged)
+    beside = dataclasses.replace(
+        base,
+        window_starts=[*base.window_starts, *empty],
+        volumes=[(empty[0], 5)],
+        analyzers=["test", OTHER],
+    )
+    alone = dataclasses.replace(
+        beside, staging_uris=[], sentiment_uris=[], analysis_uris=[], window_starts=empty
+    )
+    duckdb = create("batch", context, BackendSection(type="duckdb"))
+    for inputs in (beside, alone):
+        duck_result, duck = run_engine(duckdb, store, [], inputs)
+        spark_result, sparked = run_engine(spark_engine(context), store, [], inputs)
+        assert spark_result == duck_result
+        for name in ("tweets", "windows", "scores", "by_analyzer", "spikes"):
+            assert_same_table(duck[name], sparked[name])
+        rows = {r["time_window"].timestamp(): r for r in duck["windows"].to_pylist()}
+        assert [(rows[t]["count_tweets"], rows[t]["volume"]) for t in empty] == [
+            (0, 5),
+            (0, None),
+            (0, None),
+        ]
+        by_analyzer = duck["by_analyzer"].to_pylist()
+        assert len(by_analyzer) == 2 * len(inputs.window_starts)
+    assert duck_result.windows == 3 and duck_result.tweets == 0
 
 
 def test_malformed_window_file_is_one_line_error(spark, context, local_store) -> None:

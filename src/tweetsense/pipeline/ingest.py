@@ -51,8 +51,10 @@ PUBLISH_BATCH = 64
 AHEAD_PER_THREAD = 4
 # Windows one thread fetches in a row, when no budget has to be settled window by window: a
 # sparse search has many windows that return at once, and handing each between threads would
-# cost more than fetching it.
+# cost more than fetching it. A run grows while its windows come back empty (they hold no
+# pages in memory) up to MAX_CHUNK, and starts small again after one with posts.
 CHUNK = AHEAD_PER_THREAD
+MAX_CHUNK = 64
 # Seconds between saves of the manifest while only empty windows come in: a save rewrites the
 # whole manifest, and an empty window not yet saved is just fetched again after a crash.
 SAVE_EVERY = 5.0
@@ -411,7 +413,7 @@ def _fetch(
     # A budget reserves and settles each window, so it is fetched alone; chunks of windows are
     # two per thread ahead, twice the windows of single ones.
     chunk = 1 if budget is not None else CHUNK
-    ahead = concurrency * (AHEAD_PER_THREAD if chunk == 1 else 2)
+    ahead = concurrency * (AHEAD_PER_THREAD if budget is not None else 2)
     inflight: deque[tuple[list[Window], Future[list[_Fetched | str]]]] = deque()
     with ThreadPoolExecutor(concurrency, thread_name_prefix="ingest") as pool:
         try:
@@ -427,7 +429,10 @@ def _fetch(
                 if report.stopped or not inflight:
                     break
                 windows, future = inflight.popleft()
-                _take(run, budget, windows, future)
+                if _take(run, budget, windows, future) and budget is None:
+                    chunk = min(chunk * 2, MAX_CHUNK)
+                elif budget is None:
+                    chunk = CHUNK
         except BaseException as exc:
             others = _stop(source, inflight, run.accept)
             # Threads stopped by the first error fail with a plain "stopped"; report its cause.
@@ -445,25 +450,29 @@ def _take(
     budget: Budget | None,
     windows: list[Window],
     future: Future[list[_Fetched | str]],
-) -> None:
+) -> bool:
     """Waits for some windows: settles their budget reservations (a budget fetches one at a
-    time), then accepts or rejects each."""
+    time), then accepts or rejects each; True when all of them were empty."""
     try:
         results = future.result()
     except BaseException:
         if budget is not None:
             budget.settle(None)
         raise
+    empty = True
     for window, result in zip(windows, results, strict=True):
         if budget is not None:
             budget.settle(result.usage if isinstance(result, _Fetched) else None)
         if isinstance(result, str):
+            empty = False
             run.reject(window, result)
-            run.p.progress.advance(1, 0)
             continue
+        empty = empty and result.message is None
         run.accept(window, result)
-        run.p.progress.advance(1, result.count)
         run.publish()
+    posts = sum(r.count for r in results if isinstance(r, _Fetched))
+    run.p.progress.advance(len(windows), posts)
+    return empty
 
 
 def _close_report(
