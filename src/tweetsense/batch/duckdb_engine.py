@@ -282,11 +282,17 @@ class DuckDBEngine(Engine):
                     "for the windows it names"
                 ) from None
             con = ibis.duckdb.from_connection(raw)
+
+            def keep(name: str, table: ibis.Table) -> ibis.Table:
+                raw.execute(f"CREATE TABLE kept_{name} AS {con.compile(table)}")
+                return con.table(f"kept_{name}")
+
             tables = job.build(
                 {name: con.table(f"in_{name}") for name in job.INPUT_SCHEMAS},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
                 driver_min_count=inputs.driver_min_count,
+                keep=keep,
             )
             tweets_sql = str(con.compile(tables.tweets))
             windows_sql = str(con.compile(tables.windows))

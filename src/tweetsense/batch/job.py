@@ -9,7 +9,7 @@ buckets are ``epoch_seconds // freq`` (Ibis ``bucket()`` fails on PySpark), dedu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -255,18 +255,31 @@ def _ledger(rows: ibis.Table) -> ibis.Table:
     )
 
 
+# How an engine keeps an intermediate table that several outputs read: computed once (a table
+# in DuckDB, a persisted frame in Spark) instead of once per output that reads it.
+Keep = Callable[[str, ibis.Table], ibis.Table]
+
+
+def _as_is(name: str, table: ibis.Table) -> ibis.Table:
+    return table
+
+
 def build(
     inputs: Mapping[str, ibis.Table],
     *,
     query: str,
     freq_seconds: int,
     driver_min_count: int = 2,
+    keep: Keep = _as_is,
 ) -> JobOutputs:
     """The outputs from the tables of ``INPUT_SCHEMAS``, by name. A word is a driver of a
-    window when at least ``driver_min_count`` of its posts use it."""
+    window when at least ``driver_min_count`` of its posts use it. ``keep`` is called on each
+    shared intermediate, in the order they depend on each other."""
     windows = inputs["windows"]
     tweets = with_texts(inputs["tweets"], inputs["referenced"])
-    rows = classify(tweets, inputs["scores"], windows, inputs["versions"], freq_seconds)
+    rows = keep(
+        "rows", classify(tweets, inputs["scores"], windows, inputs["versions"], freq_seconds)
+    )
     u = latest(inputs["users"], "user_id")
     placed = rows.filter(rows.fate == PLACED)
     # Tweets keep their author's id even when the author is unknown (no user object returned).
@@ -284,9 +297,10 @@ def build(
             sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
         ),
     )
-    named = drivers.post_drivers(tweet_rows, inputs["mentioned"])
+    tweet_rows = keep("tweet_rows", tweet_rows)
+    named = keep("named", drivers.post_drivers(tweet_rows, inputs["mentioned"]))
     terms = drivers.terms(named)
-    tweet_rows = tweet_rows.left_join(terms, tweet_rows.tweet_id == terms.terms_id).drop("terms_id")
+    with_terms = tweet_rows.left_join(terms, tweet_rows.tweet_id == terms.terms_id)
 
     spine = windows.select(window_epoch=windows.window_epoch).distinct()
     window_rows = _per_window(
@@ -301,15 +315,18 @@ def build(
     every = inputs["scores"].union(inputs["analysis_scores"])
     scored = latest(every, ["analyzer", "tweet_id"]).rename(score_tweet_id="tweet_id")
     posts = tweet_rows.select("tweet_id", "window_epoch", "time_window")
-    score_rows = posts.join(scored, posts.tweet_id == scored.score_tweet_id).mutate(
-        query=ibis.literal(query)
+    score_rows = keep(
+        "score_rows",
+        posts.join(scored, posts.tweet_id == scored.score_tweet_id).mutate(
+            query=ibis.literal(query)
+        ),
     )
     pairs = inputs["analyzers"].select("analyzer").distinct().cross_join(spine)
     analyzer_rows = _per_window(
         score_rows, pairs, query, SENTIMENT_BY_ANALYZER.column_names, by=("analyzer",)
     )
 
-    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+    tweets_out = with_terms.select(*TWEET.column_names).order_by("created_at", "tweet_id")
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )

@@ -101,6 +101,7 @@ class SparkEngine(Engine):
     ) -> BatchResult:
         import ibis
         from py4j.protocol import Py4JJavaError
+        from pyspark import StorageLevel
         from pyspark.errors import PySparkException
 
         try:
@@ -113,14 +114,26 @@ class SparkEngine(Engine):
             view = f"tweetsense_{name}_{uuid.uuid4().hex[:8]}"
             frame.createOrReplaceTempView(view)
             views[name] = view
+        kept: list[DataFrame] = []
+
+        def keep(name: str, table: ibis.Table) -> ibis.Table:
+            # Persisted lazily: the first output that reads it computes it, the others reuse it.
+            frame = session.sql(con.compile(table)).persist(StorageLevel.MEMORY_AND_DISK)
+            kept.append(frame)
+            view = f"tweetsense_{name}_{uuid.uuid4().hex[:8]}"
+            frame.createOrReplaceTempView(view)
+            views[name] = view
+            return con.table(view)
+
         try:
-            result = job.build(
-                {name: con.table(view) for name, view in views.items()},
-                query=inputs.query,
-                freq_seconds=inputs.freq_seconds,
-                driver_min_count=inputs.driver_min_count,
-            )
             try:
+                result = job.build(
+                    {name: con.table(view) for name, view in views.items()},
+                    query=inputs.query,
+                    freq_seconds=inputs.freq_seconds,
+                    driver_min_count=inputs.driver_min_count,
+                    keep=keep,
+                )
                 labels = self._write(
                     session.sql(con.compile(result.tweets)),
                     f"{run_dir}/tweets",
@@ -155,6 +168,8 @@ class SparkEngine(Engine):
             finally:
                 _delete(session, run_dir)
         finally:
+            for frame in kept:
+                frame.unpersist()
             for view in views.values():
                 session.catalog.dropTempView(view)
         return BatchResult(sum(labels.values()), n_windows, labels, ledger)
