@@ -86,7 +86,8 @@ def output_key(slug: str, name: str) -> str:
     return f"{OUTPUTS}/{slug}/{name}"
 
 
-_WINDOW_IN_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})/(\d{4})\.json$")
+# A window file or its columnar copy (``columnar.copy_key``).
+_WINDOW_IN_KEY = re.compile(r"(\d{4}-\d{2}-\d{2})/(\d{4})\.(json|parquet)$")
 
 
 def window_starts(keys: Iterable[str]) -> set[datetime]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,176 +19,100 @@ if TYPE_CHECKING:
 
     from tweetsense.registry import Context
 
-_USER = "STRUCT(id VARCHAR, username VARCHAR, name VARCHAR, verified BOOLEAN, location VARCHAR)"
-_NOTE = "note_tweet STRUCT(text VARCHAR)"
-_METRICS = (
-    "public_metrics STRUCT(like_count BIGINT, retweet_count BIGINT, reply_count BIGINT, "
-    "quote_count BIGINT)"
-)
-_ENTITIES = (
-    "entities STRUCT(annotations STRUCT(normalized_text VARCHAR)[], "
-    "hashtags STRUCT(tag VARCHAR)[], "
-    "mentions STRUCT(username VARCHAR)[], urls STRUCT(url VARCHAR, expanded_url VARCHAR)[]), "
-    "context_annotations STRUCT(entity STRUCT(name VARCHAR))[]"
-)
-_TWEET = (
-    f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE}, created_at VARCHAR, author_id VARCHAR, "
-    "lang VARCHAR, conversation_id VARCHAR, referenced_tweets STRUCT(type VARCHAR, id VARCHAR)[], "
-    f"edit_history_tweet_ids VARCHAR[], {_METRICS}, {_ENTITIES})"
-)
-_INCLUDED = f"STRUCT(id VARCHAR, text VARCHAR, {_NOTE})"
-_PAGE = f"STRUCT(data {_TWEET}[], includes STRUCT(users {_USER}[], tweets {_INCLUDED}[]))"
-_SCORE = (
-    "STRUCT(tweet_id VARCHAR, label VARCHAR, positive DOUBLE, negative DOUBLE, "
-    "neutral DOUBLE, mixed DOUBLE)"
-)
-_STAGING_COLUMNS = f"{{window_start: 'VARCHAR', pages: '{_PAGE}[]'}}"
-_VOLUME_COLUMNS = "{window_start: 'VARCHAR', volume: 'BIGINT'}"
-_SENTIMENT_COLUMNS = f"{{window_start: 'VARCHAR', analyzer: 'VARCHAR', scores: '{_SCORE}[]'}}"
-_ANALYZER_COLUMNS = "{analyzer: 'VARCHAR'}"
 # ISO 8601 in UTC, as the X API writes times; CSV readers parse it without a zone table.
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
 
 
-def _read_json(param: str, columns: str) -> str:
-    return (
-        f"read_json({param}, format='unstructured', columns={columns}, "
-        "maximum_object_size=$max_object_size)"
-    )
+def _rows(param: str, kind: str) -> str:
+    """The rows of one kind of the staging copies (``columnar.schema``)."""
+    return f"read_parquet({param}) WHERE kind = '{kind}'"
 
 
 def _scores_sql(table: str, param: str) -> str:
-    """The scores of the sentiment files listed in ``param``, one row each."""
+    """The scores of the sentiment copies listed in ``param``, one row each."""
     return f"""
 CREATE TABLE {table} AS
-WITH f AS (
-    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, analyzer, scores
-    FROM {_read_json(param, _SENTIMENT_COLUMNS)}
-), s AS (
-    SELECT file_order, analyzer, UNNEST(scores) AS sc, generate_subscripts(scores, 1) AS pos
-    FROM f
-)
-SELECT sc.tweet_id AS tweet_id, sc.label AS label, sc.positive AS positive,
-       sc.negative AS negative, sc.neutral AS neutral, sc.mixed AS mixed, analyzer,
-       file_order, pos AS position
-FROM s
+SELECT tweet_id, label, positive, negative, neutral, mixed, analyzer, file_order, position
+FROM read_parquet({param}) WHERE position > 0
 """
 
 
-_PAGES = f"""
-    SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order,
-           UNNEST(pages) AS page, generate_subscripts(pages, 1) AS page_no
-    FROM {_read_json("$staging", _STAGING_COLUMNS)}
-"""
-
-# Tweets, users and included posts are read in passes over the files: materialising the nested
-# pages once would hold every post as a nested struct in memory, several times the flat size.
+_REPOSTED = "list_filter(referenced_tweets, lambda r: r.type = 'retweeted')"
 _INPUTS_SQL = (
     "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
     f"""
 CREATE TABLE in_tweets AS
-WITH p AS ({_PAGES}), t AS (
-    SELECT file_order, page_no, UNNEST(page.data) AS tw,
-           generate_subscripts(page.data, 1) AS pos
-    FROM p
-)
-SELECT tw.id AS tweet_id,
-       TRY_CAST(tw.created_at AS TIMESTAMPTZ) AS created_at,
-       tw.text AS text,
-       tw.note_tweet.text AS note_text,
-       list_filter(tw.referenced_tweets, lambda r: r.type = 'retweeted')[1].id AS retweeted_id,
-       tw.author_id AS author_id,
-       tw.lang AS lang,
-       tw.conversation_id AS conversation_id,
-       CAST(to_json(tw.referenced_tweets) AS VARCHAR) AS referenced_tweets,
-       CASE WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'retweeted')) > 0
-                THEN 'repost'
-            WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'quoted')) > 0
+SELECT id AS tweet_id,
+       TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at,
+       text,
+       note_text,
+       {_REPOSTED}[1].id AS retweeted_id,
+       author_id,
+       lang,
+       conversation_id,
+       CAST(to_json(referenced_tweets) AS VARCHAR) AS referenced_tweets,
+       CASE WHEN len({_REPOSTED}) > 0 THEN 'repost'
+            WHEN len(list_filter(referenced_tweets, lambda r: r.type = 'quoted')) > 0
                 THEN 'quote'
-            WHEN len(list_filter(tw.referenced_tweets, lambda r: r.type = 'replied_to')) > 0
+            WHEN len(list_filter(referenced_tweets, lambda r: r.type = 'replied_to')) > 0
                 THEN 'reply'
             ELSE 'original' END AS post_type,
-       tw.public_metrics.like_count AS like_count,
-       tw.public_metrics.retweet_count AS repost_count,
-       tw.public_metrics.reply_count AS reply_count,
-       tw.public_metrics.quote_count AS quote_count,
-       tw.edit_history_tweet_ids AS edit_history,
-       tw.entities AS entities,
-       tw.context_annotations AS context,
+       like_count,
+       retweet_count AS repost_count,
+       reply_count,
+       quote_count,
        file_order,
-       page_no * 1000000 + pos AS position
-FROM t
+       position
+FROM {_rows("$staging", "post")}
 """,
-    # The edit histories flattened from the post rows, without another pass over the files.
-    """
+    f"""
 CREATE TABLE in_versions AS
-SELECT tweet_id, UNNEST(edit_history) AS version_id,
-       generate_subscripts(edit_history, 1) AS version_no, file_order, position
-FROM in_tweets
+SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
+       generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
+FROM {_rows("$staging", "post")}
 """,
-    # What each post row names, flattened the same way.
-    """
+    # What each post row names.
+    f"""
 CREATE TABLE in_mentioned AS
-WITH e AS (
+WITH t AS (
+    SELECT id AS tweet_id, file_order, position, entities, context_annotations AS context
+    FROM {_rows("$staging", "post")}
+), e AS (
     SELECT tweet_id, file_order, position, 'entity' AS kind,
            UNNEST(entities.annotations).normalized_text AS term
-    FROM in_tweets
+    FROM t
     UNION ALL
-    SELECT tweet_id, file_order, position, 'entity', UNNEST(context).entity.name FROM in_tweets
+    SELECT tweet_id, file_order, position, 'entity', UNNEST(context).entity.name FROM t
     UNION ALL
-    SELECT tweet_id, file_order, position, 'hashtag', UNNEST(entities.hashtags).tag
-    FROM in_tweets
+    SELECT tweet_id, file_order, position, 'hashtag', UNNEST(entities.hashtags).tag FROM t
     UNION ALL
-    SELECT tweet_id, file_order, position, 'mention', UNNEST(entities.mentions).username
-    FROM in_tweets
+    SELECT tweet_id, file_order, position, 'mention', UNNEST(entities.mentions).username FROM t
     UNION ALL
     SELECT tweet_id, file_order, position, 'url',
            coalesce(UNNEST(entities.urls).expanded_url, UNNEST(entities.urls).url)
-    FROM in_tweets
+    FROM t
 )
 SELECT tweet_id, kind, term, file_order, position FROM e
 """,
-    "ALTER TABLE in_tweets DROP COLUMN edit_history",
-    "ALTER TABLE in_tweets DROP COLUMN entities",
-    "ALTER TABLE in_tweets DROP COLUMN context",
     f"""
 CREATE TABLE in_users AS
-WITH p AS ({_PAGES}), u AS (
-    SELECT file_order, page_no, UNNEST(page.includes.users) AS us,
-           generate_subscripts(page.includes.users, 1) AS pos
-    FROM p
-)
-SELECT us.id AS user_id, us.username AS username, us.name AS name, us.verified AS verified,
-       us.location AS location, file_order, page_no * 1000000 + pos AS position
-FROM u
+SELECT id AS user_id, username, name, verified, location, file_order, position
+FROM {_rows("$staging", "user")}
 """,
     f"""
 CREATE TABLE in_referenced AS
-WITH p AS ({_PAGES}), r AS (
-    SELECT file_order, page_no, UNNEST(page.includes.tweets) AS tw,
-           generate_subscripts(page.includes.tweets, 1) AS pos
-    FROM p
-)
-SELECT tw.id AS tweet_id, tw.text AS text, tw.note_tweet.text AS note_text, file_order,
-       page_no * 1000000 + pos AS position
-FROM r
+SELECT id AS tweet_id, text, note_text, file_order, position
+FROM {_rows("$staging", "included")}
 """,
-    # Only two fields of each file: the reader skips the pages' values without building them.
-    f"""
-CREATE TABLE in_volumes AS
-SELECT epoch(CAST(window_start AS TIMESTAMPTZ))::BIGINT AS file_order, volume
-FROM {_read_json("$staging", _VOLUME_COLUMNS)}
-""",
+    f"CREATE TABLE in_volumes AS SELECT file_order, volume FROM {_rows('$staging', 'window')}",
     _scores_sql("in_scores", "$sentiment"),
-    "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM "
-    + _read_json("$sentiment", _ANALYZER_COLUMNS),
+    "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM read_parquet($sentiment)",
 )
 # The other analyzers' files; DuckDB reads no empty list of files, so without any the table
 # is made empty.
 _ANALYSIS_SQL = (
     _scores_sql("in_analysis_scores", "$analysis"),
-    "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM "
-    + _read_json("$analysis", _ANALYZER_COLUMNS),
+    "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM read_parquet($analysis)",
 )
 _NO_ANALYSIS_SQL = ("CREATE TABLE in_analysis_scores AS FROM in_scores LIMIT 0",)
 # What the inputs say beside the files: the counted volumes of windows without a file, and the
@@ -266,7 +190,6 @@ class DuckDBEngine(Engine):
                     "staging": inputs.staging_uris,
                     "sentiment": inputs.sentiment_uris,
                     "analysis": inputs.analysis_uris,
-                    "max_object_size": _largest_file(inputs, store.filesystem()) + 1024,
                     "windows": inputs.window_starts,
                     "volume_epochs": [start for start, _ in inputs.volumes],
                     "volume_counts": [volume for _, volume in inputs.volumes],
@@ -340,18 +263,6 @@ class DuckDBEngine(Engine):
             group = "label" if "label" in columns else "''"
             rows = raw.execute(f"SELECT {group}, count(*) FROM {source} GROUP BY ALL").fetchall()
         return {str(k): int(v) for k, v in rows}
-
-
-def _largest_file(inputs: BatchInputs, fs: Any = None) -> int:
-    """DuckDB sizes its JSON read buffers by this, so a tight bound keeps memory small."""
-    largest = 16 * 1024 * 1024
-    for uri in (*inputs.staging_uris, *inputs.sentiment_uris, *inputs.analysis_uris):
-        try:
-            size = fs.size(uri) if fs is not None else os.stat(uri).st_size
-            largest = max(largest, size)
-        except OSError:
-            return 512 * 1024 * 1024  # not a local file: assume a generous bound
-    return largest
 
 
 def _quote(path: str) -> str:

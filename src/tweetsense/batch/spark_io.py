@@ -12,79 +12,36 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
-from tweetsense import layout
+from tweetsense import columnar, layout
 from tweetsense.batch.base import BatchInputs
 from tweetsense.errors import BadInputError
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import Window
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
-
-_USER = "STRUCT<id: STRING, username: STRING, name: STRING, verified: BOOLEAN, location: STRING>"
-_NOTE = "note_tweet: STRUCT<text: STRING>"
-_TWEET = (
-    f"STRUCT<id: STRING, text: STRING, {_NOTE}, created_at: STRING, author_id: STRING, "
-    "lang: STRING, conversation_id: STRING, "
-    "referenced_tweets: ARRAY<STRUCT<type: STRING, id: STRING>>, "
-    "edit_history_tweet_ids: ARRAY<STRING>, "
-    "public_metrics: STRUCT<like_count: BIGINT, retweet_count: BIGINT, reply_count: BIGINT, "
-    "quote_count: BIGINT>, "
-    "entities: STRUCT<annotations: ARRAY<STRUCT<normalized_text: STRING>>, "
-    "hashtags: ARRAY<STRUCT<tag: STRING>>, mentions: ARRAY<STRUCT<username: STRING>>, "
-    "urls: ARRAY<STRUCT<url: STRING, expanded_url: STRING>>>, "
-    "context_annotations: ARRAY<STRUCT<entity: STRUCT<name: STRING>>>>"
-)
-_INCLUDED = f"STRUCT<id: STRING, text: STRING, {_NOTE}>"
-_STAGING = (
-    f"window_start STRING, volume BIGINT, pages ARRAY<STRUCT<data: ARRAY<{_TWEET}>, "
-    f"includes: STRUCT<users: ARRAY<{_USER}>, tweets: ARRAY<{_INCLUDED}>>>>"
-)
-_SCORE = (
-    "STRUCT<tweet_id: STRING, label: STRING, positive: DOUBLE, negative: DOUBLE, "
-    "neutral: DOUBLE, mixed: DOUBLE>"
-)
-_SENTIMENT = f"window_start STRING, analyzer STRING, scores ARRAY<{_SCORE}>"
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
 
-def _read_json(session: SparkSession, schema: str, uris: list[str]) -> DataFrame:
+def _read(session: SparkSession, uris: list[str], schema: pa.Schema) -> DataFrame:
+    import pyarrow as pa
+
     if not uris:  # a batch of windows without files
-        return session.createDataFrame([], schema)
-    # Each file is one JSON document; a malformed one fails the job instead of becoming nulls.
-    return (
-        session.read.schema(schema).option("multiLine", True).option("mode", "FAILFAST").json(uris)
-    )
-
-
-def _epoch(column: str) -> Column:
-    from pyspark.sql import functions as F
-
-    return F.unix_seconds(F.col(column).cast("timestamp"))
-
-
-def _position(page_no: str, pos: str) -> Column:
-    from pyspark.sql import functions as F
-
-    return (F.col(page_no).cast("long") + 1) * 1_000_000 + F.col(pos).cast("long") + 1
+        return session.createDataFrame(pa.Table.from_pylist([], schema=schema))
+    return session.read.parquet(*uris)
 
 
 def _scores(sentiment: DataFrame) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    return sentiment.select(
-        _epoch("window_start").alias("file_order"),
-        "analyzer",
-        F.posexplode("scores").alias("pos", "sc"),
-    ).select(
-        F.col("sc.tweet_id").alias("tweet_id"),
-        F.col("sc.label").alias("label"),
-        F.col("sc.positive").alias("positive"),
-        F.col("sc.negative").alias("negative"),
-        F.col("sc.neutral").alias("neutral"),
-        F.col("sc.mixed").alias("mixed"),
+    return sentiment.filter("position > 0").select(
+        "tweet_id",
+        "label",
+        "positive",
+        "negative",
+        "neutral",
+        "mixed",
         "analyzer",
         "file_order",
-        (F.col("pos").cast("long") + 1).alias("position"),
+        "position",
     )
 
 
@@ -95,11 +52,11 @@ def _mentioned(posts: DataFrame) -> DataFrame:
 
     row = ["tweet_id", "file_order", "position"]
     flat = posts.select(
-        F.col("tw.id").alias("tweet_id"),
+        F.col("id").alias("tweet_id"),
         "file_order",
-        _position("page_no", "pos").alias("position"),
-        F.col("tw.entities").alias("e"),
-        F.col("tw.context_annotations").alias("c"),
+        "position",
+        F.col("entities").alias("e"),
+        F.col("context_annotations").alias("c"),
     )
     parts = [
         ("entity", "e.annotations", "normalized_text"),
@@ -130,44 +87,40 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    staging = _read_json(session, _STAGING, inputs.staging_uris)
-    pages = staging.select(
-        _epoch("window_start").alias("file_order"),
-        F.posexplode("pages").alias("page_no", "page"),
-    )
-    posts = pages.select("file_order", "page_no", F.posexplode("page.data").alias("pos", "tw"))
+    staging = _read(session, inputs.staging_uris, columnar.STAGING)
+    posts = staging.filter("kind = 'post'")
     tweets = posts.select(
-        F.col("tw.id").alias("tweet_id"),
+        F.col("id").alias("tweet_id"),
         # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
-        F.expr("try_cast(tw.created_at AS TIMESTAMP)").alias("created_at"),
-        F.col("tw.text").alias("text"),
-        F.col("tw.note_tweet.text").alias("note_text"),
-        F.expr(
-            "try_element_at(filter(tw.referenced_tweets, r -> r.type = 'retweeted'), 1).id"
-        ).alias("retweeted_id"),
-        F.col("tw.author_id").alias("author_id"),
-        F.col("tw.lang").alias("lang"),
-        F.col("tw.conversation_id").alias("conversation_id"),
+        F.expr("try_cast(created_at AS TIMESTAMP)").alias("created_at"),
+        "text",
+        "note_text",
+        F.expr("try_element_at(filter(referenced_tweets, r -> r.type = 'retweeted'), 1).id").alias(
+            "retweeted_id"
+        ),
+        "author_id",
+        "lang",
+        "conversation_id",
         # Null struct fields are written out, as DuckDB's to_json does.
-        F.to_json("tw.referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
+        F.to_json("referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
         F.expr(
-            "CASE WHEN exists(tw.referenced_tweets, r -> r.type = 'retweeted') THEN 'repost' "
-            "WHEN exists(tw.referenced_tweets, r -> r.type = 'quoted') THEN 'quote' "
-            "WHEN exists(tw.referenced_tweets, r -> r.type = 'replied_to') THEN 'reply' "
+            "CASE WHEN exists(referenced_tweets, r -> r.type = 'retweeted') THEN 'repost' "
+            "WHEN exists(referenced_tweets, r -> r.type = 'quoted') THEN 'quote' "
+            "WHEN exists(referenced_tweets, r -> r.type = 'replied_to') THEN 'reply' "
             "ELSE 'original' END"
         ).alias("post_type"),
-        F.col("tw.public_metrics.like_count").alias("like_count"),
-        F.col("tw.public_metrics.retweet_count").alias("repost_count"),
-        F.col("tw.public_metrics.reply_count").alias("reply_count"),
-        F.col("tw.public_metrics.quote_count").alias("quote_count"),
+        "like_count",
+        F.col("retweet_count").alias("repost_count"),
+        "reply_count",
+        "quote_count",
         "file_order",
-        _position("page_no", "pos").alias("position"),
+        "position",
     )
     versions = posts.select(
-        F.col("tw.id").alias("tweet_id"),
-        F.posexplode("tw.edit_history_tweet_ids").alias("version_no", "version_id"),
+        F.col("id").alias("tweet_id"),
+        F.posexplode("edit_history_tweet_ids").alias("version_no", "version_id"),
         "file_order",
-        _position("page_no", "pos").alias("position"),
+        "position",
     ).select(
         "tweet_id",
         "version_id",
@@ -176,43 +129,35 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "position",
     )
     mentioned = _mentioned(posts)
-    referenced = pages.select(
-        "file_order", "page_no", F.posexplode("page.includes.tweets").alias("pos", "tw")
-    ).select(
-        F.col("tw.id").alias("tweet_id"),
-        F.col("tw.text").alias("text"),
-        F.col("tw.note_tweet.text").alias("note_text"),
-        "file_order",
-        _position("page_no", "pos").alias("position"),
+    referenced = staging.filter("kind = 'included'").select(
+        F.col("id").alias("tweet_id"), "text", "note_text", "file_order", "position"
     )
-    users = pages.select(
-        "file_order", "page_no", F.posexplode("page.includes.users").alias("pos", "us")
-    ).select(
-        F.col("us.id").alias("user_id"),
-        F.col("us.username").alias("username"),
-        F.col("us.name").alias("name"),
-        F.col("us.verified").alias("verified"),
-        F.col("us.location").alias("location"),
+    users = staging.filter("kind = 'user'").select(
+        F.col("id").alias("user_id"),
+        "username",
+        "name",
+        "verified",
+        "location",
         "file_order",
-        _position("page_no", "pos").alias("position"),
+        "position",
     )
-    volumes = staging.select(_epoch("window_start").alias("file_order"), "volume")
+    volumes = staging.filter("kind = 'window'").select("file_order", "volume")
     if inputs.volumes:
         starts, counts = zip(*inputs.volumes, strict=True)
         counted = pa.table(
             {"file_order": pa.array(starts, pa.int64()), "volume": pa.array(counts, pa.int64())}
         )
         volumes = volumes.unionByName(session.createDataFrame(counted))
-    sentiment = _read_json(session, _SENTIMENT, inputs.sentiment_uris)
+    sentiment = _read(session, inputs.sentiment_uris, columnar.SENTIMENT)
     scores = _scores(sentiment)
-    analyzers = sentiment.select("analyzer")
+    analyzers = sentiment.select("analyzer").distinct()
     if inputs.analyzers:
         names = pa.table({"analyzer": pa.array(inputs.analyzers, pa.string())})
         analyzers = analyzers.union(session.createDataFrame(names))
     if inputs.analysis_uris:
-        analysis = _read_json(session, _SENTIMENT, inputs.analysis_uris)
+        analysis = _read(session, inputs.analysis_uris, columnar.SENTIMENT)
         analysis_scores = _scores(analysis)
-        analyzers = analyzers.union(analysis.select("analyzer"))
+        analyzers = analyzers.union(analysis.select("analyzer").distinct())
     else:
         analysis_scores = scores.limit(0)
     # From Arrow it is a local relation, so no Python worker process has to start for it.
@@ -261,13 +206,14 @@ def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs
                 sentiment,
             ),
         ):
-            out.append(_copy(store, key, uris[i], os.path.join(folder, f"{kind}-{i:06d}.json")))
+            local = os.path.join(folder, f"{kind}-{i:06d}.parquet")
+            out.append(_copy(store, columnar.copy_key(key), uris[i], local))
     analysis = [
         _copy(
             store,
             _analysis_key(inputs, store, uri),
             uri,
-            os.path.join(folder, f"analysis-{i:06d}.json"),
+            os.path.join(folder, f"analysis-{i:06d}.parquet"),
         )
         for i, uri in enumerate(inputs.analysis_uris)
     ]
@@ -277,15 +223,16 @@ def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs
 
 
 def _analysis_key(inputs: BatchInputs, store: Store, uri: str) -> str:
-    """The store key of another analyzer's sentiment file, checked against ``layout``."""
-    root = store.uri(layout.ANALYSES)
-    key = layout.ANALYSES + uri[len(root) :] if uri.startswith(root + "/") else ""
-    name = key.split("/")[1] if key.count("/") > 1 else ""
+    """The store key of another analyzer's sentiment copy, checked against ``layout``."""
+    prefix = columnar.copy_key(layout.ANALYSES).removesuffix(".parquet")
+    root = store.uri(prefix)
+    key = prefix + uri[len(root) :] if uri.startswith(root + "/") else ""
+    name = key.split("/")[2] if key.count("/") > 2 else ""
     start = layout.window_start_from_key(key)
     if not name or start is None:
         return ""
     window = Window.containing(start, inputs.freq_seconds)
-    expected = layout.sentiment_key(inputs.slug, window, name)
+    expected = columnar.copy_key(layout.sentiment_key(inputs.slug, window, name))
     return expected if key == expected else ""
 
 

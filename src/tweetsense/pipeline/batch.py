@@ -10,6 +10,7 @@ import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
 from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
+from tweetsense.columnar import ensure_copies
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.core import Pipeline
@@ -84,12 +85,18 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     spine = sorted([w for w, _, _ in pairs] + empty, key=lambda w: w.start)
     p.progress.start("batch", None)
     volumes = [(w, ingested.empty[w.id]) for w in empty]
+    # The engines read the files' columnar copies; those of files written before copies
+    # existed are made now, once.
+    staging_copies = ensure_copies(p.store, [k for _, k, _ in pairs], _prefix(layout.STAGING, p))
+    sentiment_copies = ensure_copies(
+        p.store, [k for _, _, k in pairs], _prefix(layout.SENTIMENT, p)
+    )
     inputs = BatchInputs(
         query=p.query,
         slug=p.slug,
         freq_seconds=p.config.search.freq,
-        staging_uris=[p.store.uri(k) for _, k, _ in pairs],
-        sentiment_uris=[p.store.uri(k) for _, _, k in pairs],
+        staging_uris=[p.store.uri(k) for k in staging_copies],
+        sentiment_uris=[p.store.uri(k) for k in sentiment_copies],
         window_starts=[epoch_seconds(w.start) for w in spine],
         analysis_uris=_analysis_uris(p, [w for w, _, _ in pairs]),
         driver_min_count=p.config.insight.driver_min_count,
@@ -129,9 +136,15 @@ def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:
     not scored (yet) just has no rows of it."""
     uris = []
     for other in analyses(p.config)[1:]:
-        done = set(p.store.list(other.prefix(p.slug)))
-        uris.extend(p.store.uri(k) for w in windows if (k := other.key(p.slug, w)) in done)
+        prefix = other.prefix(p.slug)
+        done = set(p.store.list(prefix))
+        keys = [k for w in windows if (k := other.key(p.slug, w)) in done]
+        uris.extend(p.store.uri(k) for k in ensure_copies(p.store, keys, prefix))
     return uris
+
+
+def _prefix(top: str, p: Pipeline) -> str:
+    return f"{top}/{p.slug}"
 
 
 def _ledger(

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tweetsense import faults
+from tweetsense import columnar, faults
 from tweetsense.contracts import SentimentDoc, WindowRecord
 from tweetsense.errors import BadInputError, ConfigError, RetryableError
 from tweetsense.pipeline.analyses import Analysis
@@ -219,7 +219,7 @@ def _process(
             scores=[s.as_dict(tid) for (tid, _), s in zip(record.tweets, scores, strict=True)],
         )
         faults.point("consume.scored")
-        p.store.put(job.key, doc.encode())
+        columnar.put_sentiment(p.store, job.key, doc)
         existing.add(job.key)
         report.scored_windows += 1
         report.tweets += len(scores)

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from tweetsense import faults, layout, registry
+from tweetsense import columnar, faults, layout, registry
 from tweetsense.contracts import StagingDoc, WindowRecord
 from tweetsense.errors import (
     BadInputError,
@@ -132,7 +132,7 @@ def _fetch_and_stage(
     except BadInputError as exc:
         quarantine(p.store, "ingest", p.slug, window.id, pages, str(exc))
         return str(exc)
-    p.store.put(key, doc.encode())
+    columnar.put_staging(p.store, key, doc)
     faults.point("ingest.staged")
     return _Fetched(
         message,
@@ -382,9 +382,9 @@ class _Run:
         if window.start not in self.staged:
             return
         self.manifest.discard(window)
-        p.store.delete(layout.staging_key(p.slug, window))
+        columnar.delete(p.store, layout.staging_key(p.slug, window))
         for each in analyses(p.config):
-            p.store.delete(each.key(p.slug, window))
+            columnar.delete(p.store, each.key(p.slug, window))
 
     def reject(self, window: Window, reason: str) -> None:
         self.report.failed.append((window, reason))
