@@ -8,7 +8,9 @@ re-delivered in a later window, 10% of authors without metadata), once per size,
 that process tree (the JVM included), sampled every 0.1 s. posts/s counts staged posts over the
 engine's run, session start excluded; DuckDB, measured in the same run, is the baseline of the
 ratios, since this machine is shared and absolute numbers drift. Every engine's window table is
-checked against DuckDB's.
+checked against DuckDB's. The engines read the columnar copies ingest and consume write beside
+the JSON (made here by the same functions); the pandas job parses the JSON. The baseline line is
+DuckDB aggregating the same posts, already in one Parquet file, into windows.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def _windows(n: int, per_window: int) -> list:
 
 def generate(root: Path, n: int, per_window: int) -> None:
 
-    from tweetsense import layout
+    from tweetsense import columnar, layout
+    from tweetsense.contracts import SentimentDoc, StagingDoc
     from tweetsense.timeutil import format_utc
 
     done = root / "generated.json"
-    if done.exists() and json.loads(done.read_text()) == {"n": n, "per_window": per_window}:
+    marker = {"n": n, "per_window": per_window, "columnar": 2}
+    if done.exists() and json.loads(done.read_text()) == marker:
         return
     shutil.rmtree(root, ignore_errors=True)
     rng = random.Random(1)
@@ -101,6 +105,9 @@ def generate(root: Path, n: int, per_window: int) -> None:
             "window_end": format_utc(window.end),
         }
         _write(root / staging_key, {"schema": "tweetsense.staging/1", **meta, "pages": pages})
+        # The columnar copy ingest writes beside each file, made by the same function.
+        staged = StagingDoc(QUERY, window, "synthetic", pages)
+        _write_copy(root / columnar.copy_key(staging_key), columnar.staging_table(staged))
         scores = []
         for p in posts:
             raw = [rng.random() for _ in range(4)]
@@ -109,8 +116,58 @@ def generate(root: Path, n: int, per_window: int) -> None:
             row = dict(zip(("positive", "negative", "neutral", "mixed"), values, strict=True))
             scores.append({"tweet_id": p["id"], "label": rng.choice(LABELS), **row})
         doc = {"schema": "tweetsense.sentiment/1", **meta, "analyzer": "random", "scores": scores}
-        _write(root / layout.sentiment_key(slug, window), doc)
-    done.write_text(json.dumps({"n": n, "per_window": per_window}))
+        sentiment_key = layout.sentiment_key(slug, window)
+        _write(root / sentiment_key, doc)
+        scored = SentimentDoc(QUERY, window, "random", staging_key, "", scores)
+        _write_copy(root / columnar.copy_key(sentiment_key), columnar.sentiment_table(scored))
+    _one_parquet(root)
+    done.write_text(json.dumps(marker))
+
+
+def _write_copy(path: Path, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+
+
+def _one_parquet(root: Path) -> None:
+    """The same posts, with their scores, in one Parquet file: what the baseline aggregates."""
+    import duckdb
+
+    con = duckdb.connect()
+    copies = root / "columnar"
+    con.execute(f"""
+        COPY (
+            SELECT p.id AS tweet_id, CAST(p.created_at AS TIMESTAMPTZ) AS created_at,
+                   s.label, s.positive, s.negative, s.neutral, s.mixed
+            FROM read_parquet('{copies}/staging/**/*.parquet') p
+            JOIN read_parquet('{copies}/sentiment/**/*.parquet') s
+              ON p.file_order = s.file_order AND p.id = s.tweet_id
+            WHERE p.kind = 'post'
+        ) TO '{root}/one.parquet' (FORMAT parquet, COMPRESSION zstd)
+    """)
+    con.close()
+
+
+def one_parquet_job(root: Path) -> None:
+    """The baseline: DuckDB aggregating the posts of one Parquet file into 15-minute windows,
+    under the batch engine's memory cap."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "512MB"})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"""
+        COPY (
+            SELECT epoch(created_at)::BIGINT // {FREQ} * {FREQ} AS window_epoch,
+                   count(*) AS count_tweets, avg(positive), avg(negative), avg(neutral),
+                   avg(mixed), avg((label = 'POSITIVE')::DOUBLE),
+                   avg((label = 'NEGATIVE')::DOUBLE), avg((label = 'NEUTRAL')::DOUBLE),
+                   avg((label = 'MIXED')::DOUBLE)
+            FROM read_parquet('{root}/one.parquet') GROUP BY ALL ORDER BY ALL
+        ) TO '{root}/one-windows.parquet' (FORMAT parquet)
+    """)
+    con.close()
 
 
 def _write(path: Path, doc: dict) -> None:
@@ -120,18 +177,23 @@ def _write(path: Path, doc: dict) -> None:
     path.write_bytes(orjson.dumps(doc))
 
 
-def _inputs(root: Path, n: int, per_window: int):
-    from tweetsense import layout
+def _inputs(root: Path, n: int, per_window: int, *, copies: bool = True):
+    """The engines read the columnar copies; the hand-written pandas job reads the JSON."""
+    from tweetsense import columnar, layout
     from tweetsense.batch.base import BatchInputs
 
     slug = layout.query_slug(QUERY)
     windows = _windows(n, per_window)
+
+    def path(key: str) -> str:
+        return str(root / (columnar.copy_key(key) if copies else key))
+
     return BatchInputs(
         QUERY,
         slug,
         FREQ,
-        [str(root / layout.staging_key(slug, w)) for w in windows],
-        [str(root / layout.sentiment_key(slug, w)) for w in windows],
+        [path(layout.staging_key(slug, w)) for w in windows],
+        [path(layout.sentiment_key(slug, w)) for w in windows],
         [int(w.start.timestamp()) for w in windows],
     )
 
@@ -343,9 +405,14 @@ def child(engine: str, root: Path, n: int, per_window: int) -> None:
     shutil.rmtree(out, ignore_errors=True)
     context = Context(load_config(None, demo=True, data_dir=out, environ={}))
     store = create("storage", context, BackendSection(type="local"))
-    inputs = _inputs(root, n, per_window)
+    inputs = _inputs(root, n, per_window, copies=engine != "pandas")
     outputs = outputs_for(inputs.slug)
     started = time.perf_counter()
+    if engine == "one-parquet":
+        one_parquet_job(root)
+        result = {"seconds": time.perf_counter() - started, "tweets": 0, "windows": []}
+        (root / f"result-{engine}.json").write_text(json.dumps(result))
+        return
     if engine == "pandas":
         pandas_job(inputs, outputs, store)
     else:
@@ -447,6 +514,14 @@ def main() -> None:
             print(
                 f"{n:>11,} {engine:>7} {r['seconds']:>8.1f} {rate:>10,.0f} {r['peak_mb']:>8.0f} "
                 f"{speed:>14} {mem:>12}  {same}",
+                flush=True,
+            )
+        if base:
+            one = measure("one-parquet", root, n, args.per_window)
+            print(
+                f"# baseline: DuckDB aggregates the same {n:,} posts from one Parquet file in "
+                f"{one['seconds']:.1f} s; the duckdb engine takes "
+                f"{base['seconds'] / one['seconds']:.1f}x that",
                 flush=True,
             )
 

@@ -133,3 +133,14 @@ def kathmandu() -> Iterator[None]:
 def utc() -> Iterator[None]:
     with local_time_zone("UTC"):
         yield
+
+
+def copy_uris(store, json_keys: list[str]) -> list[str]:
+    """The URIs of the columnar copies of window files a test put in ``store``: what the batch
+    engines read."""
+    from tweetsense import columnar
+    from tweetsense.columnar import derive
+
+    if json_keys:
+        derive.derive(store, json_keys)
+    return [store.uri(columnar.copy_key(k)) for k in json_keys]

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import copy_uris
 from tests.test_batch_job import SLUG, USERS, W, scores, stage, tweet
-from tweetsense import layout
+from tweetsense import columnar, layout
 from tweetsense.batch.base import BatchInputs
 from tweetsense.config import BackendSection
 from tweetsense.contracts import SentimentDoc
@@ -30,12 +31,13 @@ STAGED = [W[0], W[1], W[2]]
 
 
 def analyze(store, name: str, window: Window, score_rows: list[dict]) -> str:
-    """Writes analyzer ``name``'s sentiment file of ``window``; returns its URI."""
+    """Writes analyzer ``name``'s sentiment file of ``window``, as consume does; returns the
+    URI of its columnar copy, which the engines read."""
     skey = layout.staging_key(SLUG, window)
     doc = SentimentDoc("ev", window, name, skey, "digest", score_rows)
     key = layout.sentiment_key(SLUG, window, name)
-    store.put(key, doc.encode())
-    return store.uri(key)
+    columnar.put_sentiment(store, key, doc)
+    return store.uri(columnar.copy_key(key))
 
 
 def stage_primary(store) -> None:
@@ -92,8 +94,8 @@ def run(context, store, analysis_uris: list[str]) -> dict[str, list[dict]]:
         "ev",
         SLUG,
         900,
-        [store.uri(layout.staging_key(SLUG, w)) for w in STAGED],
-        [store.uri(layout.sentiment_key(SLUG, w)) for w in STAGED],
+        copy_uris(store, [layout.staging_key(SLUG, w) for w in STAGED]),
+        copy_uris(store, [layout.sentiment_key(SLUG, w) for w in STAGED]),
         [int(w.start.timestamp()) for w in STAGED],
         analysis_uris,
     )

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import copy_uris
 from tweetsense import layout
 from tweetsense.batch.base import BatchInputs
 from tweetsense.config import BackendSection
@@ -65,8 +66,8 @@ def run_job(context, store) -> tuple[list[dict], list[dict]]:
         "ev",
         SLUG,
         900,
-        [store.uri(layout.staging_key(SLUG, w)) for w in windows],
-        [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
+        copy_uris(store, [layout.staging_key(SLUG, w) for w in windows]),
+        copy_uris(store, [layout.sentiment_key(SLUG, w) for w in windows]),
         [int(w.start.timestamp()) for w in windows],
     )
     outputs = outputs_for(SLUG)

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import copy_uris
 from tests.test_batch_job import SLUG, USERS, W, scores, stage, tweet
 from tweetsense import layout
 from tweetsense.batch import spikes
@@ -137,8 +138,8 @@ def run(context, store) -> dict[str, Any]:
         "ev",
         SLUG,
         900,
-        [store.uri(layout.staging_key(SLUG, w)) for w in windows],
-        [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
+        copy_uris(store, [layout.staging_key(SLUG, w) for w in windows]),
+        copy_uris(store, [layout.sentiment_key(SLUG, w) for w in windows]),
         [int(w.start.timestamp()) for w in windows],
     )
     outputs = outputs_for(SLUG)

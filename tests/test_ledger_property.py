@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.test_spark_parity as parity
-from tests.conftest import make_config
+from tests.conftest import copy_uris, make_config
 from tests.test_batch_job import SLUG, T0, W, stage
 from tweetsense.batch.base import BatchInputs
 from tweetsense.batch.job import DROP_REASONS, PLACED, SNOWFLAKE_EPOCH_MS, SNOWFLAKE_MIN_ID
@@ -157,8 +157,8 @@ def run(engine: Any, store: Any, windows: list) -> tuple[list[dict], list[dict]]
         "ev",
         SLUG,
         FREQ,
-        [store.uri(f"staging/{SLUG}/{w.start:%Y-%m-%d/%H%M}.json") for w in windows],
-        [store.uri(f"sentiment/{SLUG}/{w.start:%Y-%m-%d/%H%M}.json") for w in windows],
+        copy_uris(store, [f"staging/{SLUG}/{w.start:%Y-%m-%d/%H%M}.json" for w in windows]),
+        copy_uris(store, [f"sentiment/{SLUG}/{w.start:%Y-%m-%d/%H%M}.json" for w in windows]),
         [int(w.start.timestamp()) for w in windows],
     )
     result = engine.run(inputs, outputs, store)

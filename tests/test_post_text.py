@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.conftest import copy_uris
 from tests.test_batch_job import SLUG, USERS, W, scores, stage, tweet
 from tweetsense import layout
 from tweetsense.batch.base import BatchInputs
@@ -103,8 +104,8 @@ def test_batch_stores_the_scored_text_and_counts_an_edited_post_once(context, st
         "ev",
         SLUG,
         900,
-        [store.uri(layout.staging_key(SLUG, w)) for w in staged],
-        [store.uri(layout.sentiment_key(SLUG, w)) for w in staged],
+        copy_uris(store, [layout.staging_key(SLUG, w) for w in staged]),
+        copy_uris(store, [layout.sentiment_key(SLUG, w) for w in staged]),
         [int(w.start.timestamp()) for w in staged],
     )
     result = create("batch", context, BackendSection(type="duckdb")).run(inputs, outputs, store)

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import copy_uris
 from tests.test_analyses_batch import agreement_of
 from tests.test_batch_job import SLUG, T0, stage, tweet
 from tweetsense import layout
@@ -262,14 +263,17 @@ def inputs_for(store, windows: list[Window]) -> BatchInputs:
         "ev",
         SLUG,
         900,
-        [store.uri(layout.staging_key(SLUG, w)) for w in windows],
-        [store.uri(layout.sentiment_key(SLUG, w)) for w in windows],
+        copy_uris(store, [layout.staging_key(SLUG, w) for w in windows]),
+        copy_uris(store, [layout.sentiment_key(SLUG, w) for w in windows]),
         [int(w.start.timestamp()) for w in windows],
-        [
-            store.uri(layout.sentiment_key(SLUG, w, OTHER))
-            for w in windows
-            if store.exists(layout.sentiment_key(SLUG, w, OTHER))
-        ],
+        copy_uris(
+            store,
+            [
+                layout.sentiment_key(SLUG, w, OTHER)
+                for w in windows
+                if store.exists(layout.sentiment_key(SLUG, w, OTHER))
+            ],
+        ),
     )
 
 

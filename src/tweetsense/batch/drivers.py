@@ -2,8 +2,8 @@
 window, as Ibis expressions so DuckDB and Spark compute them alike.
 
 Only functions both engines compile the same way are used: lower, regex replace and extract,
-split on one space, sorted arrays joined with a separator. Regexes stay in the subset RE2
-(DuckDB) and Java (Spark) read identically.
+sorted arrays joined with a separator. Regexes stay in the subset RE2 (DuckDB) and Java (Spark)
+read identically. The words of the texts are found once, in Python, when a window is staged.
 """
 
 from __future__ import annotations
@@ -11,13 +11,6 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from tweetsense.batch.stopwords import STOPWORDS
-
-_STOPWORDS = sorted(STOPWORDS)
-# Links, hashtags and mentions are drivers of their own kinds, not words of the text.
-_LINK = r"(https?://|www\.)[^ \t\r\n]+"
-_TAG = r"[#@][a-z0-9_]+"
-_NOT_WORD = r"[^a-z0-9']+"
 _HOST = r"^[a-z][a-z0-9+.-]*://([^/?#@]*@)?([^/?#:@]+)"
 
 
@@ -39,37 +32,23 @@ def _normalised(mentioned: ibis.Table) -> ibis.Table:
     return out.filter(out.term.notnull() & (out.term != "") & (out.term != "#") & (out.term != "@"))
 
 
-def _words(posts: ibis.Table) -> ibis.Table:
-    """(tweet_id, kind 'term', term) for each word of each post's text: lowercase letters,
-    digits and apostrophes, at least 3 characters, no stopword, not only digits."""
-    text = posts.text.lower().replace("\u2019", "'")
-    text = text.re_replace(_LINK, " ").re_replace(_TAG, " ").re_replace(_NOT_WORD, " ")
-    tokens = posts.select("tweet_id", token=text.split(" ").unnest())
-    word = tokens.token.re_replace(r"^'+", "").re_replace(r"'+$", "")
-    words = tokens.select("tweet_id", kind=ibis.literal("term"), term=word)
-    return words.filter(
-        (words.term.length() >= 3)
-        & ~words.term.isin(_STOPWORDS)
-        & ~words.term.re_search(r"^[0-9']+$")
-    )
-
-
 def post_drivers(tweet_rows: ibis.Table, mentioned: ibis.Table) -> ibis.Table:
     """One row per placed post and driver (tweet_id, window_epoch, time_window, label, kind,
-    term): the post's own page row names the entities, its scored text gives the words."""
+    term), from what the post's own page row names: its entities and the words of its scored
+    text (found when its window was staged, ``columnar.words``)."""
     posts = tweet_rows.select(
-        "tweet_id", "file_order", "position", "window_epoch", "time_window", "label", "text"
+        "tweet_id", "file_order", "position", "window_epoch", "time_window", "label"
     )
     named = _normalised(mentioned)
-    from_page = posts.join(
+    joined = posts.join(
         named,
         (posts.tweet_id == named.tweet_id)
         & (posts.file_order == named.file_order)
         & (posts.position == named.position),
-    ).select("tweet_id", "kind", "term")
-    every = from_page.union(_words(posts)).distinct()
-    keys = posts.select("tweet_id", "window_epoch", "time_window", "label")
-    return every.join(keys, "tweet_id")
+    )
+    return joined.select(
+        "tweet_id", "window_epoch", "time_window", "label", "kind", "term"
+    ).distinct()
 
 
 def terms(named: ibis.Table) -> ibis.Table:

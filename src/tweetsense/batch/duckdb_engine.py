@@ -71,11 +71,12 @@ SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
        generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
 FROM {_rows("$staging", "post")}
 """,
-    # What each post row names.
+    # What each post row names: its entities and the words of its scored text.
     f"""
 CREATE TABLE in_mentioned AS
 WITH t AS (
-    SELECT id AS tweet_id, file_order, position, entities, context_annotations AS context
+    SELECT id AS tweet_id, file_order, position, entities, context_annotations AS context,
+           words
     FROM {_rows("$staging", "post")}
 ), e AS (
     SELECT tweet_id, file_order, position, 'entity' AS kind,
@@ -91,6 +92,8 @@ WITH t AS (
     SELECT tweet_id, file_order, position, 'url',
            coalesce(UNNEST(entities.urls).expanded_url, UNNEST(entities.urls).url)
     FROM t
+    UNION ALL
+    SELECT tweet_id, file_order, position, 'term', UNNEST(words) FROM t
 )
 SELECT tweet_id, kind, term, file_order, position FROM e
 """,

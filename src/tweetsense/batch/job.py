@@ -94,8 +94,9 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     # The staged file's top-level ``volume`` (``contracts.StagingDoc.volume``), null if absent.
     "volumes": {"file_order": "int64", "volume": "int64"},
     # What each post row names, as the page has it: ``kind`` entity (entities.annotations'
-    # normalized_text, context_annotations' entity name), hashtag (tag), mention (username) or
-    # url (expanded_url, else url); ``term`` the raw value (``drivers`` normalises it).
+    # normalized_text, context_annotations' entity name), hashtag (tag), mention (username),
+    # url (expanded_url, else url) or term (a word of its scored text, ``columnar.words``);
+    # ``term`` the raw value (``drivers`` normalises it).
     "mentioned": {
         "tweet_id": "string",
         "kind": "string",

@@ -57,6 +57,7 @@ def _mentioned(posts: DataFrame) -> DataFrame:
         "position",
         F.col("entities").alias("e"),
         F.col("context_annotations").alias("c"),
+        "words",
     )
     parts = [
         ("entity", "e.annotations", "normalized_text"),
@@ -76,6 +77,8 @@ def _mentioned(posts: DataFrame) -> DataFrame:
         frames.append(
             item.select("tweet_id", F.lit(kind).alias("kind"), value.alias("term"), *row[1:])
         )
+    words = flat.select(*row, F.lit("term").alias("kind"), F.explode("words").alias("term"))
+    frames.append(words.select("tweet_id", "kind", "term", *row[1:]))
     out = frames[0]
     for frame in frames[1:]:
         out = out.unionByName(frame)

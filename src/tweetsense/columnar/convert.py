@@ -16,6 +16,7 @@ from tweetsense.columnar.schema import (
     USER_FIELDS,
     copy_key,
 )
+from tweetsense.columnar.words import with_words
 from tweetsense.contracts import LABELS, SentimentDoc, StagingDoc
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import epoch_seconds
@@ -65,7 +66,7 @@ def staging_table(doc: StagingDoc) -> pa.Table:
         _rows(rows, file_order, "user", first, _items(_value(includes, ("users",))), USER_FIELDS)
         tweets = _items(_value(includes, ("tweets",)))
         _rows(rows, file_order, "included", first, tweets, INCLUDED_FIELDS)
-    return pa.Table.from_pylist(rows, schema=STAGING)
+    return with_words(pa.Table.from_pylist(rows, schema=STAGING))
 
 
 def sentiment_table(doc: SentimentDoc) -> pa.Table:

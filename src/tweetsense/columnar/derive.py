@@ -14,6 +14,7 @@ import pyarrow as pa
 from tweetsense import layout
 from tweetsense.columnar.convert import write_copy
 from tweetsense.columnar.schema import SENTIMENT, STAGING, copy_key
+from tweetsense.columnar.words import with_words
 from tweetsense.errors import BadInputError
 from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
@@ -86,7 +87,8 @@ SELECT filename, file_order, 'post' AS kind, page_no * 1000000 + i AS position, 
        x.public_metrics.retweet_count AS retweet_count,
        x.public_metrics.reply_count AS reply_count,
        x.public_metrics.quote_count AS quote_count,
-       x.entities AS entities, x.context_annotations AS context_annotations
+       x.entities AS entities, x.context_annotations AS context_annotations,
+       NULL::VARCHAR[] AS words
 FROM posts
 UNION ALL BY NAME
 SELECT filename, file_order, 'user' AS kind, page_no * 1000000 + i AS position, x.id AS id,
@@ -187,7 +189,8 @@ def _query(
         spans[name] = (first_row, i + 1)
     for key, uri in zip(keys, uris, strict=True):
         begin, end = spans.get(uri, (0, 0))
-        yield key, rows.slice(begin, end - begin)
+        part = rows.slice(begin, end - begin)
+        yield key, part if scores else with_words(part)
 
 
 def _size(store: Store, uri: str) -> int:

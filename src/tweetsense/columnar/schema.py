@@ -50,6 +50,7 @@ STAGING = pa.schema(
         ("quote_count", pa.int64()),
         ("entities", _ENTITIES),
         ("context_annotations", _CONTEXT),
+        ("words", pa.list_(_TEXT)),  # of the scored text (``columnar.words``)
         ("username", _TEXT),  # users only
         ("name", _TEXT),
         ("verified", pa.bool_()),
