@@ -21,6 +21,7 @@ from tweetsense.pipeline.ingest import ingest
 from tweetsense.pipeline.load import load
 from tweetsense.pipeline.manifest import manifest_key
 from tweetsense.pipeline.status import DONE, status
+from tweetsense.sources.replay import ReplaySource
 from tweetsense.timeutil import format_utc, parse_utc
 
 START = parse_utc("2024-03-01T00:00:00Z")
@@ -126,6 +127,23 @@ def test_a_sparse_replay_stages_only_the_windows_with_posts(tmp_path: Path) -> N
     assert {t: n for t, (n, _) in found.items()} == _expected(POSTS)
 
 
+def test_a_replay_fetches_only_the_windows_its_index_has_posts_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched: list[str] = []
+    fetch = ReplaySource.fetch_window
+
+    def counted(self: ReplaySource, query: str, window: Any, max_posts: int | None) -> Any:
+        fetched.append(window.id)
+        return fetch(self, query, window, max_posts)
+
+    monkeypatch.setattr(ReplaySource, "fetch_window", counted)
+    with _pipeline(tmp_path, _archive(tmp_path / "a.jsonl", POSTS)) as p:
+        report = run_all(p)
+    assert sorted(fetched) == ["20240301T0000Z", "20240301T0330Z"]
+    assert report.ingest.fetched == WINDOWS and report.ingest.tweets == 2
+
+
 def test_the_warehouse_equals_a_run_that_staged_every_window(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,6 +154,7 @@ def test_the_warehouse_equals_a_run_that_staged_every_window(
         run_all(p)
     # As earlier versions did: a staging file, a record and a sentiment file per empty window.
     monkeypatch.setattr(ingest_module, "_is_empty", lambda pages: False)
+    monkeypatch.setattr(ReplaySource, "known_empty", lambda self, query, windows: set())
     with _pipeline(full, _archive(full / "a.jsonl", POSTS), counts=True) as p:
         run_all(p)
         assert len(_files(p, layout.STAGING)) == WINDOWS

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|m|min|h|hour|d|day)s?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {
@@ -88,10 +89,11 @@ class Window:
     start: datetime
     end: datetime
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Stable identifier, also the stream partition key suffix: 20240301T1215Z."""
-        return self.start.strftime("%Y%m%dT%H%MZ")
+        s = self.start
+        return f"{s.year:04d}{s.month:02d}{s.day:02d}T{s.hour:02d}{s.minute:02d}Z"
 
     @property
     def seconds(self) -> int:
@@ -112,5 +114,10 @@ def windows_between(start: datetime, end: datetime, freq_seconds: int) -> Iterat
     """Every epoch-aligned window that overlaps [start, end), in time order."""
     first = (epoch_seconds(start) // freq_seconds) * freq_seconds
     stop = epoch_seconds(end)
-    for s in range(first, stop, freq_seconds):
-        yield Window(from_epoch(s), from_epoch(s + freq_seconds))
+    step = timedelta(seconds=freq_seconds)
+    at = from_epoch(first)
+    # Adding a step is exact in UTC and several times cheaper than a conversion per window.
+    for _ in range(first, stop, freq_seconds):
+        after = at + step
+        yield Window(at, after)
+        at = after

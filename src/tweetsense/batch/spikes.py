@@ -75,14 +75,16 @@ def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
     posts read) over every window, net sentiment over the windows with posts."""
     import pyarrow as pa
 
-    used = ["query", "time_window", "volume", "count_tweets"]
-    used += ["perc_tweet_positive", "perc_tweet_negative"]
-    rows = windows.sort_by("time_window").select(used).to_pylist()
-    volume = [r["volume"] if r["volume"] is not None else r["count_tweets"] for r in rows]
-    net = [
-        r["perc_tweet_positive"] - r["perc_tweet_negative"] if r["count_tweets"] else None
-        for r in rows
-    ]
+    ordered = windows.sort_by("time_window")
+
+    def column(name: str) -> list[Any]:
+        return ordered.column(name).to_pylist()
+
+    # Numbers only: times and names are read for the few windows that spike.
+    count = column("count_tweets")
+    volume = [v if v is not None else c for v, c in zip(column("volume"), count, strict=True)]
+    positive, negative = column("perc_tweet_positive"), column("perc_tweet_negative")
+    net = [p - n if c else None for p, n, c in zip(positive, negative, count, strict=True)]
     settings = {
         "baseline": insight.spike_baseline,
         "min_baseline": insight.spike_min_baseline,
@@ -91,8 +93,8 @@ def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
     found: list[tuple[str, datetime, str, float, float, float, str]] = []
     for metric, series, floor in (("volume", volume, None), ("net_sentiment", net, NET_FLOOR)):
         for i, value, median, score, direction in spike_rows(series, floor=floor, **settings):
-            r = rows[i]
-            found.append((r["query"], r["time_window"], metric, value, median, score, direction))
+            query, at = ordered.column("query")[i].as_py(), ordered.column("time_window")[i].as_py()
+            found.append((query, at, metric, value, median, score, direction))
     found.sort(key=lambda f: (f[1], f[2]))
     names = SENTIMENT_SPIKE.column_names
     return pa.Table.from_pylist(

@@ -253,6 +253,7 @@ def ingest(
     source = p.source  # built once, before threads share it
     budget = _budget(p, source, max_posts, max_cost)
     volumes = _count(p, source, list(to_fetch), budget, report)
+    to_fetch = _accept_known_empty(run, source, to_fetch, volumes)
     _fetch(run, source, budget, to_fetch, volumes)
     _close_report(report, source, budget, left=len(to_fetch))
     p.progress.finish()
@@ -396,6 +397,24 @@ class _Run:
             reason=reason,
             window_start=format_utc(window.start),
         )
+
+
+def _accept_known_empty(
+    run: _Run, source: Source, to_fetch: deque[Window], volumes: dict[str, int]
+) -> deque[Window]:
+    """Marks done the windows the source knows are empty; returns the others, to fetch."""
+    empty = source.known_empty(run.p.config.search.query, list(to_fetch))
+    if not empty:
+        return to_fetch
+    left: deque[Window] = deque()
+    for window in to_fetch:
+        if window.id in empty:
+            run.accept(window, _Fetched(None, 0, volumes.get(window.id), Usage(), 0, ApiErrors()))
+        else:
+            left.append(window)
+    run.save()
+    run.p.progress.advance(len(to_fetch) - len(left), 0)
+    return left
 
 
 def _fetch(

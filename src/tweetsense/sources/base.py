@@ -46,6 +46,11 @@ class Source(ABC):
         reading them (the X API's counts endpoints); None: the source cannot count."""
         return None
 
+    def known_empty(self, query: str, windows: list[Window]) -> set[str]:
+        """Ids of ``windows`` the source knows hold no post without fetching them (a replay's
+        index does); the others are fetched. By default none is known."""
+        return set()
+
     @property
     def count_requests(self) -> int:
         """Requests ``volumes`` had answered so far, each billed at ``Prices.count``."""

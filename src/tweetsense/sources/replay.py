@@ -174,6 +174,23 @@ class ReplaySource(Source):
             users = _select_users(conn, authors)
         return _paginate(rows, users, self.settings.page_size, window)
 
+    def known_empty(self, query: str, windows: list[Window]) -> set[str]:
+        """The windows none of whose buckets holds a post: a sparse archive's many empty
+        windows are marked done from one query, instead of one query each."""
+        with self._lock:
+            conn = self._index()
+            occupied = {row[0] for row in conn.execute("SELECT DISTINCT bucket FROM posts")}
+        step = self.freq * 1_000_000
+        empty = set()
+        for window in windows:
+            start_us, end_us = _micros(window.start), _micros(window.end)
+            if end_us <= start_us:
+                continue
+            first, last = start_us // step, (end_us - 1) // step
+            if not any(b in occupied for b in range(first, last + 1)):
+                empty.add(window.id)
+        return empty
+
     def volumes(self, query: str, windows: list[Window]) -> dict[str, int] | None:
         """Each window's volume by the counts files; None without ``counts_path``."""
         if self.count_files is None:
