@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import make_config
 from tweetsense import columnar, layout
 from tweetsense.columnar import derive
+from tweetsense.columnar.words import words
 from tweetsense.config import BackendSection
 from tweetsense.contracts import SentimentDoc, StagingDoc
 from tweetsense.pipeline import Pipeline, run_all
@@ -178,3 +179,10 @@ def test_the_batch_reads_only_copies_and_derives_the_missing_ones(tmp_path: Path
         assert _warehouse(tmp_path / "data") == first
     finally:
         p.close()
+
+
+def test_words_are_the_scored_texts_lowercase_words_without_links_tags_or_stopwords() -> None:
+    text = "RT Heat PUMPS' are GREAT!!! https://x.co/a #heat @bob don't 2024 it\u2019s o'neill's"
+    assert words(text) == ["heat", "pumps", "great", "o'neill's"]
+    assert words("") == [] and words(None) == []
+    assert words("pumps pumps PUMPS") == ["pumps"]
