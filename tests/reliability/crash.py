@@ -33,6 +33,8 @@ RUN_TIMEOUT = 300
 # Which stage each point belongs to (store points are named after the folder written).
 STAGE_OF = {
     "store.put.staging": "ingest",
+    # Columnar copies: written by ingest (staging) and consume (sentiment); the first is ingest's.
+    "store.put.columnar": "ingest",
     "ingest.staged": "ingest",
     "ingest.publish.before": "ingest",
     "stream.publish.uncommitted": "ingest",

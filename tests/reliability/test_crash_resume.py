@@ -19,7 +19,12 @@ from tests.reliability.crash import (
 )
 
 # Between a temp file's write and its rename, inside an open SQLite or DuckDB transaction.
-SHORT = ("store.put.sentiment", "stream.publish.uncommitted", "store.writing.outputs")
+SHORT = (
+    "store.put.sentiment",
+    "store.put.columnar",
+    "stream.publish.uncommitted",
+    "store.writing.outputs",
+)
 SHORT_LOAD = "load.uncommitted"
 
 

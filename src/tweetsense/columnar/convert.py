@@ -16,8 +16,15 @@ from tweetsense.columnar.schema import (
     USER_FIELDS,
     copy_key,
 )
-from tweetsense.columnar.words import with_words
-from tweetsense.contracts import LABELS, SentimentDoc, StagingDoc
+from tweetsense.columnar.words import words
+from tweetsense.contracts import (
+    LABELS,
+    SentimentDoc,
+    StagingDoc,
+    full_text,
+    retweeted_id,
+    unescape_text,
+)
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import epoch_seconds
 
@@ -37,36 +44,58 @@ def _items(obj: Any) -> list[Any]:
     return obj if isinstance(obj, list) else []
 
 
-def _rows(
-    out: list[dict[str, Any]],
-    file_order: int,
-    kind: str,
-    first: int,
-    items: list[Any],
-    fields: Sequence[tuple[str, tuple[str, ...]]],
-) -> None:
-    for i, item in enumerate(items):
-        row = {"file_order": file_order, "kind": kind, "position": first + i}
-        row.update((column, _value(item, path)) for column, path in fields)
-        out.append(row)
+Fields = Sequence[tuple[str, tuple[str, ...]]]
+_WINDOW_FIELDS: Fields = (("volume", ("volume",)),)
 
 
 def staging_table(doc: StagingDoc) -> pa.Table:
     """The staging copy of ``doc`` (``schema.STAGING``). Raises ``pa.ArrowInvalid`` (or its
     ``ArrowTypeError``) when a value is not of the API's type: ``derive`` reads such a file as
     the engines always did."""
-    file_order = epoch_seconds(doc.window.start)
-    rows: list[dict[str, Any]] = [
-        {"file_order": file_order, "kind": "window", "position": 0, "volume": doc.volume}
-    ]
+    columns: dict[str, list[Any]] = {name: [] for name in STAGING.names}
+    originals = _included_texts(doc.pages)
+
+    def add(kind: str, first: int, items: list[Any], fields: Fields) -> None:
+        columns["kind"].extend([kind] * len(items))
+        columns["position"].extend(range(first, first + len(items)))
+        filled = {"file_order", "kind", "position"}
+        for column, path in fields:
+            columns[column].extend([_value(item, path) for item in items])
+            filled.add(column)
+        if kind == "post":
+            columns["words"].extend([_post_words(item, originals) for item in items])
+            filled.add("words")
+        for column in columns.keys() - filled:
+            columns[column].extend([None] * len(items))
+
+    add("window", 0, [{"volume": doc.volume}], _WINDOW_FIELDS)
     for p, page in enumerate(doc.pages, 1):
         first = p * _PAGE_STRIDE + 1
         includes = _value(page, ("includes",))
-        _rows(rows, file_order, "post", first, _items(_value(page, ("data",))), POST_FIELDS)
-        _rows(rows, file_order, "user", first, _items(_value(includes, ("users",))), USER_FIELDS)
-        tweets = _items(_value(includes, ("tweets",)))
-        _rows(rows, file_order, "included", first, tweets, INCLUDED_FIELDS)
-    return with_words(pa.Table.from_pylist(rows, schema=STAGING))
+        add("post", first, _items(_value(page, ("data",))), POST_FIELDS)
+        add("user", first, _items(_value(includes, ("users",))), USER_FIELDS)
+        add("included", first, _items(_value(includes, ("tweets",))), INCLUDED_FIELDS)
+    columns["file_order"] = [epoch_seconds(doc.window.start)] * len(columns["kind"])
+    return pa.Table.from_pydict(columns, schema=STAGING)
+
+
+def _included_texts(pages: list[Any]) -> dict[str, str | None]:
+    """Each included post's whole text, by id; the last copy in the file wins."""
+    texts: dict[str, str | None] = {}
+    for page in pages:
+        for post in _items(_value(page, ("includes", "tweets"))):
+            if isinstance(post, dict) and isinstance(post.get("id"), str):
+                texts[post["id"]] = full_text(post)
+    return texts
+
+
+def _post_words(post: Any, originals: dict[str, str | None]) -> list[str]:
+    """The words of the text the post is scored by (``contracts.StagingDoc.tweet_texts``)."""
+    if not isinstance(post, dict):
+        return []
+    original = originals.get(retweeted_id(post) or "")
+    text = original if original is not None else full_text(post)
+    return words(unescape_text(text)) if text is not None else []
 
 
 def sentiment_table(doc: SentimentDoc) -> pa.Table:
@@ -87,7 +116,8 @@ def sentiment_table(doc: SentimentDoc) -> pa.Table:
 
 def to_parquet(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    # Snappy: a window's copy is small, and zstd would take several times as long to write it.
+    pq.write_table(table, sink, compression="snappy")
     return sink.getvalue().to_pybytes()
 
 
