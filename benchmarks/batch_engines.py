@@ -55,7 +55,7 @@ def generate(root: Path, n: int, per_window: int) -> None:
     from tweetsense.timeutil import format_utc
 
     done = root / "generated.json"
-    marker = {"n": n, "per_window": per_window, "columnar": 2}
+    marker = {"n": n, "per_window": per_window, "columnar": 3}
     if done.exists() and json.loads(done.read_text()) == marker:
         return
     shutil.rmtree(root, ignore_errors=True)

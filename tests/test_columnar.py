@@ -95,8 +95,16 @@ def test_a_staging_copy_holds_what_the_engines_read_from_its_json(
     assert rows[0]["volume"] == volume
     posts = [r for r in rows if r["kind"] == "post"]
     assert [r["position"] for r in posts] == [1_000_001, 1_000_002, 1_000_003, 2_000_001, 2_000_002]
-    assert posts[1]["entities"]["hashtags"] == [{"tag": "Heat"}]
     assert posts[1]["note_text"].startswith("a long post")
+    assert posts[1]["terms"] == (
+        "\ndomain:example.org\nentity:Energy\nentity:Heat Pump\nhashtag:#heat\nterm:long"
+        "\nterm:post\n"
+    )
+    assert posts[1]["post_type"] == "quote"
+    assert posts[1]["referenced_json"] == '[{"type":"quoted","id":"5"}]'
+    # A repost is scored, and named, by its original's whole text.
+    assert (posts[2]["post_type"], posts[2]["retweeted_id"]) == ("repost", "9")
+    assert posts[2]["terms"] == "\nterm:original\nterm:text\nterm:whole\n"
 
 
 def test_a_value_not_of_the_api_type_is_read_as_the_json_reader_reads_it(tmp_path: Path) -> None:

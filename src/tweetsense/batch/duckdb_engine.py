@@ -37,32 +37,16 @@ FROM read_parquet({param}) WHERE position > 0
 """
 
 
-_REPOSTED = "list_filter(referenced_tweets, lambda r: r.type = 'retweeted')"
 _INPUTS_SQL = (
     "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
     f"""
 CREATE TABLE in_tweets AS
 SELECT id AS tweet_id,
        TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at,
-       text,
-       note_text,
-       {_REPOSTED}[1].id AS retweeted_id,
-       author_id,
-       lang,
-       conversation_id,
-       CAST(to_json(referenced_tweets) AS VARCHAR) AS referenced_tweets,
-       CASE WHEN len({_REPOSTED}) > 0 THEN 'repost'
-            WHEN len(list_filter(referenced_tweets, lambda r: r.type = 'quoted')) > 0
-                THEN 'quote'
-            WHEN len(list_filter(referenced_tweets, lambda r: r.type = 'replied_to')) > 0
-                THEN 'reply'
-            ELSE 'original' END AS post_type,
-       like_count,
-       retweet_count AS repost_count,
-       reply_count,
-       quote_count,
-       file_order,
-       position
+       text, note_text, retweeted_id, author_id, lang, conversation_id,
+       referenced_json AS referenced_tweets, post_type,
+       like_count, retweet_count AS repost_count, reply_count, quote_count,
+       drivers, terms, file_order, position
 FROM {_rows("$staging", "post")}
 """,
     f"""
@@ -70,32 +54,6 @@ CREATE TABLE in_versions AS
 SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
        generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
 FROM {_rows("$staging", "post")}
-""",
-    # What each post row names: its entities and the words of its scored text.
-    f"""
-CREATE TABLE in_mentioned AS
-WITH t AS (
-    SELECT id AS tweet_id, file_order, position, entities, context_annotations AS context,
-           words
-    FROM {_rows("$staging", "post")}
-), e AS (
-    SELECT tweet_id, file_order, position, 'entity' AS kind,
-           UNNEST(entities.annotations).normalized_text AS term
-    FROM t
-    UNION ALL
-    SELECT tweet_id, file_order, position, 'entity', UNNEST(context).entity.name FROM t
-    UNION ALL
-    SELECT tweet_id, file_order, position, 'hashtag', UNNEST(entities.hashtags).tag FROM t
-    UNION ALL
-    SELECT tweet_id, file_order, position, 'mention', UNNEST(entities.mentions).username FROM t
-    UNION ALL
-    SELECT tweet_id, file_order, position, 'url',
-           coalesce(UNNEST(entities.urls).expanded_url, UNNEST(entities.urls).url)
-    FROM t
-    UNION ALL
-    SELECT tweet_id, file_order, position, 'term', UNNEST(words) FROM t
-)
-SELECT tweet_id, kind, term, file_order, position FROM e
 """,
     f"""
 CREATE TABLE in_users AS
@@ -131,6 +89,7 @@ _DUCKDB_TYPES = {
     "float64": "DOUBLE",
     "boolean": "BOOLEAN",
     "timestamp('UTC')": "TIMESTAMPTZ",
+    job.DRIVERS: "STRUCT(kind VARCHAR, term VARCHAR)[]",
 }
 
 

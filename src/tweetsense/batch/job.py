@@ -38,6 +38,8 @@ _SCORES = {
     "position": "int64",
 }
 
+DRIVERS = "array<struct<kind: string, term: string>>"
+
 INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "tweets": {
         "tweet_id": "string",
@@ -56,6 +58,9 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "repost_count": "int64",
         "reply_count": "int64",
         "quote_count": "int64",
+        # What the post names, and the same as sorted "kind:term" lines (``columnar.posts``).
+        "drivers": DRIVERS,
+        "terms": "string",
         "file_order": "int64",
         "position": "int64",
     },
@@ -93,17 +98,6 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
     "windows": {"window_epoch": "int64"},
     # The staged file's top-level ``volume`` (``contracts.StagingDoc.volume``), null if absent.
     "volumes": {"file_order": "int64", "volume": "int64"},
-    # What each post row names, as the page has it: ``kind`` entity (entities.annotations'
-    # normalized_text, context_annotations' entity name), hashtag (tag), mention (username),
-    # url (expanded_url, else url) or term (a word of its scored text, ``columnar.words``);
-    # ``term`` the raw value (``drivers`` normalises it).
-    "mentioned": {
-        "tweet_id": "string",
-        "kind": "string",
-        "term": "string",
-        "file_order": "int64",
-        "position": "int64",
-    },
 }
 
 
@@ -299,9 +293,7 @@ def build(
         ),
     )
     tweet_rows = keep("tweet_rows", tweet_rows)
-    named = keep("named", drivers.post_drivers(tweet_rows, inputs["mentioned"]))
-    terms = drivers.terms(named)
-    with_terms = tweet_rows.left_join(terms, tweet_rows.tweet_id == terms.terms_id)
+    named = keep("named", drivers.post_drivers(tweet_rows))
 
     spine = windows.select(window_epoch=windows.window_epoch).distinct()
     window_rows = _per_window(
@@ -327,7 +319,7 @@ def build(
         score_rows, pairs, query, SENTIMENT_BY_ANALYZER.column_names, by=("analyzer",)
     )
 
-    tweets_out = with_terms.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )

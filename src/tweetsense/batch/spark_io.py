@@ -45,46 +45,6 @@ def _scores(sentiment: DataFrame) -> DataFrame:
     )
 
 
-def _mentioned(posts: DataFrame) -> DataFrame:
-    """What each post row names (``job.INPUT_SCHEMAS['mentioned']``), as the DuckDB engine
-    flattens it."""
-    from pyspark.sql import functions as F
-
-    row = ["tweet_id", "file_order", "position"]
-    flat = posts.select(
-        F.col("id").alias("tweet_id"),
-        "file_order",
-        "position",
-        F.col("entities").alias("e"),
-        F.col("context_annotations").alias("c"),
-        "words",
-    )
-    parts = [
-        ("entity", "e.annotations", "normalized_text"),
-        ("entity", "c", "entity.name"),
-        ("hashtag", "e.hashtags", "tag"),
-        ("mention", "e.mentions", "username"),
-        ("url", "e.urls", None),
-    ]
-    frames = []
-    for kind, array, field in parts:
-        item = flat.select(*row, F.explode(array).alias("x"))
-        value = (
-            F.coalesce(F.col("x.expanded_url"), F.col("x.url"))
-            if field is None
-            else F.col(f"x.{field}")
-        )
-        frames.append(
-            item.select("tweet_id", F.lit(kind).alias("kind"), value.alias("term"), *row[1:])
-        )
-    words = flat.select(*row, F.lit("term").alias("kind"), F.explode("words").alias("term"))
-    frames.append(words.select("tweet_id", "kind", "term", *row[1:]))
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.unionByName(frame)
-    return out
-
-
 def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFrame]:
     """The tables of ``job.INPUT_SCHEMAS``, lazily: Spark reads the files when they run."""
     import pyarrow as pa
@@ -98,24 +58,18 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         F.expr("try_cast(created_at AS TIMESTAMP)").alias("created_at"),
         "text",
         "note_text",
-        F.expr("try_element_at(filter(referenced_tweets, r -> r.type = 'retweeted'), 1).id").alias(
-            "retweeted_id"
-        ),
+        "retweeted_id",
         "author_id",
         "lang",
         "conversation_id",
-        # Null struct fields are written out, as DuckDB's to_json does.
-        F.to_json("referenced_tweets", {"ignoreNullFields": "false"}).alias("referenced_tweets"),
-        F.expr(
-            "CASE WHEN exists(referenced_tweets, r -> r.type = 'retweeted') THEN 'repost' "
-            "WHEN exists(referenced_tweets, r -> r.type = 'quoted') THEN 'quote' "
-            "WHEN exists(referenced_tweets, r -> r.type = 'replied_to') THEN 'reply' "
-            "ELSE 'original' END"
-        ).alias("post_type"),
+        F.col("referenced_json").alias("referenced_tweets"),
+        "post_type",
         "like_count",
         F.col("retweet_count").alias("repost_count"),
         "reply_count",
         "quote_count",
+        "drivers",
+        "terms",
         "file_order",
         "position",
     )
@@ -131,7 +85,6 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order",
         "position",
     )
-    mentioned = _mentioned(posts)
     referenced = staging.filter("kind = 'included'").select(
         F.col("id").alias("tweet_id"), "text", "note_text", "file_order", "position"
     )
@@ -177,7 +130,6 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "versions": versions,
         "windows": windows,
         "volumes": volumes,
-        "mentioned": mentioned,
     }
 
 

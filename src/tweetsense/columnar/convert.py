@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tweetsense.columnar.posts import DERIVED, derived, included_texts
 from tweetsense.columnar.schema import (
     INCLUDED_FIELDS,
     POST_FIELDS,
@@ -16,15 +17,7 @@ from tweetsense.columnar.schema import (
     USER_FIELDS,
     copy_key,
 )
-from tweetsense.columnar.words import words
-from tweetsense.contracts import (
-    LABELS,
-    SentimentDoc,
-    StagingDoc,
-    full_text,
-    retweeted_id,
-    unescape_text,
-)
+from tweetsense.contracts import LABELS, SentimentDoc, StagingDoc
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import epoch_seconds
 
@@ -53,7 +46,9 @@ def staging_table(doc: StagingDoc) -> pa.Table:
     ``ArrowTypeError``) when a value is not of the API's type: ``derive`` reads such a file as
     the engines always did."""
     columns: dict[str, list[Any]] = {name: [] for name in STAGING.names}
-    originals = _included_texts(doc.pages)
+    originals = included_texts(
+        [post for page in doc.pages for post in _items(_value(page, ("includes", "tweets")))]
+    )
 
     def add(kind: str, first: int, items: list[Any], fields: Fields) -> None:
         columns["kind"].extend([kind] * len(items))
@@ -63,8 +58,10 @@ def staging_table(doc: StagingDoc) -> pa.Table:
             columns[column].extend([_value(item, path) for item in items])
             filled.add(column)
         if kind == "post":
-            columns["words"].extend([_post_words(item, originals) for item in items])
-            filled.add("words")
+            found = [derived(item, originals) for item in items]
+            for column in DERIVED:
+                columns[column].extend([f.get(column) for f in found])
+            filled.update(DERIVED)
         for column in columns.keys() - filled:
             columns[column].extend([None] * len(items))
 
@@ -77,25 +74,6 @@ def staging_table(doc: StagingDoc) -> pa.Table:
         add("included", first, _items(_value(includes, ("tweets",))), INCLUDED_FIELDS)
     columns["file_order"] = [epoch_seconds(doc.window.start)] * len(columns["kind"])
     return pa.Table.from_pydict(columns, schema=STAGING)
-
-
-def _included_texts(pages: list[Any]) -> dict[str, str | None]:
-    """Each included post's whole text, by id; the last copy in the file wins."""
-    texts: dict[str, str | None] = {}
-    for page in pages:
-        for post in _items(_value(page, ("includes", "tweets"))):
-            if isinstance(post, dict) and isinstance(post.get("id"), str):
-                texts[post["id"]] = full_text(post)
-    return texts
-
-
-def _post_words(post: Any, originals: dict[str, str | None]) -> list[str]:
-    """The words of the text the post is scored by (``contracts.StagingDoc.tweet_texts``)."""
-    if not isinstance(post, dict):
-        return []
-    original = originals.get(retweeted_id(post) or "")
-    text = original if original is not None else full_text(post)
-    return words(unescape_text(text)) if text is not None else []
 
 
 def sentiment_table(doc: SentimentDoc) -> pa.Table:

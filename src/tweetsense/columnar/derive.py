@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from tweetsense import layout
 from tweetsense.columnar.convert import write_copy
+from tweetsense.columnar.posts import with_derived
 from tweetsense.columnar.schema import SENTIMENT, STAGING, copy_key
-from tweetsense.columnar.words import with_words
 from tweetsense.errors import BadInputError
 from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
@@ -81,14 +81,13 @@ UNION ALL BY NAME
 SELECT filename, file_order, 'post' AS kind, page_no * 1000000 + i AS position, x.id AS id,
        x.text AS text, x.note_tweet.text AS note_text, x.created_at AS created_at,
        x.author_id AS author_id, x.lang AS lang, x.conversation_id AS conversation_id,
-       x.referenced_tweets AS referenced_tweets,
        x.edit_history_tweet_ids AS edit_history_tweet_ids,
        x.public_metrics.like_count AS like_count,
        x.public_metrics.retweet_count AS retweet_count,
        x.public_metrics.reply_count AS reply_count,
        x.public_metrics.quote_count AS quote_count,
-       x.entities AS entities, x.context_annotations AS context_annotations,
-       NULL::VARCHAR[] AS words
+       x.referenced_tweets AS raw_referenced_tweets, x.entities AS raw_entities,
+       x.context_annotations AS raw_context_annotations
 FROM posts
 UNION ALL BY NAME
 SELECT filename, file_order, 'user' AS kind, page_no * 1000000 + i AS position, x.id AS id,
@@ -114,6 +113,8 @@ SELECT filename, file_order, analyzer, i AS position, x.tweet_id AS tweet_id, x.
 FROM s
 """
 
+# The API's values ``posts.derived`` reads, beside the copy's columns.
+_RAW = "raw_"
 # Files read by one query: their rows are held at once, as Arrow, before they are split.
 _CHUNK_BYTES = 256 * 1024 * 1024
 
@@ -182,6 +183,10 @@ def _query(
         ) from None
     table = table.sort_by([("filename", "ascending"), ("position", "ascending")])
     names = table.column("filename").to_pylist()
+    raw = [n for n in table.column_names if n.startswith(_RAW)]
+    for name in schema.names:  # the columns ``posts.derived`` fills
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, schema.field(name).type))
     rows = table.select(schema.names).cast(schema)
     spans: dict[str, tuple[int, int]] = {}
     for i, name in enumerate(names):
@@ -190,7 +195,12 @@ def _query(
     for key, uri in zip(keys, uris, strict=True):
         begin, end = spans.get(uri, (0, 0))
         part = rows.slice(begin, end - begin)
-        yield key, part if scores else with_words(part)
+        if not scores:
+            found = {
+                n[len(_RAW) :]: table.column(n).slice(begin, end - begin).to_pylist() for n in raw
+            }
+            part = with_derived(part, found)
+        yield key, part
 
 
 def _size(store: Store, uri: str) -> int:

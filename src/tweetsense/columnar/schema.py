@@ -5,7 +5,8 @@ row (its ``volume``), a ``post`` row per post of the pages' ``data``, a ``user``
 ``includes.users`` and an ``included`` row per ``includes.tweets``. ``position`` is the item's
 place in the file (page number times a million plus its place in the page, both from 1), the
 order "latest wins" goes by. Values keep the API's types: times stay text, so the engines parse
-them as they always have.
+them as they always have. A post row also holds what ``columnar.posts`` finds from its values:
+its type, its references as JSON text and its drivers.
 
 A sentiment copy has one row per score (``position`` from 1) and a row at position 0 that
 only names the analyzer, so a window with nothing to score still says who scored it.
@@ -18,16 +19,7 @@ import pyarrow as pa
 COLUMNAR = "columnar"
 
 _TEXT = pa.string()
-_REFERENCE = pa.struct([("type", _TEXT), ("id", _TEXT)])
-_ENTITIES = pa.struct(
-    [
-        ("annotations", pa.list_(pa.struct([("normalized_text", _TEXT)]))),
-        ("hashtags", pa.list_(pa.struct([("tag", _TEXT)]))),
-        ("mentions", pa.list_(pa.struct([("username", _TEXT)]))),
-        ("urls", pa.list_(pa.struct([("url", _TEXT), ("expanded_url", _TEXT)]))),
-    ]
-)
-_CONTEXT = pa.list_(pa.struct([("entity", pa.struct([("name", _TEXT)]))]))
+DRIVER = pa.struct([("kind", _TEXT), ("term", _TEXT)])
 
 STAGING = pa.schema(
     [
@@ -42,15 +34,17 @@ STAGING = pa.schema(
         ("author_id", _TEXT),
         ("lang", _TEXT),
         ("conversation_id", _TEXT),
-        ("referenced_tweets", pa.list_(_REFERENCE)),
         ("edit_history_tweet_ids", pa.list_(_TEXT)),
         ("like_count", pa.int64()),  # public_metrics.*
         ("retweet_count", pa.int64()),
         ("reply_count", pa.int64()),
         ("quote_count", pa.int64()),
-        ("entities", _ENTITIES),
-        ("context_annotations", _CONTEXT),
-        ("words", pa.list_(_TEXT)),  # of the scored text (``columnar.words``)
+        # Found from the post's values (``columnar.posts``).
+        ("post_type", _TEXT),
+        ("retweeted_id", _TEXT),
+        ("referenced_json", _TEXT),  # referenced_tweets as JSON text
+        ("drivers", pa.list_(DRIVER)),
+        ("terms", _TEXT),
         ("username", _TEXT),  # users only
         ("name", _TEXT),
         ("verified", pa.bool_()),
@@ -81,14 +75,11 @@ POST_FIELDS = (
     ("author_id", ("author_id",)),
     ("lang", ("lang",)),
     ("conversation_id", ("conversation_id",)),
-    ("referenced_tweets", ("referenced_tweets",)),
     ("edit_history_tweet_ids", ("edit_history_tweet_ids",)),
     ("like_count", ("public_metrics", "like_count")),
     ("retweet_count", ("public_metrics", "retweet_count")),
     ("reply_count", ("public_metrics", "reply_count")),
     ("quote_count", ("public_metrics", "quote_count")),
-    ("entities", ("entities",)),
-    ("context_annotations", ("context_annotations",)),
 )
 USER_FIELDS = (
     ("id", ("id",)),
