@@ -81,6 +81,9 @@ class _Consumer(threading.Thread):
     def __init__(self, p: Pipeline, timed: Callable[..., Any]):
         super().__init__(name="tweetsense-consume")
         self.stop = threading.Event()
+        # Waited on instead of join(): a Ctrl-C that interrupts join() on Python 3.11 leaves a
+        # running thread marked as ended, and the interpreter would exit under its batch.
+        self.ended = threading.Event()
         self._p = p
         self._timed = timed
         self.report: ConsumeReport | None = None
@@ -93,6 +96,8 @@ class _Consumer(threading.Thread):
             )
         except BaseException as exc:  # handed to the caller of run_all
             self.error = exc
+        finally:
+            self.ended.set()
 
     def result(self) -> ConsumeReport:
         """Its report, or what it raised, raised again here."""
@@ -118,11 +123,12 @@ def _ingest_and_consume(
             consumer.stop.set()
         else:
             mark_ingest_complete(p)
-        consumer.join()
+        consumer.ended.wait()
     finally:
-        if consumer.is_alive():
+        if not consumer.ended.is_set():
             consumer.stop.set()
-            consumer.join()
+            consumer.ended.wait()
+    consumer.join()
     return ing, consumer.result()
 
 
