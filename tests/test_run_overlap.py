@@ -175,3 +175,22 @@ def test_ingest_and_consume_each_draw_their_own_bar(tmp_path: Path) -> None:
     assert f"{n}/{n} windows" in bars["ingest"]
     assert f"{n}/{n} windows" in bars["consume"]
     p.close()
+
+
+def test_ctrl_c_during_ingest_stops_the_consumer_after_whole_batches(tmp_path: Path) -> None:
+    p = Pipeline(make_config(tmp_path, **HOURS))
+    first_scored = layout.sentiment_key(p.slug, p.windows[0])
+
+    def hook(window: Window) -> None:
+        if window == p.windows[-1]:
+            deadline = time.monotonic() + WAIT
+            while not p.store.exists(first_scored) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            raise KeyboardInterrupt
+
+    _before_fetch(p, hook)
+    with pytest.raises(KeyboardInterrupt):
+        run_all(p)
+    assert not _consumers()
+    assert not list(p.store.list(layout.ERRORS))  # nothing dead-lettered by a cut-short consumer
+    p.close()
