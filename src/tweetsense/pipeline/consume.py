@@ -45,6 +45,18 @@ class _WindowBar:
         if done:
             p.progress.advance(done, 0)
 
+    def settle(self) -> None:
+        """Windows the manifest marked empty since ``start`` (ingest may run beside this
+        consumer) have no record to wait for: they count as done."""
+        p = self._p
+        empty = Manifest.load(p.store, p.slug, p.query).empty
+        keys = {self._analysis.key(p.slug, w) for w in p.windows if w.id in empty}
+        with self._lock:
+            found = keys & self._left
+            self._left -= found
+        if found:
+            p.progress.advance(len(found), 0)
+
     def window(self, key: str, tweets: int) -> None:
         with self._lock:
             new = key in self._left
@@ -85,6 +97,7 @@ def consume(
             bar.start("consume" if chosen.primary else f"consume {chosen.name}")
             group.listen()
             report = run_consumer(p, scorer, bar, analysis=chosen, stop=stop, **options)
+            bar.settle()
         finally:
             scorer.close()
     finally:

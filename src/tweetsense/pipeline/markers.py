@@ -25,5 +25,10 @@ def mark_ingest_complete(p: Pipeline) -> None:
     )
 
 
+def clear_ingest_complete(p: Pipeline) -> None:
+    """An ingest is under way again: consumers must wait for its marker, not an earlier one."""
+    p.store.delete(layout.ingest_complete_key(p.slug))
+
+
 def ingest_complete(p: Pipeline) -> bool:
     return p.store.exists(layout.ingest_complete_key(p.slug))

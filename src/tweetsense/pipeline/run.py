@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tweetsense.errors import StageError, TweetsenseError
 from tweetsense.pipeline.analyses import analyses
@@ -13,7 +16,7 @@ from tweetsense.pipeline.consume import ConsumeReport, consume
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ingest import IngestReport, ingest
 from tweetsense.pipeline.load import load
-from tweetsense.pipeline.markers import mark_ingest_complete
+from tweetsense.pipeline.markers import clear_ingest_complete, mark_ingest_complete
 from tweetsense.pipeline.preflight import preflight
 from tweetsense.pipeline.progress import log
 from tweetsense.timeutil import format_utc
@@ -30,12 +33,17 @@ class RunReport:
     # The other analyzers' consumers: their reports, and why any of them could not finish.
     analyses: dict[str, ConsumeReport] = field(default_factory=dict)
     analysis_failures: dict[str, str] = field(default_factory=dict)
+    # From the first stage's start to the last one's end: stages overlap, so less than their sum.
+    wall_seconds: float = 0.0
 
 
 def run_all(p: Pipeline) -> RunReport:
-    """Every stage in turn, after checking every backend so that a broken one (a closed
-    warehouse port) stops the run before any request is paid for."""
+    """Every stage, after checking every backend so that a broken one (a closed warehouse port)
+    stops the run before any request is paid for. The primary analyzer scores windows while
+    ingest still fetches; the other stages run in turn. ``seconds`` has each stage's own wall
+    time."""
     preflight(p.context)
+    started = time.perf_counter()
     seconds: dict[str, float] = {}
 
     def timed(name, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -45,10 +53,7 @@ def run_all(p: Pipeline) -> RunReport:
         finally:
             seconds[name] = time.perf_counter() - start
 
-    ing = timed("ingest", ingest, p)
-    if not ing.failed:
-        mark_ingest_complete(p)
-    con = timed("consume", consume, p)
+    ing, con = _ingest_and_consume(p, timed)
     others, failures = _other_analyzers(p, timed)
     if ing.failed:
         window, reason = ing.failed[0]
@@ -64,7 +69,76 @@ def run_all(p: Pipeline) -> RunReport:
     bat = timed("batch", batch, p)
     lod = timed("load", load, p)
     bat.ledger.loaded = lod.tweets
-    return RunReport(ing, con, bat, lod, seconds, others, failures)
+    wall = time.perf_counter() - started
+    return RunReport(ing, con, bat, lod, seconds, others, failures, wall)
+
+
+class _Consumer(threading.Thread):
+    """The primary analyzer's consumer, until ingest has marked itself complete and the stream
+    is drained, or until ``stop``. Not a daemon: an interpreter that exits waits for its batch
+    to be written and committed."""
+
+    def __init__(self, p: Pipeline, timed: Callable[..., Any]):
+        super().__init__(name="tweetsense-consume")
+        self.stop = threading.Event()
+        # Waited on instead of join(): a Ctrl-C that interrupts join() on Python 3.11 leaves a
+        # running thread marked as ended, and the interpreter would exit under its batch.
+        self.ended = threading.Event()
+        self._p = p
+        self._timed = timed
+        self.report: ConsumeReport | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.report = self._timed(
+                "consume", consume, self._p, until_drained=True, stop=self.stop
+            )
+        except BaseException as exc:  # handed to the caller of run_all
+            self.error = exc
+        finally:
+            self.ended.set()
+
+    def result(self) -> ConsumeReport:
+        """Its report, or what it raised, raised again here."""
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+def _ingest_and_consume(
+    p: Pipeline, timed: Callable[..., Any]
+) -> tuple[IngestReport, ConsumeReport]:
+    """Ingest here and the primary consumer beside it, which scores each window as soon as
+    ingest publishes it. An ingest that fails or raises stops the consumer after its current
+    batch; so does Ctrl-C. Ingest's exception comes first, then the consumer's."""
+    # A marker an earlier run left would end the consumer before this ingest publishes.
+    clear_ingest_complete(p)
+    consumer = _Consumer(_beside(p), timed)
+    consumer.start()
+    try:
+        ing: IngestReport = timed("ingest", ingest, p)
+        if ing.failed:
+            consumer.stop.set()
+        else:
+            mark_ingest_complete(p)
+        consumer.ended.wait()
+    finally:
+        if not consumer.ended.is_set():
+            consumer.stop.set()
+            consumer.ended.wait()
+    consumer.join()
+    return ing, consumer.result()
+
+
+def _beside(p: Pipeline) -> Pipeline:
+    """``p`` drawing on a progress lane of its own, for a stage on another thread. Its backends
+    are built first, so that both threads share them as stages in turn do."""
+    _ = p.store, p.stream, p.slug, p.windows
+    twin = copy.copy(p)
+    twin.progress = p.progress.lane()
+    return twin
 
 
 def _other_analyzers(
