@@ -271,12 +271,16 @@ def build(
     window when at least ``driver_min_count`` of its posts use it. ``keep`` is called on each
     shared intermediate, in the order they depend on each other."""
     windows = inputs["windows"]
-    tweets = with_texts(inputs["tweets"], inputs["referenced"])
+    tweets = inputs["tweets"]
+    # Placing a post row needs four of its columns; the others join the placed rows by their
+    # place in the files, so that the sorts and joins of placement carry no texts.
+    keys = tweets.select("tweet_id", "created_at", "file_order", "position")
     rows = keep(
-        "rows", classify(tweets, inputs["scores"], windows, inputs["versions"], freq_seconds)
+        "rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds)
     )
+    body = with_texts(tweets.drop("tweet_id", "created_at"), inputs["referenced"])
     u = latest(inputs["users"], "user_id")
-    placed = rows.filter(rows.fate == PLACED)
+    placed = rows.filter(rows.fate == PLACED).join(body, ["file_order", "position"])
     # Tweets keep their author's id even when the author is unknown (no user object returned).
     joined = placed.left_join(u, placed.author_id == u.user_id)
     metrics = ("like_count", "repost_count", "reply_count", "quote_count")
