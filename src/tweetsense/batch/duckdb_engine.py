@@ -31,7 +31,7 @@ def _rows(param: str, kind: str) -> str:
 def _scores_sql(table: str, param: str) -> str:
     """The scores of the sentiment copies listed in ``param``, one row each."""
     return f"""
-CREATE TABLE {table} AS
+CREATE VIEW {table} AS
 SELECT tweet_id, label, positive, negative, neutral, mixed, analyzer, file_order, position
 FROM read_parquet({param}) WHERE position > 0
 """
@@ -40,7 +40,7 @@ FROM read_parquet({param}) WHERE position > 0
 _INPUTS_SQL = (
     "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
     f"""
-CREATE TABLE in_tweets AS
+CREATE VIEW in_tweets AS
 SELECT id AS tweet_id,
        TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at,
        text, note_text, retweeted_id, author_id, lang, conversation_id,
@@ -50,18 +50,18 @@ SELECT id AS tweet_id,
 FROM {_rows("$staging", "post")}
 """,
     f"""
-CREATE TABLE in_versions AS
+CREATE VIEW in_versions AS
 SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
        generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
 FROM {_rows("$staging", "post")}
 """,
     f"""
-CREATE TABLE in_users AS
+CREATE VIEW in_users AS
 SELECT id AS user_id, username, name, verified, location, file_order, position
 FROM {_rows("$staging", "user")}
 """,
     f"""
-CREATE TABLE in_referenced AS
+CREATE VIEW in_referenced AS
 SELECT id AS tweet_id, text, note_text, file_order, position
 FROM {_rows("$staging", "included")}
 """,
@@ -149,15 +149,20 @@ class DuckDBEngine(Engine):
         try:
             try:
                 params = {
-                    "staging": inputs.staging_uris,
-                    "sentiment": inputs.sentiment_uris,
-                    "analysis": inputs.analysis_uris,
                     "windows": inputs.window_starts,
                     "volume_epochs": [start for start, _ in inputs.volumes],
                     "volume_counts": [volume for _, volume in inputs.volumes],
                     "analyzers": inputs.analyzers,
                 }
+                files = {
+                    "$staging": _files(inputs.staging_uris),
+                    "$sentiment": _files(inputs.sentiment_uris),
+                    "$analysis": _files(inputs.analysis_uris),
+                }
                 for statement in _statements(inputs):
+                    # Views take no parameters: the lists of files are written into the SQL.
+                    for name, listed in files.items():
+                        statement = statement.replace(name, listed)
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
             except duckdb.Error as exc:
@@ -225,6 +230,10 @@ class DuckDBEngine(Engine):
             group = "label" if "label" in columns else "''"
             rows = raw.execute(f"SELECT {group}, count(*) FROM {source} GROUP BY ALL").fetchall()
         return {str(k): int(v) for k, v in rows}
+
+
+def _files(uris: list[str]) -> str:
+    return "[" + ", ".join(f"'{_quote(u)}'" for u in uris) + "]"
 
 
 def _quote(path: str) -> str:
