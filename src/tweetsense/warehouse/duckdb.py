@@ -31,7 +31,9 @@ class DuckDBWarehouse(SqlReads):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         path: str | None = Field(default=None, description="default: <data_dir>/warehouse.duckdb")
-        memory_limit: str = "512MB"  # loads spill beyond this instead of growing with the data
+        # Loads spill beyond this, except the primary-key indexes of the rows a load inserts,
+        # which DuckDB holds in memory until it commits: some 400 MB for a million posts.
+        memory_limit: str = "2GB"
 
     def __init__(self, settings: DuckDBWarehouse.Settings, context: Context):
         self.path = Path(settings.path) if settings.path else context.data_dir / "warehouse.duckdb"
