@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import make_config
 from tweetsense import columnar, layout
+from tweetsense.batch import duckdb_engine
 from tweetsense.columnar import derive
 from tweetsense.columnar.words import words
 from tweetsense.config import BackendSection
@@ -153,7 +154,9 @@ def _warehouse(data: Path) -> dict[str, list[tuple[Any, ...]]]:
         con.close()
 
 
-def test_the_batch_reads_only_copies_and_derives_the_missing_ones(tmp_path: Path) -> None:
+def test_the_batch_reads_only_copies_and_derives_the_missing_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = {
         "search__end_time": format_utc(START + timedelta(hours=3)),
         "search__start_time": format_utc(START),
@@ -178,6 +181,12 @@ def test_the_batch_reads_only_copies_and_derives_the_missing_ones(tmp_path: Path
         load(p)
         assert _warehouse(tmp_path / "data") == first
         assert all(p.store.exists(columnar.copy_key(k)) for k in json_keys)
+
+        # Many files are read once, into a table, instead of through views: same tables.
+        monkeypatch.setattr(duckdb_engine, "MANY_FILES", 0)
+        batch(p)
+        load(p)
+        assert _warehouse(tmp_path / "data") == first
 
         # A rerun over unchanged windows parses no JSON: unreadable JSON changes nothing.
         for key in json_keys:

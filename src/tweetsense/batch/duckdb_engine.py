@@ -25,7 +25,7 @@ _CSV_TIME = "%Y-%m-%dT%H:%M:%S.%gZ"
 
 def _rows(param: str, kind: str) -> str:
     """The rows of one kind of the staging copies (``columnar.schema``)."""
-    return f"read_parquet({param}) WHERE kind = '{kind}'"
+    return f"{param} WHERE kind = '{kind}'"
 
 
 def _scores_sql(table: str, param: str) -> str:
@@ -33,7 +33,7 @@ def _scores_sql(table: str, param: str) -> str:
     return f"""
 CREATE VIEW {table} AS
 SELECT tweet_id, label, positive, negative, neutral, mixed, analyzer, file_order, position
-FROM read_parquet({param}) WHERE position > 0
+FROM {param} WHERE position > 0
 """
 
 
@@ -67,13 +67,13 @@ FROM {_rows("$staging", "included")}
 """,
     f"CREATE TABLE in_volumes AS SELECT file_order, volume FROM {_rows('$staging', 'window')}",
     _scores_sql("in_scores", "$sentiment"),
-    "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM read_parquet($sentiment)",
+    "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM $sentiment",
 )
 # The other analyzers' files; DuckDB reads no empty list of files, so without any the table
 # is made empty.
 _ANALYSIS_SQL = (
     _scores_sql("in_analysis_scores", "$analysis"),
-    "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM read_parquet($analysis)",
+    "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM $analysis",
 )
 _NO_ANALYSIS_SQL = ("CREATE TABLE in_analysis_scores AS FROM in_scores LIMIT 0",)
 # What the inputs say beside the files: the counted volumes of windows without a file, and the
@@ -155,9 +155,9 @@ class DuckDBEngine(Engine):
                     "analyzers": inputs.analyzers,
                 }
                 files = {
-                    "$staging": _files(inputs.staging_uris),
-                    "$sentiment": _files(inputs.sentiment_uris),
-                    "$analysis": _files(inputs.analysis_uris),
+                    "$staging": _relation(raw, "staging", inputs.staging_uris),
+                    "$sentiment": _relation(raw, "sentiment", inputs.sentiment_uris),
+                    "$analysis": _relation(raw, "analysis", inputs.analysis_uris),
                 }
                 for statement in _statements(inputs):
                     # Views take no parameters: the lists of files are written into the SQL.
@@ -232,8 +232,19 @@ class DuckDBEngine(Engine):
         return {str(k): int(v) for k, v in rows}
 
 
-def _files(uris: list[str]) -> str:
-    return "[" + ", ".join(f"'{_quote(u)}'" for u in uris) + "]"
+# Opening a file costs about as much as reading a small window's rows, and the views read the
+# staging copies several times: beyond this many files they are read once, into a table.
+MANY_FILES = 1000
+
+
+def _relation(raw: duckdb.DuckDBPyConnection, name: str, uris: list[str]) -> str:
+    """What the statements read the copies of ``uris`` from: the files themselves, or a table
+    of their rows when they are many."""
+    files = "read_parquet([" + ", ".join(f"'{_quote(u)}'" for u in uris) + "])"
+    if len(uris) <= MANY_FILES:
+        return files
+    raw.execute(f"CREATE TABLE copies_{name} AS SELECT * FROM {files}")
+    return f"copies_{name}"
 
 
 def _quote(path: str) -> str:

@@ -275,9 +275,7 @@ def build(
     # Placing a post row needs four of its columns; the others join the placed rows by their
     # place in the files, so that the sorts and joins of placement carry no texts.
     keys = tweets.select("tweet_id", "created_at", "file_order", "position")
-    rows = keep(
-        "rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds)
-    )
+    rows = keep("rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds))
     body = with_texts(tweets.drop("tweet_id", "created_at"), inputs["referenced"])
     u = latest(inputs["users"], "user_id")
     placed = rows.filter(rows.fate == PLACED).join(body, ["file_order", "position"])
