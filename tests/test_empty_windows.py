@@ -97,6 +97,14 @@ def _files(p: Pipeline, prefix: str) -> set[str]:
     return {k for k in p.keys(prefix) if layout.window_start_from_key(k)}
 
 
+def _refetch(p: Pipeline) -> None:
+    """Every stage in turn, fetching every window again."""
+    ingest(p, refetch=True)
+    consume(p)
+    batch(p)
+    load(p)
+
+
 def _expected(posts: dict[str, tuple[str, str]]) -> dict[datetime, int]:
     """Every window of the search, with the posts created in it (computed without the job)."""
     expected = {START + timedelta(minutes=15 * i): 0 for i in range(WINDOWS)}
@@ -181,10 +189,7 @@ def test_a_rerun_changes_nothing_and_a_refetch_finds_a_new_post(tmp_path: Path) 
     more = {**POSTS, late: ("2024-03-01T05:10:00Z", "heat pumps again")}
     _archive(archive, more)
     with _pipeline(tmp_path, archive) as p:
-        ingest(p, refetch=True)
-        consume(p)
-        batch(p)
-        load(p)
+        _refetch(p)
         manifest = orjson.loads(p.store.get(manifest_key(p.slug)))
         staged = _files(p, layout.STAGING)
 
@@ -201,10 +206,7 @@ def test_a_refetch_that_finds_a_window_empty_removes_its_files(tmp_path: Path) -
     first = dict(list(POSTS.items())[:1])
     _archive(archive, first)
     with _pipeline(tmp_path, archive) as p:
-        ingest(p, refetch=True)
-        consume(p)
-        batch(p)
-        load(p)
+        _refetch(p)
         assert len(_files(p, layout.STAGING)) == 1 and len(_files(p, layout.SENTIMENT)) == 1
 
     found = _counts_by_window(tmp_path)

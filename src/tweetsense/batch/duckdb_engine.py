@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.batch import job
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine
-from tweetsense.errors import BadInputError
+from tweetsense.columnar.derive import unreadable
 from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
 
@@ -166,11 +166,7 @@ class DuckDBEngine(Engine):
                     used = {k: v for k, v in params.items() if f"${k}" in statement}
                     raw.execute(statement, used or None)
             except duckdb.Error as exc:
-                first = str(exc).strip().splitlines()[0]
-                raise BadInputError(
-                    f"batch: cannot read the window files ({first}); rerun ingest/consume "
-                    "for the windows it names"
-                ) from None
+                raise unreadable(exc) from None
             con = ibis.duckdb.from_connection(raw)
 
             def keep(name: str, table: ibis.Table) -> ibis.Table:

@@ -176,11 +176,7 @@ def _query(
         params = {"files": uris, "max_object_size": largest + 1024}
         table = con.sql(sql, params=params).to_arrow_table()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise BadInputError(
-            f"batch: cannot read the window files ({first}); rerun ingest/consume "
-            "for the windows it names"
-        ) from None
+        raise unreadable(exc) from None
     table = table.sort_by([("filename", "ascending"), ("position", "ascending")])
     names = table.column("filename").to_pylist()
     raw = [n for n in table.column_names if n.startswith(_RAW)]
@@ -201,6 +197,15 @@ def _query(
             }
             part = with_derived(part, found)
         yield key, part
+
+
+def unreadable(exc: Exception) -> BadInputError:
+    """The error for window files DuckDB cannot read, naming what it said first."""
+    first = str(exc).strip().splitlines()[0]
+    return BadInputError(
+        f"batch: cannot read the window files ({first}); rerun ingest/consume "
+        "for the windows it names"
+    )
 
 
 def _size(store: Store, uri: str) -> int:
