@@ -151,7 +151,7 @@ def _drained(p: Pipeline, consumer: Consumer, since_progress: float) -> bool:
     unless nothing has moved for DRAIN_PATIENCE seconds, so a stale count cannot hang the run."""
     if not ingest_complete(p):
         return False
-    lag = consumer.lag()
+    lag = with_retries("counting the records left", consumer.lag)
     if not lag or lag < 0:
         return True
     if time.monotonic() - since_progress > DRAIN_PATIENCE:

@@ -286,8 +286,11 @@ class KafkaConsumer(Consumer):
         try:
             meta = self._consumer.list_topics(self._stream.topic, timeout=timeout)
             topic = meta.topics.get(self._stream.topic)
-            if topic is None or topic.error is not None:
-                return 0
+            if topic is None:
+                return 0  # nothing was ever published
+            if topic.error is not None:
+                # A partition without a leader yet, say: unknown, which is not "nothing left".
+                raise self._stream.unavailable("did not describe its topic", topic.error.str())
             tps = [TopicPartition(self._stream.topic, p) for p in topic.partitions]
             committed = self._consumer.committed(tps, timeout=timeout)
             total = 0
