@@ -6,7 +6,7 @@ Each is plain JSON with a ``schema`` tag so a reader can refuse a file it does n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +48,16 @@ def full_text(post: dict[str, Any]) -> str | None:
         return note["text"]
     text = post.get("text")
     return text if isinstance(text, str) else None
+
+
+def included_texts(posts: Iterable[Any]) -> dict[str, str | None]:
+    """Whole text of each of ``posts`` (a file's ``includes.tweets``), by id; later copies win."""
+    texts: dict[str, str | None] = {}
+    for post in posts:
+        tid = post.get("id") if isinstance(post, dict) else None
+        if isinstance(tid, str | int) and not isinstance(tid, bool):
+            texts[str(tid)] = full_text(post)
+    return texts
 
 
 def retweeted_id(post: dict[str, Any]) -> str | None:
@@ -145,15 +155,12 @@ class StagingDoc:
 
     def _included_texts(self) -> dict[str, str | None]:
         """Whole text of each post in the pages' ``includes.tweets``, by id; later copies win."""
-        texts: dict[str, str | None] = {}
+        included = []
         for page in self.pages:
             includes = page.get("includes") if isinstance(page, dict) else None
             posts = includes.get("tweets") if isinstance(includes, dict) else None
-            for post in posts if isinstance(posts, list) else ():
-                tid = post.get("id") if isinstance(post, dict) else None
-                if isinstance(tid, str | int) and not isinstance(tid, bool):
-                    texts[str(tid)] = full_text(post)
-        return texts
+            included.extend(posts if isinstance(posts, list) else ())
+        return included_texts(included)
 
     @property
     def tweet_count(self) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tweetsense.columnar.posts import DERIVED, derived, included_texts
+from tweetsense.columnar.posts import DERIVED, derived
 from tweetsense.columnar.schema import (
     INCLUDED_FIELDS,
     POST_FIELDS,
@@ -17,7 +17,7 @@ from tweetsense.columnar.schema import (
     USER_FIELDS,
     copy_key,
 )
-from tweetsense.contracts import LABELS, SentimentDoc, StagingDoc
+from tweetsense.contracts import LABELS, SentimentDoc, StagingDoc, included_texts
 from tweetsense.staging.base import Store
 from tweetsense.timeutil import epoch_seconds
 

@@ -17,22 +17,13 @@ import orjson
 import pyarrow as pa
 
 from tweetsense.columnar.words import words
-from tweetsense.contracts import full_text, unescape_text
+from tweetsense.contracts import full_text, included_texts, unescape_text
 
 _HOST = re.compile(r"^[a-z][a-z0-9+.-]*://([^/?#@]*@)?([^/?#:@]+)")
 # The columns ``derived`` fills.
 DERIVED = ("post_type", "retweeted_id", "referenced_json", "drivers", "terms")
 # referenced_tweets' types, strongest first: the first one a post has is its type.
 _TYPES = (("retweeted", "repost"), ("quoted", "quote"), ("replied_to", "reply"))
-
-
-def included_texts(items: list[Any]) -> dict[str, str | None]:
-    """Each included post's whole text, by id; the last copy in the file wins."""
-    texts: dict[str, str | None] = {}
-    for post in items:
-        if isinstance(post, dict) and isinstance(post.get("id"), str):
-            texts[post["id"]] = full_text(post)
-    return texts
 
 
 def derived(post: Any, originals: dict[str, str | None]) -> dict[str, Any]:
