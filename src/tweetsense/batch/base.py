@@ -36,6 +36,12 @@ class BatchInputs:
     analyzers: list[str] = field(default_factory=list)
     # Posts of a window a word needs to be one of its drivers (``insight.driver_min_count``).
     driver_min_count: int = 2
+    # An incremental batch: the staging rows placement, users, edits and volumes come from
+    # (every staged file's, narrow: ``pipeline.batch_state``), while ``staging_uris`` are only
+    # the files of the windows recomputed. None: ``staging_uris`` serve both.
+    key_uris: list[str] | None = None
+    # The windows (epoch seconds) whose rows the outputs hold; None: every window.
+    affected: list[int] | None = None
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from tweetsense.batch import job
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine
 from tweetsense.columnar.derive import unreadable
+from tweetsense.columnar.schema import SENTIMENT, STAGING
 from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from tweetsense.registry import Context
 
@@ -39,6 +41,12 @@ FROM {param} WHERE position > 0
 
 _INPUTS_SQL = (
     "CREATE TABLE in_windows AS SELECT UNNEST($windows::BIGINT[]) AS window_epoch",
+    "CREATE TABLE in_affected AS SELECT UNNEST($affected::BIGINT[]) AS window_epoch",
+    f"""
+CREATE VIEW in_keys AS
+SELECT id AS tweet_id, TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at, file_order, position
+FROM {_rows("$keys", "post")}
+""",
     f"""
 CREATE VIEW in_tweets AS
 SELECT id AS tweet_id,
@@ -53,29 +61,25 @@ FROM {_rows("$staging", "post")}
 CREATE VIEW in_versions AS
 SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
        generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
-FROM {_rows("$staging", "post")}
+FROM {_rows("$keys", "post")}
 """,
     f"""
 CREATE VIEW in_users AS
 SELECT id AS user_id, username, name, verified, location, file_order, position
-FROM {_rows("$staging", "user")}
+FROM {_rows("$keys", "user")}
 """,
     f"""
 CREATE VIEW in_referenced AS
 SELECT id AS tweet_id, text, note_text, file_order, position
 FROM {_rows("$staging", "included")}
 """,
-    f"CREATE TABLE in_volumes AS SELECT file_order, volume FROM {_rows('$staging', 'window')}",
+    f"CREATE TABLE in_volumes AS SELECT file_order, volume FROM {_rows('$keys', 'window')}",
     _scores_sql("in_scores", "$sentiment"),
     "CREATE TABLE in_analyzers AS SELECT DISTINCT analyzer FROM $sentiment",
-)
-# The other analyzers' files; DuckDB reads no empty list of files, so without any the table
-# is made empty.
-_ANALYSIS_SQL = (
+    # The other analyzers' files.
     _scores_sql("in_analysis_scores", "$analysis"),
     "INSERT INTO in_analyzers SELECT DISTINCT analyzer FROM $analysis",
 )
-_NO_ANALYSIS_SQL = ("CREATE TABLE in_analysis_scores AS FROM in_scores LIMIT 0",)
 # What the inputs say beside the files: the counted volumes of windows without a file, and the
 # analyzers that count as having scored them.
 _VOLUMES_SQL = (
@@ -83,35 +87,12 @@ _VOLUMES_SQL = (
     "UNNEST($volume_counts::BIGINT[])"
 )
 _ANALYZERS_SQL = "INSERT INTO in_analyzers SELECT UNNEST($analyzers::VARCHAR[])"
-_DUCKDB_TYPES = {
-    "string": "VARCHAR",
-    "int64": "BIGINT",
-    "float64": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "timestamp('UTC')": "TIMESTAMPTZ",
-    job.DRIVERS: "STRUCT(kind VARCHAR, term VARCHAR)[]",
-}
-
-
-def _no_files_sql() -> tuple[str, ...]:
-    """The input tables, empty, for a batch of windows without files (DuckDB reads no empty
-    list of files)."""
-    tables = [
-        f"CREATE TABLE in_{name} ("
-        + ", ".join(f"{col} {_DUCKDB_TYPES[kind]}" for col, kind in columns.items())
-        + ")"
-        for name, columns in job.INPUT_SCHEMAS.items()
-        if name not in ("windows", "analysis_scores")
-    ]
-    return (*tables, _INPUTS_SQL[0])
 
 
 def _statements(inputs: BatchInputs) -> tuple[str, ...]:
-    reads = _INPUTS_SQL if inputs.staging_uris else _no_files_sql()
-    analysis = _ANALYSIS_SQL if inputs.analysis_uris else _NO_ANALYSIS_SQL
     extra = (_VOLUMES_SQL,) if inputs.volumes else ()
     extra += (_ANALYZERS_SQL,) if inputs.analyzers else ()
-    return (*reads, *analysis, *extra)
+    return (*_INPUTS_SQL, *extra)
 
 
 class DuckDBEngine(Engine):
@@ -150,14 +131,24 @@ class DuckDBEngine(Engine):
             try:
                 params = {
                     "windows": inputs.window_starts,
+                    "affected": (
+                        inputs.window_starts if inputs.affected is None else inputs.affected
+                    ),
                     "volume_epochs": [start for start, _ in inputs.volumes],
                     "volume_counts": [volume for _, volume in inputs.volumes],
                     "analyzers": inputs.analyzers,
                 }
+                staging = _relation(raw, "staging", inputs.staging_uris, STAGING)
+                keys = (
+                    staging
+                    if inputs.key_uris is None
+                    else _relation(raw, "keys", inputs.key_uris, STAGING)
+                )
                 files = {
-                    "$staging": _relation(raw, "staging", inputs.staging_uris),
-                    "$sentiment": _relation(raw, "sentiment", inputs.sentiment_uris),
-                    "$analysis": _relation(raw, "analysis", inputs.analysis_uris),
+                    "$staging": staging,
+                    "$keys": keys,
+                    "$sentiment": _relation(raw, "sentiment", inputs.sentiment_uris, SENTIMENT),
+                    "$analysis": _relation(raw, "analysis", inputs.analysis_uris, SENTIMENT),
                 }
                 for statement in _statements(inputs):
                     # Views take no parameters: the lists of files are written into the SQL.
@@ -233,9 +224,13 @@ class DuckDBEngine(Engine):
 MANY_FILES = 1000
 
 
-def _relation(raw: duckdb.DuckDBPyConnection, name: str, uris: list[str]) -> str:
-    """What the statements read the copies of ``uris`` from: the files themselves, or a table
-    of their rows when they are many."""
+def _relation(raw: duckdb.DuckDBPyConnection, name: str, uris: list[str], schema: pa.Schema) -> str:
+    """What the statements read the copies of ``uris`` from: the files themselves, a table of
+    their rows when they are many, or an empty table when there are none (DuckDB reads no
+    empty list of files)."""
+    if not uris:
+        raw.register(f"none_{name}", schema.empty_table())
+        return f"none_{name}"
     files = "read_parquet([" + ", ".join(f"'{_quote(u)}'" for u in uris) + "])"
     if len(uris) <= MANY_FILES:
         return files

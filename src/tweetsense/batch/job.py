@@ -64,6 +64,14 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "file_order": "int64",
         "position": "int64",
     },
+    # Every post row's place and time, for placement: in an incremental batch these are all
+    # staged posts while ``tweets`` holds only the rows of the files it recomputes.
+    "keys": {
+        "tweet_id": "string",
+        "created_at": "timestamp('UTC')",
+        "file_order": "int64",
+        "position": "int64",
+    },
     "users": {
         "user_id": "string",
         "username": "string",
@@ -96,6 +104,9 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "position": "int64",
     },
     "windows": {"window_epoch": "int64"},
+    # The windows whose rows the outputs hold (all of ``windows`` in a full batch); the ledger
+    # always covers every file.
+    "affected": {"window_epoch": "int64"},
     # The staged file's top-level ``volume`` (``contracts.StagingDoc.volume``), null if absent.
     "volumes": {"file_order": "int64", "volume": "int64"},
 }
@@ -272,13 +283,16 @@ def build(
     shared intermediate, in the order they depend on each other."""
     windows = inputs["windows"]
     tweets = inputs["tweets"]
+    affected = inputs["affected"].select(_affected_epoch=_.window_epoch).distinct()
     # Placing a post row needs four of its columns; the others join the placed rows by their
     # place in the files, so that the sorts and joins of placement carry no texts.
-    keys = tweets.select("tweet_id", "created_at", "file_order", "position")
+    keys = inputs["keys"]
     rows = keep("rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds))
     body = with_texts(tweets.drop("tweet_id", "created_at"), inputs["referenced"])
     u = latest(inputs["users"], "user_id")
-    placed = rows.filter(rows.fate == PLACED).join(body, ["file_order", "position"])
+    fit = rows.filter(rows.fate == PLACED)
+    fit = fit.semi_join(affected, fit.window_epoch == affected._affected_epoch)
+    placed = fit.join(body, ["file_order", "position"])
     # Tweets keep their author's id even when the author is unknown (no user object returned).
     joined = placed.left_join(u, placed.author_id == u.user_id)
     metrics = ("like_count", "repost_count", "reply_count", "quote_count")
@@ -297,7 +311,8 @@ def build(
     tweet_rows = keep("tweet_rows", tweet_rows)
     named = keep("named", drivers.post_drivers(tweet_rows))
 
-    spine = windows.select(window_epoch=windows.window_epoch).distinct()
+    every_window = windows.select(window_epoch=windows.window_epoch).distinct()
+    spine = every_window.semi_join(affected, every_window.window_epoch == affected._affected_epoch)
     window_rows = _per_window(
         tweet_rows,
         spine,

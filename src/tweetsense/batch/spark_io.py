@@ -12,11 +12,10 @@ import os
 import shutil
 from typing import TYPE_CHECKING
 
-from tweetsense import columnar, layout
+from tweetsense import columnar
 from tweetsense.batch.base import BatchInputs
 from tweetsense.errors import BadInputError
 from tweetsense.staging.base import Store
-from tweetsense.timeutil import Window
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,11 +50,16 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     from pyspark.sql import functions as F
 
     staging = _read(session, inputs.staging_uris, columnar.STAGING)
-    posts = staging.filter("kind = 'post'")
-    tweets = posts.select(
+    indexed = (
+        staging if inputs.key_uris is None else _read(session, inputs.key_uris, columnar.STAGING)
+    )
+    posts = indexed.filter("kind = 'post'")
+    # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
+    created_at = F.expr("try_cast(created_at AS TIMESTAMP)").alias("created_at")
+    keys = posts.select(F.col("id").alias("tweet_id"), created_at, "file_order", "position")
+    tweets = staging.filter("kind = 'post'").select(
         F.col("id").alias("tweet_id"),
-        # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
-        F.expr("try_cast(created_at AS TIMESTAMP)").alias("created_at"),
+        created_at,
         "text",
         "note_text",
         "retweeted_id",
@@ -88,7 +92,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     referenced = staging.filter("kind = 'included'").select(
         F.col("id").alias("tweet_id"), "text", "note_text", "file_order", "position"
     )
-    users = staging.filter("kind = 'user'").select(
+    users = indexed.filter("kind = 'user'").select(
         F.col("id").alias("user_id"),
         "username",
         "name",
@@ -97,7 +101,7 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order",
         "position",
     )
-    volumes = staging.filter("kind = 'window'").select("file_order", "volume")
+    volumes = indexed.filter("kind = 'window'").select("file_order", "volume")
     if inputs.volumes:
         starts, counts = zip(*inputs.volumes, strict=True)
         counted = pa.table(
@@ -120,7 +124,12 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     windows = session.createDataFrame(
         pa.table({"window_epoch": pa.array(inputs.window_starts, pa.int64())})
     )
+    affected = inputs.window_starts if inputs.affected is None else inputs.affected
     return {
+        "keys": keys,
+        "affected": session.createDataFrame(
+            pa.table({"window_epoch": pa.array(affected, pa.int64())})
+        ),
         "tweets": tweets,
         "users": users,
         "scores": scores,
@@ -138,64 +147,36 @@ def is_remote(uri: str) -> bool:
 
 
 def copy_to_local(inputs: BatchInputs, store: Store, folder: str) -> BatchInputs:
-    """The same inputs with every window file copied through ``store`` into ``folder``: how a
-    local Spark reads a store whose URIs its JVM has no file system for (s3:// without the
-    Hadoop AWS jars)."""
-    staging, sentiment = [], []
+    """The same inputs with every file copied through ``store`` into ``folder``: how a local
+    Spark reads a store whose URIs its JVM has no file system for (s3:// without the Hadoop AWS
+    jars)."""
     os.makedirs(folder, exist_ok=True)
-    for i, uri in enumerate(inputs.staging_uris):
-        # The windows with files, in the order of the URIs (``window_starts`` has empty ones).
-        start = layout.window_start_from_key(uri)
-        if start is None:
-            raise BadInputError(
-                f"batch: {uri} is not a window file of this store; set batch.master "
-                "to a cluster that can read it"
-            )
-        window = Window.containing(start, inputs.freq_seconds)
-        for kind, key, uris, out in (
-            ("staging", layout.staging_key(inputs.slug, window), inputs.staging_uris, staging),
-            (
-                "sentiment",
-                layout.sentiment_key(inputs.slug, window),
-                inputs.sentiment_uris,
-                sentiment,
-            ),
-        ):
-            local = os.path.join(folder, f"{kind}-{i:06d}.parquet")
-            out.append(_copy(store, columnar.copy_key(key), uris[i], local))
-    analysis = [
-        _copy(
-            store,
-            _analysis_key(inputs, store, uri),
-            uri,
-            os.path.join(folder, f"analysis-{i:06d}.parquet"),
-        )
-        for i, uri in enumerate(inputs.analysis_uris)
-    ]
+    root = store.uri("x")[:-1]
+    copied: dict[str, str] = {}
+
+    def local(uris: list[str]) -> list[str]:
+        paths = []
+        for uri in uris:
+            if uri not in copied:
+                path = os.path.join(folder, f"{len(copied):06d}.parquet")
+                copied[uri] = _copy(store, uri.removeprefix(root), uri, path)
+            paths.append(copied[uri])
+        return paths
+
     return dataclasses.replace(
-        inputs, staging_uris=staging, sentiment_uris=sentiment, analysis_uris=analysis
+        inputs,
+        staging_uris=local(inputs.staging_uris),
+        sentiment_uris=local(inputs.sentiment_uris),
+        analysis_uris=local(inputs.analysis_uris),
+        key_uris=None if inputs.key_uris is None else local(inputs.key_uris),
     )
-
-
-def _analysis_key(inputs: BatchInputs, store: Store, uri: str) -> str:
-    """The store key of another analyzer's sentiment copy, checked against ``layout``."""
-    prefix = columnar.copy_key(layout.ANALYSES).removesuffix(".parquet")
-    root = store.uri(prefix)
-    key = prefix + uri[len(root) :] if uri.startswith(root + "/") else ""
-    name = key.split("/")[2] if key.count("/") > 2 else ""
-    start = layout.window_start_from_key(key)
-    if not name or start is None:
-        return ""
-    window = Window.containing(start, inputs.freq_seconds)
-    expected = columnar.copy_key(layout.sentiment_key(inputs.slug, window, name))
-    return expected if key == expected else ""
 
 
 def _copy(store: Store, key: str, uri: str, path: str) -> str:
     """Copies ``key``, whose URI must be ``uri``, to the local ``path``."""
     if not key or store.uri(key) != uri:
         raise BadInputError(
-            f"batch: {uri} is not a window file of this store; set batch.master "
+            f"batch: {uri} is not a file of this store; set batch.master "
             "to a cluster that can read it"
         )
     try:
