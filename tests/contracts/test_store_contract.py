@@ -46,3 +46,15 @@ def test_writing_publishes_only_on_success(store) -> None:
         raise RuntimeError("engine failed")
     assert store.get("outputs/q/t.parquet") == b"whole"
     assert list(store.list("outputs/q")) == ["outputs/q/t.parquet"]
+
+
+def test_versions_change_when_an_object_is_written_again(store) -> None:
+    store.put("staging/q/a.json", b"1")
+    store.put("staging/q/b.json", b"2")
+    store.put("other/c.json", b"3")
+    first = store.versions("staging/q")
+    assert sorted(first) == ["staging/q/a.json", "staging/q/b.json"]
+    store.put("staging/q/a.json", b"one")
+    second = store.versions("staging/q")
+    assert second["staging/q/a.json"] != first["staging/q/a.json"]
+    assert second["staging/q/b.json"] == first["staging/q/b.json"]

@@ -38,6 +38,11 @@ class Store(ABC):
         """Keys under ``prefix`` (a folder-like prefix ending without '/'), sorted."""
 
     @abstractmethod
+    def versions(self, prefix: str) -> dict[str, str]:
+        """Every key under ``prefix`` and an opaque version that changes whenever the object is
+        written again: how a batch finds the files changed since the last one."""
+
+    @abstractmethod
     def uri(self, key: str) -> str:
         """Where an engine can read the object: a local path or a URL such as s3://..."""
 

@@ -82,6 +82,16 @@ class LocalStore(Store):
             keys.extend(f"{rel}/{f}" for f in files if not f.startswith("."))
         return iter(sorted(keys))
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        found = {}
+        for key in self.list(prefix):
+            try:
+                st = self._path(key).stat()
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            found[key] = f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+        return found
+
     def uri(self, key: str) -> str:
         return str(self._path(key))
 

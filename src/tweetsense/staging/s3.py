@@ -80,9 +80,12 @@ class S3Store(Store):
             raise self._fail(exc, f"cannot delete {key}") from None
 
     def list(self, prefix: str) -> Iterator[str]:
+        return iter(sorted(self.versions(prefix)))
+
+    def versions(self, prefix: str) -> dict[str, str]:
         base = self._key(prefix.rstrip("/")) + "/"
         skip = len(self.prefix) + 1 if self.prefix else 0
-        keys = []
+        found = {}
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=base
@@ -92,10 +95,10 @@ class S3Store(Store):
                     key = item["Key"][skip:]
                     # Dot files are other writers' temporaries, as in the local store.
                     if not key.rsplit("/", 1)[-1].startswith("."):
-                        keys.append(key)
+                        found[key] = f"{item.get('ETag', '')}-{item.get('Size', '')}"
         except Exception as exc:
             raise self._fail(exc, f"cannot list {prefix}") from None
-        return iter(sorted(keys))
+        return found
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
