@@ -89,6 +89,38 @@ _VOLUMES_SQL = (
 _ANALYZERS_SQL = "INSERT INTO in_analyzers SELECT UNNEST($analyzers::VARCHAR[])"
 
 
+def read_inputs(raw: duckdb.DuckDBPyConnection, inputs: BatchInputs) -> None:
+    """Define the tables of ``job.INPUT_SCHEMAS`` on ``raw``, as ``in_<name>``."""
+    import duckdb
+
+    params = {
+        "windows": inputs.window_starts,
+        "affected": inputs.window_starts if inputs.affected is None else inputs.affected,
+        "volume_epochs": [start for start, _ in inputs.volumes],
+        "volume_counts": [volume for _, volume in inputs.volumes],
+        "analyzers": inputs.analyzers,
+    }
+    try:
+        staging = _relation(raw, "staging", inputs.staging_uris, STAGING)
+        keys = (
+            staging if inputs.key_uris is None else _relation(raw, "keys", inputs.key_uris, STAGING)
+        )
+        files = {
+            "$staging": staging,
+            "$keys": keys,
+            "$sentiment": _relation(raw, "sentiment", inputs.sentiment_uris, SENTIMENT),
+            "$analysis": _relation(raw, "analysis", inputs.analysis_uris, SENTIMENT),
+        }
+        for statement in _statements(inputs):
+            # Views take no parameters: the lists of files are written into the SQL.
+            for name, listed in files.items():
+                statement = statement.replace(name, listed)
+            used = {k: v for k, v in params.items() if f"${k}" in statement}
+            raw.execute(statement, used or None)
+    except duckdb.Error as exc:
+        raise unreadable(exc) from None
+
+
 def _statements(inputs: BatchInputs) -> tuple[str, ...]:
     extra = (_VOLUMES_SQL,) if inputs.volumes else ()
     extra += (_ANALYZERS_SQL,) if inputs.analyzers else ()
@@ -128,36 +160,7 @@ class DuckDBEngine(Engine):
         # TimeZone needs the ICU extension, which loads with the connection, not before it.
         raw.execute("SET TimeZone = 'UTC'")
         try:
-            try:
-                params = {
-                    "windows": inputs.window_starts,
-                    "affected": (
-                        inputs.window_starts if inputs.affected is None else inputs.affected
-                    ),
-                    "volume_epochs": [start for start, _ in inputs.volumes],
-                    "volume_counts": [volume for _, volume in inputs.volumes],
-                    "analyzers": inputs.analyzers,
-                }
-                staging = _relation(raw, "staging", inputs.staging_uris, STAGING)
-                keys = (
-                    staging
-                    if inputs.key_uris is None
-                    else _relation(raw, "keys", inputs.key_uris, STAGING)
-                )
-                files = {
-                    "$staging": staging,
-                    "$keys": keys,
-                    "$sentiment": _relation(raw, "sentiment", inputs.sentiment_uris, SENTIMENT),
-                    "$analysis": _relation(raw, "analysis", inputs.analysis_uris, SENTIMENT),
-                }
-                for statement in _statements(inputs):
-                    # Views take no parameters: the lists of files are written into the SQL.
-                    for name, listed in files.items():
-                        statement = statement.replace(name, listed)
-                    used = {k: v for k, v in params.items() if f"${k}" in statement}
-                    raw.execute(statement, used or None)
-            except duckdb.Error as exc:
-                raise unreadable(exc) from None
+            read_inputs(raw, inputs)
             con = ibis.duckdb.from_connection(raw)
 
             def keep(name: str, table: ibis.Table) -> ibis.Table:

@@ -12,6 +12,7 @@ from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.columnar import ensure_copies
 from tweetsense.errors import BadInputError, StageError
+from tweetsense.pipeline import batch_outputs, batch_state
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ledger import Ledger
@@ -84,33 +85,72 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     pairs = [pair for pair in pairs if pair[2] in scored]
     spine = sorted([w for w, _, _ in pairs] + empty, key=lambda w: w.start)
     p.progress.start("batch", None)
-    volumes = [(w, ingested.empty[w.id]) for w in empty]
+    counted = {epoch_seconds(w.start): v for w in empty if (v := ingested.empty[w.id]) is not None}
     # The engines read the files' columnar copies; those of files written before copies
     # existed are made now, once.
     staging_copies = ensure_copies(p.store, [k for _, k, _ in pairs], _prefix(layout.STAGING, p))
     sentiment_copies = ensure_copies(
         p.store, [k for _, _, k in pairs], _prefix(layout.SENTIMENT, p)
     )
-    inputs = BatchInputs(
-        query=p.query,
-        slug=p.slug,
+    analysis_copies = _analysis_copies(p, [w for w, _, _ in pairs])
+    fields = {
+        "query": p.query,
+        "slug": p.slug,
+        "freq_seconds": p.config.search.freq,
+        "window_starts": [epoch_seconds(w.start) for w in spine],
+        "driver_min_count": p.config.insight.driver_min_count,
+        "volumes": sorted(counted.items()),
+        "analyzers": [a.name for a in analyses(p.config)] if empty else [],
+    }
+    basis = {k: fields[k] for k in ("query", "freq_seconds", "driver_min_count")}
+    scratch = p.context.data_dir / ".tmp"
+    plan = batch_state.plan(
+        p.store,
+        p.slug,
+        _previous(p),
+        basis=basis,
+        spine=fields["window_starts"],
+        volumes=counted,
+        empty_analyzers=fields["analyzers"],
+        staging=staging_copies,
+        sentiment=sentiment_copies,
+        analysis=analysis_copies,
         freq_seconds=p.config.search.freq,
-        staging_uris=[p.store.uri(k) for k in staging_copies],
-        sentiment_uris=[p.store.uri(k) for k in sentiment_copies],
-        window_starts=[epoch_seconds(w.start) for w in spine],
-        analysis_uris=_analysis_uris(p, [w for w, _, _ in pairs]),
-        driver_min_count=p.config.insight.driver_min_count,
-        volumes=[(epoch_seconds(w.start), v) for w, v in volumes if v is not None],
-        analyzers=[a.name for a in analyses(p.config)] if empty else [],
+        scratch=scratch,
     )
     outputs = outputs_for(p.slug)
     # Without a manifest `load` refuses to run, so a crash between the two outputs can never
-    # have a mismatched tweets/windows pair loaded.
+    # have a mismatched tweets/windows pair loaded; and the next batch recomputes everything.
     p.store.delete(layout.output_key(p.slug, MANIFEST))
     faults.point("batch.engine.before")
-    result = p.engine.run(inputs, outputs, p.store)
+    if plan.affected is None:
+        inputs = BatchInputs(
+            staging_uris=[p.store.uri(k) for k in staging_copies],
+            sentiment_uris=[p.store.uri(k) for k in sentiment_copies],
+            analysis_uris=[p.store.uri(k) for k in analysis_copies],
+            **fields,
+        )
+        result = p.engine.run(inputs, outputs, p.store)
+    else:
+        part = batch_outputs.under(outputs, batch_state.state_key(p.slug, plan.generation, "part"))
+        ledger_rows = p.engine.run(plan.inputs(p.store, **fields), part, p.store).ledger
+        csv = getattr(getattr(p.engine, "settings", None), "csv", True)
+        batch_outputs.merge(p.store, outputs, part, plan.affected, csv=csv, scratch=scratch)
+        labels, n_windows = batch_outputs.label_counts(p.store, outputs, scratch)
+        result = BatchResult(sum(labels.values()), n_windows, labels, ledger_rows)
+    spikes_before = _read_or_none(p, outputs.spikes_parquet)
     # Few rows (one per window), the same step after either engine: equal spikes by design.
     found = spikes.write(p.store, outputs.windows_parquet, outputs.spikes_parquet, p.config.insight)
+    delta = None
+    if plan.affected is not None:
+        changed = set(plan.affected) | batch_outputs.changed_spikes(
+            p.store, spikes_before, outputs.spikes_parquet
+        )
+        windows = sorted(changed)
+        batch_outputs.write_delta(
+            p.store, outputs, batch_outputs.delta_outputs(outputs, p.slug), windows, scratch
+        )
+        delta = {"base": plan.base, "windows": windows}
     faults.point("batch.manifest.before")
     manifest = {
         "query": p.query,
@@ -122,25 +162,49 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "spikes": len(found.spikes),
         "label_counts": result.label_counts,
         "window_ids": [w.id for w in spine],
+        # What the next batch needs to recompute only what changed (``batch_state``).
+        "generation": plan.generation,
+        "basis": basis,
+        "spine": fields["window_starts"],
+        "volumes": fields["volumes"],
+        "analyzers": plan.analyzers,
+        "recomputed": len(spine) if plan.affected is None else len(plan.affected),
+        "delta": delta,
     }
     ledger = _ledger(p, ingested, result, unscored, staged)
     ledgers.save(p.store, p.slug, ledger)
     p.store.put(layout.output_key(p.slug, MANIFEST), orjson.dumps(manifest))
+    batch_state.forget_older(p.store, p.slug, plan.generation)
     p.progress.advance(len(spine), result.tweets)
     p.progress.finish()
     return BatchReport(result, len(spine), outputs, ledger, found)
 
 
-def _analysis_uris(p: Pipeline, windows: list[Window]) -> list[str]:
-    """The other analyzers' sentiment files of the windows batched; a window an analyzer has
-    not scored (yet) just has no rows of it."""
-    uris = []
+def _analysis_copies(p: Pipeline, windows: list[Window]) -> list[str]:
+    """The copies of the other analyzers' sentiment files of the windows batched; a window an
+    analyzer has not scored (yet) just has no rows of it."""
+    copies = []
     for other in analyses(p.config)[1:]:
         prefix = other.prefix(p.slug)
         done = set(p.store.list(prefix))
         keys = [k for w in windows if (k := other.key(p.slug, w)) in done]
-        uris.extend(p.store.uri(k) for k in ensure_copies(p.store, keys, prefix))
-    return uris
+        copies.extend(ensure_copies(p.store, keys, prefix))
+    return copies
+
+
+def _previous(p: Pipeline) -> dict | None:
+    """The last batch's manifest, if it can be read: an unreadable one means recomputing."""
+    try:
+        return read_manifest(p)
+    except BadInputError:
+        return None
+
+
+def _read_or_none(p: Pipeline, key: str) -> bytes | None:
+    try:
+        return p.store.get(key)
+    except KeyError:
+        return None
 
 
 def _prefix(top: str, p: Pipeline) -> str:
