@@ -148,6 +148,8 @@ CREATE TEMP TABLE "tweetsense_stage_sentiment_spike" (LIKE "sentiment_spike");
 COPY "tweetsense_stage_sentiment_spike" FROM 's3://ts-bucket/tweetsense/loads/ev-1/sentiment_spike.parquet' IAM_ROLE 'arn:aws:iam::123456789012:role/tweetsense-copy' FORMAT AS PARQUET;  -- Redshift only
 DELETE FROM "sentiment_spike" USING "tweetsense_stage_sentiment" WHERE "sentiment_spike"."query" = "tweetsense_stage_sentiment"."query" AND "sentiment_spike"."time_window" = "tweetsense_stage_sentiment"."time_window";
 INSERT INTO "sentiment_spike" ("query", "time_window", "metric", "value", "baseline", "score", "direction") SELECT "query", "time_window", "metric", "value", "baseline", "score", "direction" FROM "tweetsense_stage_sentiment_spike";
+DELETE FROM "tweet" USING "tweetsense_stage_sentiment" w WHERE "tweet"."query" = w."query" AND "tweet"."time_window" = w."time_window" AND NOT EXISTS (SELECT 1 FROM "tweetsense_stage_tweet" n WHERE n."query" = "tweet"."query" AND n."tweet_id" = "tweet"."tweet_id");
+DELETE FROM "tweet_score" USING "tweetsense_stage_sentiment" w WHERE "tweet_score"."query" = w."query" AND "tweet_score"."time_window" = w."time_window" AND NOT EXISTS (SELECT 1 FROM "tweetsense_stage_tweet_score" n WHERE n."query" = "tweet_score"."query" AND n."tweet_id" = "tweet_score"."tweet_id" AND n."analyzer" = "tweet_score"."analyzer");
 DROP TABLE "tweetsense_stage_tweet";
 DROP TABLE "tweetsense_stage_sentiment";
 DROP TABLE "tweetsense_stage_tweet_score";

@@ -32,6 +32,9 @@ LOADED_TABLES = (*TABLES, *ANALYSIS_TABLES, *INSIGHT_TABLES)
 # a term no longer a driver of a window, a window no longer a spike, or a label pair no longer
 # given, leaves no row behind. The windows are those of the load's ``sentiment`` file.
 BY_WINDOW = frozenset(t.name for t in (AGREEMENT, *INSIGHT_TABLES))
+# Tables replaced by key whose rows in a loaded window that the file no longer holds are
+# deleted too: a post no longer placed there (refetched without it, edited, placed elsewhere).
+PRUNED = frozenset(t.name for t in (TWEET, TWEET_SCORE))
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,18 @@ def columns_sql(table: Table) -> str:
     return ", ".join(quote(c) for c in table.column_names)
 
 
+def prune_sql(table: Table, stage: str, windows: str) -> str:
+    """Deletes the rows of ``table`` in the windows of the staged ``windows`` rows that the
+    staged rows of ``table`` (``stage``) do not hold (``base.PRUNED``)."""
+    t = quote(table.name)
+    match = " AND ".join(f"{t}.{quote(k)} = w.{quote(k)}" for k in ("query", "time_window"))
+    same = " AND ".join(f"n.{quote(k)} = {t}.{quote(k)}" for k in table.key)
+    return (
+        f"DELETE FROM {t} USING {windows} w WHERE {match} "
+        f"AND NOT EXISTS (SELECT 1 FROM {stage} n WHERE {same})"
+    )
+
+
 def agreement_from_scores_sql() -> str:
     """Fills ``analyzer_agreement`` from ``tweet_score`` (as the batch job computes it), for a
     warehouse whose scores were loaded before the roll-up existed."""

@@ -14,8 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from tweetsense import faults
 from tweetsense.errors import BackendUnavailableError
 from tweetsense.staging import filesystems
-from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, LoadResult, tables_to_load
-from tweetsense.warehouse.dialects import DUCKDB, catalog_sql, check_version, record_version_sql
+from tweetsense.warehouse.base import (
+    BY_WINDOW,
+    LOADED_TABLES,
+    PRUNED,
+    LoadResult,
+    tables_to_load,
+)
+from tweetsense.warehouse.dialects import (
+    DUCKDB,
+    catalog_sql,
+    check_version,
+    prune_sql,
+    record_version_sql,
+)
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION, SENTIMENT
 
@@ -94,6 +106,11 @@ class DuckDBWarehouse(SqlReads):
                         f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM read_parquet(?)',
                         [uri],
                     )
+                for table in tables:
+                    if table.name in PRUNED:
+                        windows = f"read_parquet('{_quote(files[SENTIMENT.name])}')"
+                        stage = f"read_parquet('{_quote(files[table.name])}')"
+                        con.execute(prune_sql(table, stage, windows))
                 faults.point("load.uncommitted")
                 con.execute("COMMIT")
                 faults.point("load.committed")
@@ -150,3 +167,7 @@ class DuckDBWarehouse(SqlReads):
             cur = con.execute(sql, params)
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _quote(path: str) -> str:
+    return path.replace("'", "''")

@@ -15,12 +15,19 @@ from tweetsense.errors import (
     ConfigError,
     MissingCredentialError,
 )
-from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, LoadResult, tables_to_load
+from tweetsense.warehouse.base import (
+    BY_WINDOW,
+    LOADED_TABLES,
+    PRUNED,
+    LoadResult,
+    tables_to_load,
+)
 from tweetsense.warehouse.dialects import (
     POSTGRES,
     catalog_sql,
     check_version,
     columns_sql,
+    prune_sql,
     quote,
     record_version_sql,
 )
@@ -248,6 +255,10 @@ class PostgresWarehouse(SqlReads):
                     if table.name in BY_WINDOW:
                         cur.execute(delete_windows_sql(table))
                     cur.execute(merge_sql(table))
+                for table in tables:
+                    if table.name in PRUNED:
+                        windows = quote(stage_name(SENTIMENT))
+                        cur.execute(prune_sql(table, quote(stage_name(table)), windows))
                 counts = {
                     t.name: cur.execute(
                         f"SELECT count(*) FROM {quote(t.name)} WHERE {quote('query')} = %s",

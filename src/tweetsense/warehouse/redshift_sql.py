@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, tables_to_load
-from tweetsense.warehouse.dialects import REDSHIFT, columns_sql, quote, record_version_sql
+from tweetsense.warehouse.base import BY_WINDOW, LOADED_TABLES, PRUNED, tables_to_load
+from tweetsense.warehouse.dialects import (
+    REDSHIFT,
+    columns_sql,
+    prune_sql,
+    quote,
+    record_version_sql,
+)
 from tweetsense.warehouse.schema import SCHEMA_VERSION, SENTIMENT, Table
 
 MARK = "%s"  # redshift_connector's default paramstyle (format)
@@ -85,6 +91,10 @@ def load_script(
             Statement(copy_sql(table, uris[table.name], iam_role), postgres=False),
             *merge_statements(table),
         ]
+    windows = quote(stage_name(SENTIMENT))
+    statements += [
+        Statement(prune_sql(t, quote(stage_name(t)), windows)) for t in tables if t.name in PRUNED
+    ]
     # The staged windows serve the BY_WINDOW tables' deletes until the last table is in.
     statements += [Statement(f"DROP TABLE {quote(stage_name(t))}") for t in tables]
     for table in LOADED_TABLES:
