@@ -216,7 +216,8 @@ def test_a_new_window_recomputes_only_itself(tmp_path: Path) -> None:
     delta = manifest(p)["delta"]
     assert delta["windows"] == [] and delta["base"] == manifest(p)["generation"] - 1
     # Older states are deleted: only the last one is ever read.
-    states = {k.split("/")[-2] for k in p.store.list(layout.output_key(SLUG, "_state"))}
+    root = layout.output_key(SLUG, "_state/")
+    states = {k.removeprefix(root).split("/")[0] for k in p.store.list(root.rstrip("/"))}
     assert states == {str(manifest(p)["generation"])}
     p.close()
 

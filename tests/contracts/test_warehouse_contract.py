@@ -52,6 +52,16 @@ def test_load_is_idempotent_and_replaces_by_key(warehouse, tmp_path: Path) -> No
     assert warehouse.loaded_windows("ev") == {T0}
 
 
+def test_a_post_a_window_no_longer_holds_is_deleted(warehouse, tmp_path: Path) -> None:
+    warehouse.load("ev", _outputs(tmp_path, "ev", 8, "POSITIVE"))
+    warehouse.load("heat pumps", _outputs(tmp_path, "heat pumps", 3, "POSITIVE"))
+    fewer = warehouse.load("ev", _outputs(tmp_path, "ev", 5, "NEGATIVE"))
+    assert (fewer.tweets, fewer.windows) == (5, 1)
+    ids = {t["tweet_id"] for t in warehouse.tweets("ev", T0, limit=20)}
+    assert ids == {str(i) for i in range(5)}
+    assert len(warehouse.tweets("heat pumps", T0, limit=20)) == 3
+
+
 def test_queries_do_not_touch_each_other(warehouse, tmp_path: Path) -> None:
     warehouse.load("ev", _outputs(tmp_path, "ev", 5, "POSITIVE"))
     other = warehouse.load("heat pumps", _outputs(tmp_path, "heat pumps", 3, "POSITIVE"))

@@ -167,8 +167,9 @@ def plan(
 
 def forget_older(store: Store, slug: str, generation: int) -> None:
     """Delete the states of generations before ``generation``: only the latest is read."""
-    for key in store.list(layout.output_key(slug, STATE)):
-        part = key.rsplit("/", 2)[-2]
+    root = layout.output_key(slug, STATE)
+    for key in store.list(root):
+        part = key.removeprefix(f"{root}/").split("/")[0]
         if part.isdigit() and int(part) < generation:
             store.delete(key)
 
