@@ -10,7 +10,6 @@ from typing import Any
 
 import duckdb
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
