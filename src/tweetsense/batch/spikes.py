@@ -28,11 +28,6 @@ MAD_SCALE = 1.4826  # makes the MAD estimate the standard deviation of normal da
 NET_FLOOR = 0.02  # net sentiment: a 2-point move is never more than one unit of scale
 
 
-def _volume_floor(median: float) -> float:
-    # Counts vary about as the square root of their mean (Poisson), and at least by one.
-    return max(math.sqrt(median), 1.0)
-
-
 def spike_rows(
     values: Sequence[float | None],
     *,
@@ -45,29 +40,40 @@ def spike_rows(
     up to ``baseline`` non-null values before it (at least ``min_baseline`` of them).
     ``floor`` is the least scale (None: the volume floor, from the median)."""
     import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
 
-    out = []
-    history: list[float] = []
-    flat = 0  # how many of the latest values equal the last one
-    for i, x in enumerate(values):
-        if x is None or (isinstance(x, float) and math.isnan(x)):
-            continue
-        window = history[-baseline:]
-        if len(window) >= min_baseline:
-            if flat >= len(window):  # one value throughout (a sparse series' zeros): no numpy
-                median, mad = window[-1], 0.0
-            else:
-                base = np.asarray(window, dtype=np.float64)
-                median = float(np.median(base))
-                mad = float(np.median(np.abs(base - median)))
-            least = _volume_floor(median) if floor is None else floor
-            scale = max(MAD_SCALE * mad, least)
-            score = (float(x) - median) / scale
-            if abs(score) >= threshold:
-                out.append((i, float(x), median, score, "up" if score > 0 else "down"))
-        flat = flat + 1 if history and history[-1] == float(x) else 1
-        history.append(float(x))
-    return out
+    at = [i for i, x in enumerate(values) if x is not None and not _nan(x)]
+    series = np.asarray([float(values[i]) for i in at], dtype=np.float64)
+    n = len(series)
+    median = np.full(n, np.nan)
+    mad = np.full(n, np.nan)
+    # The first windows have a shorter baseline: all the values before them.
+    for i in range(min_baseline, min(baseline, n)):
+        median[i] = np.median(series[:i])
+        mad[i] = np.median(np.abs(series[:i] - median[i]))
+    if n > baseline >= min_baseline:
+        previous = sliding_window_view(series[:-1], baseline)  # row k: the values before k+b
+        median[baseline:] = np.median(previous, axis=1)
+        mad[baseline:] = np.median(np.abs(previous - median[baseline:, None]), axis=1)
+    known = ~np.isnan(median)
+    # Counts vary about as the square root of their mean (Poisson), and at least by one.
+    least = np.maximum(np.sqrt(np.abs(median)), 1.0) if floor is None else np.full(n, floor)
+    scale = np.maximum(MAD_SCALE * np.nan_to_num(mad), least)
+    score = np.where(known, (series - np.nan_to_num(median)) / scale, 0.0)
+    return [
+        (
+            at[k],
+            float(series[k]),
+            float(median[k]),
+            float(score[k]),
+            "up" if score[k] > 0 else "down",
+        )
+        for k in np.flatnonzero(known & (np.abs(score) >= threshold))
+    ]
+
+
+def _nan(x: float) -> bool:
+    return isinstance(x, float) and math.isnan(x)
 
 
 def spikes(windows: pa.Table, insight: InsightSection) -> pa.Table:
