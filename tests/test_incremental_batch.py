@@ -136,15 +136,15 @@ def arrive(p: Pipeline, steps: list[list[tuple[int, list[dict], list[str]]]]) ->
 
 
 page_of_posts = st.lists(post, max_size=5).map(
-    lambda posts: {
-        "data": [
-            {**_page_post(p), "author_id": f"u{i % 2 + 1}"} for i, p in enumerate(posts)
-        ],
-        # Users that change between windows: the latest copy of each is the one shown.
-        "includes": {"users": [USERS["u1"], {**USERS["u2"], "name": f"Bo {len(posts)}"}]},
-    }
-    if posts
-    else {"meta": {}}
+    lambda posts: (
+        {
+            "data": [{**_page_post(p), "author_id": f"u{i % 2 + 1}"} for i, p in enumerate(posts)],
+            # Users that change between windows: the latest copy of each is the one shown.
+            "includes": {"users": [USERS["u1"], {**USERS["u2"], "name": f"Bo {len(posts)}"}]},
+        }
+        if posts
+        else {"meta": {}}
+    )
 )
 arrival = st.tuples(
     st.integers(0, len(W) - 1),

@@ -24,12 +24,13 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from tweetsense.errors import ConfigError
-from tweetsense.timeutil import parse_duration, parse_utc
+from tweetsense.timeutil import epoch_seconds, format_utc, from_epoch, parse_duration, parse_utc
 
 ENV_PREFIX = "TWEETSENSE_"
 DEFAULT_DATA_DIR = Path("tweetsense-data")
@@ -43,16 +44,30 @@ class _Strict(BaseModel):
 class SearchConfig(_Strict):
     query: str = Field(min_length=1, max_length=1024)
     start_time: datetime
-    end_time: datetime
+    # None (absent or `now`): up to the last window that closed ``settle`` ago, as a live run
+    # follows the topic (``closed_until``).
+    end_time: datetime | None = None
     freq: int = 900
+    # How long after a window closes the API has indexed its posts.
+    settle: int = 120
     max_per_window: int | None = Field(default=100, ge=1)
 
     @field_validator("start_time", "end_time", mode="before")
     @classmethod
-    def _utc(cls, value: Any) -> datetime:
+    def _utc(cls, value: Any, info: ValidationInfo) -> datetime | None:
+        if info.field_name == "end_time" and (value is None or value == "now"):
+            return None
         if isinstance(value, str | datetime):
             return parse_utc(value)
         raise ValueError("write a UTC time such as 2024-03-01T00:00:00Z")
+
+    @field_validator("settle", mode="before")
+    @classmethod
+    def _settle(cls, value: Any) -> int:
+        seconds = parse_duration(value)
+        if seconds < 0:
+            raise ValueError("must not be negative, e.g. '2min'")
+        return seconds
 
     @field_validator("freq", mode="before")
     @classmethod
@@ -64,9 +79,27 @@ class SearchConfig(_Strict):
 
     @model_validator(mode="after")
     def _order(self) -> SearchConfig:
-        if self.start_time >= self.end_time:
+        if self.end_time is not None and self.start_time >= self.end_time:
             raise ValueError("start_time must be before end_time")
         return self
+
+    def closed_until(self, now: datetime) -> datetime:
+        """The end of the last window that closed ``settle`` before ``now`` (epoch-aligned)."""
+        ready = epoch_seconds(now) - self.settle
+        return from_epoch(ready // self.freq * self.freq)
+
+    def until(self, now: datetime) -> SearchConfig:
+        """This search with its end fixed: ``end_time``, or the windows closed by ``now``."""
+        if self.end_time is not None:
+            return self
+        end = self.closed_until(now)
+        if end <= self.start_time:
+            raise ConfigError(
+                f"search.start_time: {format_utc(self.start_time)} is later than the last "
+                f"closed window ({format_utc(end)}, with search.settle {self.settle} s); "
+                "set an earlier start_time"
+            )
+        return self.model_copy(update={"end_time": end})
 
 
 class BackendSection(BaseModel):

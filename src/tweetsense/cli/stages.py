@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -34,10 +35,30 @@ StrictOpt = Annotated[
 
 
 @command(START)
-def run(opts: PipelineOptions, strict: StrictOpt = False) -> None:
+def run(
+    opts: PipelineOptions,
+    strict: StrictOpt = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep following the topic: a step as each window closes (search.end_time: now).",
+        ),
+    ] = False,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", help="With --follow: stop after the step that reaches this UTC time."
+        ),
+    ] = None,
+) -> None:
     """Run every stage: ingest, consume, batch, load; then print a summary."""
     from tweetsense.cli.summary import print_run_summary, rerun_options
     from tweetsense.pipeline.run import run_all
+
+    if follow or until:
+        _follow(opts, until)
+        return
 
     with opts.open() as p:
         report = run_all(p)
@@ -52,6 +73,66 @@ def run(opts: PipelineOptions, strict: StrictOpt = False) -> None:
             soft_wrap=True,
         )
     _warn_dropped(report.batch.ledger, strict)
+
+
+def _follow(opts: PipelineOptions, until: str | None) -> None:
+    """`run --follow`: steps until SIGTERM or Ctrl-C (each ends the current step first)."""
+    import signal
+
+    from tweetsense.cli.progress import RichProgress
+    from tweetsense.clock import current
+    from tweetsense.pipeline import Pipeline
+    from tweetsense.pipeline.follow import Step, follow
+    from tweetsense.secrets import Secrets
+    from tweetsense.timeutil import format_utc, parse_utc
+
+    if until is None:
+        end = None
+    else:
+        try:
+            end = parse_utc(until)
+        except ValueError:
+            raise ConfigError(
+                f"--until: {until!r} is not a UTC time; write e.g. 2024-03-01T06:00Z"
+            ) from None
+    config = Pipeline.configure(opts.config, data_dir=opts.data_dir, demo=opts.demo)
+    secrets = Secrets(opts.secrets)
+    stop = threading.Event()
+
+    def asked(signum: int, _frame: object) -> None:
+        if stop.is_set():  # asked twice: stop now
+            raise KeyboardInterrupt
+        stop.set()
+        err.print(f"stopping after the current step ({signal.Signals(signum).name})")
+
+    def shown(step: Step) -> None:
+        when = format_utc(step.through)
+        if step.error:
+            err.print(
+                Text.assemble(("step failed: ", "bold yellow"), f"through {when}: {step.error}"),
+                soft_wrap=True,
+            )
+        else:
+            out.print(
+                f"through {when}: {step.windows} windows, {step.posts} posts in the warehouse "
+                f"({step.seconds:.1f} s)",
+                soft_wrap=True,
+            )
+
+    previous = {sig: signal.signal(sig, asked) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        follow(
+            config,
+            secrets,
+            clock=current(),
+            stop=stop,
+            until=end,
+            progress=lambda: RichProgress(err),
+            on_step=shown,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _warn_dropped(ledger: Ledger | None, strict: bool) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tweetsense import layout, registry
+from tweetsense import clock, layout, registry
 from tweetsense.config import Config, load_config, locate_config
 from tweetsense.pipeline.progress import Progress, SilentProgress
 from tweetsense.secrets import Secrets
@@ -34,6 +34,10 @@ class Pipeline:
         progress: Progress | None = None,
     ):
         registry.validate_all(config)
+        if config.search.end_time is None:
+            # A live search: up to the windows closed now, fixed for this pipeline's life.
+            search = config.search.until(clock.current().now())
+            config = config.model_copy(update={"search": search})
         self.config = config
         self.context = registry.Context(config, secrets or Secrets())
         self.progress: Progress = progress or SilentProgress()
@@ -53,13 +57,25 @@ class Pipeline:
         of the demo; ``backends`` switches a stage's backend, e.g. ``{"warehouse": "postgres"}``
         or ``{"batch": ("spark", {"master": "local[4]"})}``. Use it as a context manager so
         its connections are closed."""
+        cfg = cls.configure(config, data_dir=data_dir, demo=demo, backends=backends)
+        return cls(cfg, Secrets(Path(secrets) if secrets else None), progress)
+
+    @staticmethod
+    def configure(
+        config: str | Path | None = None,
+        *,
+        data_dir: str | Path | None = None,
+        demo: bool = False,
+        backends: Mapping[str, str | tuple[str | None, Mapping[str, Any]]] | None = None,
+    ) -> Config:
+        """The configuration ``open`` builds a pipeline from."""
         path = locate_config(Path(config) if config is not None else None, demo=demo)
         cfg = load_config(path, demo=demo, data_dir=Path(data_dir) if data_dir else None)
         for stage, choice in (backends or {}).items():
             name, options = (choice, {}) if isinstance(choice, str) else choice
             if name or options:
                 cfg = registry.with_backend(cfg, stage, name, **options)
-        return cls(cfg, Secrets(Path(secrets) if secrets else None), progress)
+        return cfg
 
     def __enter__(self) -> Pipeline:
         return self
