@@ -198,6 +198,8 @@ def status(
         )
     for agreement in r.agreements:
         out.print(f"agreement: {agreement.line()}", soft_wrap=True)
+    if r.follow is not None:
+        out.print(f"live: {r.follow.line()}", soft_wrap=True)
     if r.ledger is not None:
         out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
         if r.ledger.errors():

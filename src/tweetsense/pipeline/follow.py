@@ -52,6 +52,21 @@ class FollowState:
     next_at: datetime | None
     pid: int | None
 
+    def line(self) -> str:
+        parts = []
+        if self.last is not None:
+            through = format_utc(self.last.through)
+            if self.last.error:
+                parts.append(f"last step through {through} failed: {self.last.error}")
+            else:
+                parts.append(
+                    f"last step through {through} at {format_utc(self.last.finished_at)} "
+                    f"({self.last.windows} windows, {self.last.posts} posts, "
+                    f"{self.last.seconds:.1f} s)"
+                )
+        parts.append(f"next step at {format_utc(self.next_at)}" if self.next_at else "no next step")
+        return "; ".join(parts)
+
     @classmethod
     def read(cls, p: Pipeline) -> FollowState | None:
         try:

@@ -13,6 +13,7 @@ from tweetsense.pipeline.agreement import Agreement, of_outputs
 from tweetsense.pipeline.analyses import Analysis, analyses
 from tweetsense.pipeline.batch import outputs_for, read_manifest
 from tweetsense.pipeline.core import CONSUMER_GROUP, Pipeline
+from tweetsense.pipeline.follow import FollowState
 from tweetsense.pipeline.ledger import Ledger
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.timeutil import Window
@@ -43,6 +44,7 @@ class StatusReport:
     # The other analyzers' consumers: done / pending / failed windows, and records waiting.
     analyzers: dict[str, Counter[str]] = field(default_factory=dict)
     analyzer_lag: dict[str, int | None] = field(default_factory=dict)
+    follow: FollowState | None = None  # the live run's last step and next one (`run --follow`)
 
     def counts(self) -> dict[str, Counter[str]]:
         return {s: Counter(w.stage(s) for w in self.windows) for s in STAGES}
@@ -87,7 +89,14 @@ def status(p: Pipeline) -> StatusReport:
     scores = outputs_for(p.slug).scores_parquet
     agreements = of_outputs(p.store, scores, names[0], names[1:])
     return StatusReport(
-        rows, lag, quarantine.count(p.store, p.slug), ledger, agreements, others, others_lag
+        rows,
+        lag,
+        quarantine.count(p.store, p.slug),
+        ledger,
+        agreements,
+        others,
+        others_lag,
+        FollowState.read(p),
     )
 
 
