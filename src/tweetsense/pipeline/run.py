@@ -91,8 +91,10 @@ class _Consumer(threading.Thread):
 
     def run(self) -> None:
         try:
+            # Short polls: once ingest has marked itself complete, the run waits at most one
+            # poll before the batch starts.
             self.report = self._timed(
-                "consume", consume, self._p, until_drained=True, stop=self.stop
+                "consume", consume, self._p, until_drained=True, stop=self.stop, poll_timeout=0.2
             )
         except BaseException as exc:  # handed to the caller of run_all
             self.error = exc
