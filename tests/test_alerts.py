@@ -50,6 +50,8 @@ class Receiver:
                 if status < 300:
                     receiver.accepted.append(orjson.loads(body))
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -58,7 +60,7 @@ class Receiver:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}{SECRET_PATH}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
 
 @pytest.fixture
@@ -251,8 +253,11 @@ def test_a_receiver_that_keeps_failing_is_given_up_quietly(
     assert len(receiver.requests) == 3
 
 
-def test_a_refusing_receiver_is_not_retried(tmp_path: Path, receiver: Receiver) -> None:
-    receiver.statuses = [404]
+@pytest.mark.parametrize("status", [404, 302])  # a redirected POST would lose the alert
+def test_a_refusing_receiver_is_not_retried(
+    tmp_path: Path, receiver: Receiver, status: int
+) -> None:
+    receiver.statuses = [status]
     p = pipeline(tmp_path, [{**NEGATIVE, "webhook": "HOOK"}], receiver.url)
     write_windows(p, [0.1, 0.5])
     alerts.check(p, now=after(2))

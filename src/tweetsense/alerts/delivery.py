@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from tweetsense.alerts.alert import Alert, Delivery
 from tweetsense.retry import backoff_delay
@@ -59,13 +60,24 @@ def post(url: str, body: bytes, timeout: float) -> None:
         headers={"Content-Type": "application/json", "User-Agent": "tweetsense"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
         # 429 and 5xx are a busy or restarting receiver; another 4xx is this request's fault.
         raise Failed(f"HTTP {exc.code}", retry=exc.code == 429 or exc.code >= 500) from None
     except (OSError, http.client.HTTPException) as exc:
         raise Failed(_why(exc), retry=True) from None
+
+
+def _opener() -> Any:
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        # urllib would follow a redirect of a POST as a GET, without the alert: a 3xx fails.
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirect)
 
 
 def _why(exc: BaseException) -> str:
@@ -133,8 +145,13 @@ class Outbox:
             job = self._next()
             try:
                 outcome = self._attempt(job)
-            except Exception:  # never let the thread die: the pipeline goes on regardless
-                log.exception("alert %s: delivery failed unexpectedly", job.alert.episode)
+            except Exception as exc:  # never let the thread die: the pipeline goes on regardless
+                # Only the type: the text of an unexpected error may quote the URL.
+                log.warning(
+                    "alert %s: delivery failed (%s); not retried",
+                    job.alert.episode,
+                    type(exc).__name__,
+                )
                 outcome = "failed"
             if outcome is None:
                 continue
