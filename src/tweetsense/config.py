@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from tweetsense.alerts.rules import AlertsSection
 from tweetsense.errors import ConfigError
 from tweetsense.timeutil import epoch_seconds, format_utc, from_epoch, parse_duration, parse_utc
 
@@ -202,6 +203,7 @@ class Config(_Strict):
     batch: BatchSection = BatchSection()
     warehouse: WarehouseSection = WarehouseSection()
     insight: InsightSection = InsightSection()
+    alerts: AlertsSection = AlertsSection()
     # Where each key was written, so later errors (a backend's settings) can blame the right place.
     _origin: str = PrivateAttr("config")
     _env: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
@@ -303,8 +305,12 @@ def _did_you_mean(key: str, valid: Iterable[str]) -> str:
 def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
     """The keys the model nested at ``loc`` accepts (empty when ``loc`` leaves the models)."""
     for part in loc:
+        if isinstance(part, int):  # an item of a list of models
+            continue
         field = model.model_fields.get(str(part))
         sub = field.annotation if field else None
+        if get_origin(sub) is list:
+            (sub,) = get_args(sub)
         if not (isinstance(sub, type) and issubclass(sub, BaseModel)):
             return set()
         model = sub
