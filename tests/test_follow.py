@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 
-from tests.conftest import make_config
 from tweetsense import clock
 from tweetsense.config import load_config
 from tweetsense.errors import ConfigError
@@ -39,6 +39,14 @@ search:
   max_per_window: 30
 source:
   type: synthetic
+alerts:
+  rules:
+    - name: mood-swing
+      kind: net_change
+      threshold: 0.05
+    - name: gloom
+      kind: negative_share
+      threshold: 0.2
 """
 
 
@@ -73,30 +81,35 @@ def follow(
     )
 
 
+def episodes(data: Path) -> list[tuple[str, str]]:
+    """Every alert fired, as (rule, episode): each once, whatever the restarts."""
+    state = orjson.loads(next(data.glob("outputs/*/_alerts.json")).read_bytes())
+    return sorted((f["rule"], f["episode"]) for f in state["firings"])
+
+
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
-    """One run over the same windows, end_time fixed."""
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[tuple]], list]:
+    """One run over the same windows, end_time fixed: its warehouse and alerts."""
     folder = tmp_path_factory.mktemp("clean")
-    config = make_config(
-        folder,
-        search__start_time=START,
-        search__end_time=UNTIL,
-        search__max_per_window="30",
-    )
-    with Pipeline(config) as p:
+    cfg = folder / "tweetsense.yaml"
+    cfg.write_text(CONFIG.replace("end_time: now", f"end_time: {UNTIL}"))
+    with Pipeline(load_config(cfg, data_dir=folder / "data")) as p:
         run_all(p)
-    return warehouse(folder / "data")
+    fired = episodes(folder / "data")
+    assert fired and len(set(fired)) == len(fired)
+    return warehouse(folder / "data"), fired
 
 
 @pytest.mark.slow
 def test_follow_killed_at_a_random_point_then_restarted_equals_a_clean_run(
-    tmp_path: Path, clean: dict[str, list[tuple]]
+    tmp_path: Path, clean: tuple[dict[str, list[tuple]], list]
 ) -> None:
     traced = tmp_path / "trace.txt"
     done = follow(tmp_path, tmp_path / "whole", {TRACE_ENV: str(traced)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("through ") == 6  # the backfill and five live steps
-    assert warehouse(tmp_path / "whole") == clean
+    assert warehouse(tmp_path / "whole") == clean[0]
+    assert episodes(tmp_path / "whole") == clean[1]
 
     # Any point a stage marks as one a crash must survive, at any step.
     reached = traced.read_text().split()
@@ -108,7 +121,9 @@ def test_follow_killed_at_a_random_point_then_restarted_equals_a_clean_run(
     assert killed.returncode == -signal.SIGKILL, (seed, point, nth, killed.stderr)
     again = follow(tmp_path, data)
     assert again.returncode == 0, (seed, point, nth, again.stderr)
-    assert warehouse(data) == clean, (seed, point, nth)
+    assert warehouse(data) == clean[0], (seed, point, nth)
+    # Each episode of each rule fired once: none twice for the restart, none lost to the kill.
+    assert episodes(data) == clean[1], (seed, point, nth)
 
 
 def test_sigterm_stops_after_the_current_step(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from tweetsense.errors import ConfigError
 from tweetsense.pipeline.ledger import Ledger
 from tweetsense.pipeline.markers import mark_ingest_complete
 
+# How long a command that ends waits for its alerts' webhooks (each is retried with backoff).
+ALERT_FLUSH_SECONDS = 10.0
 # `run --strict` and friends: every stage worked, but posts were dropped (the ledger says why).
 DROPPED_EXIT = 4
 
@@ -60,9 +62,14 @@ def run(
         _follow(opts, until)
         return
 
+    from tweetsense import alerts
+
     with opts.open() as p:
         report = run_all(p)
     print_run_summary(out, p, report, rerun_options(opts.config, opts.data_dir, opts.demo))
+    for alert in report.alerts:
+        err.print(Text.assemble(("alert: ", "bold red"), alert.message), soft_wrap=True)
+    alerts.flush(ALERT_FLUSH_SECONDS)
     for name, reason in report.analysis_failures.items():
         err.print(
             Text.assemble(
@@ -118,6 +125,10 @@ def _follow(opts: PipelineOptions, until: str | None) -> None:
                 f"({step.seconds:.1f} s)",
                 soft_wrap=True,
             )
+        for message in step.alerts:
+            err.print(Text.assemble(("alert: ", "bold red"), message), soft_wrap=True)
+
+    from tweetsense import alerts
 
     previous = {sig: signal.signal(sig, asked) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -133,6 +144,7 @@ def _follow(opts: PipelineOptions, until: str | None) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        alerts.flush(ALERT_FLUSH_SECONDS)
 
 
 def _warn_dropped(ledger: Ledger | None, strict: bool) -> None:
@@ -200,6 +212,8 @@ def status(
         out.print(f"agreement: {agreement.line()}", soft_wrap=True)
     if r.follow is not None:
         out.print(f"live: {r.follow.line()}", soft_wrap=True)
+    for alert in r.alerts:
+        out.print(f"alert ({alert.delivery}): {alert.message}", soft_wrap=True)
     if r.ledger is not None:
         out.print(f"ledger: {r.ledger.line()}", soft_wrap=True)
         if r.ledger.errors():

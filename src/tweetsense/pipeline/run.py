@@ -7,8 +7,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tweetsense import clock
 from tweetsense.errors import StageError, TweetsenseError
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.batch import BatchReport, batch
@@ -21,6 +22,9 @@ from tweetsense.pipeline.preflight import preflight
 from tweetsense.pipeline.progress import log
 from tweetsense.timeutil import format_utc
 from tweetsense.warehouse.base import LoadResult
+
+if TYPE_CHECKING:
+    from tweetsense.alerts import Alert
 
 
 @dataclass
@@ -35,6 +39,7 @@ class RunReport:
     analysis_failures: dict[str, str] = field(default_factory=dict)
     # From the first stage's start to the last one's end: stages overlap, so less than their sum.
     wall_seconds: float = 0.0
+    alerts: list[Alert] = field(default_factory=list)  # fired by this run's new windows
 
 
 def run_all(p: Pipeline) -> RunReport:
@@ -69,8 +74,21 @@ def run_all(p: Pipeline) -> RunReport:
     bat = timed("batch", batch, p)
     lod = timed("load", load, p)
     bat.ledger.loaded = lod.tweets
+    fired = _alerts(p)
     wall = time.perf_counter() - started
-    return RunReport(ing, con, bat, lod, seconds, others, failures, wall)
+    return RunReport(ing, con, bat, lod, seconds, others, failures, wall, fired)
+
+
+def _alerts(p: Pipeline) -> list[Alert]:
+    """The alert rules over the new windows; whatever goes wrong there is logged, never the
+    run's failure: its outputs are loaded already."""
+    from tweetsense import alerts
+
+    try:
+        return alerts.check(p, now=clock.current().now())
+    except Exception as exc:
+        log.warning("alerts: not evaluated (%s: %s)", type(exc).__name__, exc)
+        return []
 
 
 class _Consumer(threading.Thread):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Container
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import tweetsense.pipeline.ledger as ledgers
-from tweetsense import layout, quarantine
+from tweetsense import alerts, layout, quarantine
 from tweetsense.pipeline.agreement import Agreement, of_outputs
 from tweetsense.pipeline.analyses import Analysis, analyses
 from tweetsense.pipeline.batch import outputs_for, read_manifest
@@ -17,6 +18,9 @@ from tweetsense.pipeline.follow import FollowState
 from tweetsense.pipeline.ledger import Ledger
 from tweetsense.pipeline.manifest import Manifest
 from tweetsense.timeutil import Window
+
+if TYPE_CHECKING:
+    from tweetsense.alerts import Alert
 
 STAGES = ("ingest", "consume", "batch", "load")
 DONE, PENDING, FAILED = "done", "pending", "failed"
@@ -45,6 +49,7 @@ class StatusReport:
     analyzers: dict[str, Counter[str]] = field(default_factory=dict)
     analyzer_lag: dict[str, int | None] = field(default_factory=dict)
     follow: FollowState | None = None  # the live run's last step and next one (`run --follow`)
+    alerts: list[Alert] = field(default_factory=list)  # the latest alerts fired, newest first
 
     def counts(self) -> dict[str, Counter[str]]:
         return {s: Counter(w.stage(s) for w in self.windows) for s in STAGES}
@@ -97,6 +102,7 @@ def status(p: Pipeline) -> StatusReport:
         others,
         others_lag,
         FollowState.read(p),
+        alerts.recent(p, limit=5),
     )
 
 
