@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
+from tweetsense import layout
 from tweetsense.alerts.alert import Alert, Delivery
 from tweetsense.alerts.delivery import OUTBOX, Job
 from tweetsense.alerts.evaluate import Firing, scan
@@ -16,7 +17,6 @@ from tweetsense.alerts.rules import Rule
 from tweetsense.alerts.state import RuleState, State, load, mark, state_key, updating
 from tweetsense.alerts.windows import read_rows
 from tweetsense.errors import TweetsenseError
-from tweetsense.pipeline.batch import outputs_for
 from tweetsense.timeutil import parse_utc
 
 if TYPE_CHECKING:
@@ -35,7 +35,10 @@ def check(p: Pipeline, *, now: datetime | None = None) -> list[Alert]:
     rules = {rule.name: rule for rule in section.rules}
     if not rules and not p.store.exists(key):
         return []
-    rows = read_rows(p.store, outputs_for(p.slug).windows_parquet) if rules else []
+    # The batch's windows output (``pipeline.batch.outputs_for``), named here: the pipeline
+    # calls this module after each run, so this module does not import the pipeline.
+    windows = layout.output_key(p.slug, "windows.parquet")
+    rows = read_rows(p.store, windows) if rules else []
     too_old = now - timedelta(seconds=section.max_age + p.config.search.freq)
     fired: list[Alert] = []
     with updating(p.store, key) as st:

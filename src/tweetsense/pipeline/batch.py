@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import orjson
 
+import tweetsense.pipeline.batch_outputs as batch_outputs
+import tweetsense.pipeline.batch_state as batch_state
 import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
 from tweetsense.batch import spikes
 from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
 from tweetsense.columnar import ensure_copies
 from tweetsense.errors import BadInputError, StageError
-from tweetsense.pipeline import batch_outputs, batch_state
 from tweetsense.pipeline.analyses import analyses
 from tweetsense.pipeline.core import Pipeline
 from tweetsense.pipeline.ledger import Ledger
