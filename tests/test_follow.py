@@ -72,13 +72,20 @@ def follow(
 ) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "tweetsense.yaml"
     cfg.write_text(CONFIG)
-    return subprocess.run(
+    proc = subprocess.Popen(
         [*CLI, "run", "--config", str(cfg), "--data-dir", str(data), "--follow", "--until", UNTIL],
         env={**os.environ, clock.FAKE_NOW_ENV: NOW, **(env or {})},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
+    try:
+        out, errors = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, errors = proc.communicate()
+        raise AssertionError(f"run --follow with {env} did not end: {errors[-3000:]}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, errors)
 
 
 def episodes(data: Path) -> list[tuple[str, str]]:

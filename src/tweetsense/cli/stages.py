@@ -67,8 +67,6 @@ def run(
     with opts.open() as p:
         report = run_all(p)
     print_run_summary(out, p, report, rerun_options(opts.config, opts.data_dir, opts.demo))
-    for alert in report.alerts:
-        err.print(Text.assemble(("alert: ", "bold red"), alert.message), soft_wrap=True)
     alerts.flush(ALERT_FLUSH_SECONDS)
     for name, reason in report.analysis_failures.items():
         err.print(
@@ -125,8 +123,6 @@ def _follow(opts: PipelineOptions, until: str | None) -> None:
                 f"({step.seconds:.1f} s)",
                 soft_wrap=True,
             )
-        for message in step.alerts:
-            err.print(Text.assemble(("alert: ", "bold red"), message), soft_wrap=True)
 
     from tweetsense import alerts
 
