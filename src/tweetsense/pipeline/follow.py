@@ -42,7 +42,6 @@ class Step:
     windows: int
     posts: int
     error: str | None = None  # why the step failed; the next one tries again
-    alerts: tuple[str, ...] = ()  # the messages of the alerts the step fired
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,6 @@ def _step(
                 time.perf_counter() - started,
                 report.batch.windows_in,
                 report.load.tweets,
-                alerts=tuple(a.message for a in report.alerts),
             )
     except TweetsenseError as exc:
         # The API down, a server unreachable: the next step tries the same windows again.
