@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from tweetsense.pipeline import Pipeline, run_all
 from tweetsense.pipeline.follow import FollowState
 from tweetsense.timeutil import parse_utc
 
-CLI = [sys.executable, "-m", "tweetsense.cli.app"]
+CLI = [sys.executable, "-X", "faulthandler", "-m", "tweetsense.cli.app"]
 START = "2024-03-01T00:00:00Z"
 NOW = "2024-03-01T01:00:00Z"  # the backfill covers 00:00-00:45: 01:00 is not settled yet
 UNTIL = "2024-03-01T02:00:00Z"  # then five live steps, one per window
@@ -72,19 +73,33 @@ def follow(
 ) -> subprocess.CompletedProcess[str]:
     cfg = tmp_path / "tweetsense.yaml"
     cfg.write_text(CONFIG)
-    proc = subprocess.Popen(
-        [*CLI, "run", "--config", str(cfg), "--data-dir", str(data), "--follow", "--until", UNTIL],
-        env={**os.environ, clock.FAKE_NOW_ENV: NOW, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        out, errors = proc.communicate(timeout=240)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, errors = proc.communicate()
-        raise AssertionError(f"run --follow with {env} did not end: {errors[-3000:]}") from None
+    logs = data.parent / f"{data.name}-{len(list(data.parent.glob(data.name + '-*.out')))}"
+    with open(f"{logs}.out", "w") as out_file, open(f"{logs}.err", "w") as err_file:
+        proc = subprocess.Popen(
+            [*CLI, "run", "--config", str(cfg), "--data-dir", str(data), "--follow", "--until",
+             UNTIL],
+            env={**os.environ, clock.FAKE_NOW_ENV: NOW, **(env or {})},
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            proc.wait(timeout=200)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints where each thread waits
+            proc.wait()
+        finally:
+            # Nothing of it may outlive it: its scoring workers end when they see it gone.
+            deadline = time.monotonic() + 10
+            while _group_alive(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            leftover = _group_alive(proc.pid)
+            if leftover:
+                os.killpg(proc.pid, signal.SIGKILL)
+    out, errors = Path(f"{logs}.out").read_text(), Path(f"{logs}.err").read_text()
+    assert proc.returncode != -signal.SIGABRT, f"run --follow with {env} hung: {errors[-6000:]}"
+    assert not leftover, f"run --follow with {env} left processes behind"
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, errors)
 
 
@@ -92,6 +107,14 @@ def episodes(data: Path) -> list[tuple[str, str]]:
     """Every alert fired, as (rule, episode): each once, whatever the restarts."""
     state = orjson.loads(next(data.glob("outputs/*/_alerts.json")).read_bytes())
     return sorted((f["rule"], f["episode"]) for f in state["firings"])
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")

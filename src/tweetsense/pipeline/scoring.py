@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -16,14 +18,24 @@ from tweetsense.errors import RetryableError
 from tweetsense.sentiment.base import Analyzer, Score
 
 _worker_analyzer: Analyzer | None = None
+PARENT_CHECK_SECONDS = 1.0
 
 
-def _init_worker(config: dict[str, Any], section: dict[str, Any]) -> None:
+def _init_worker(config: dict[str, Any], section: dict[str, Any], parent: int) -> None:
     global _worker_analyzer
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     context = registry.Context(Config.model_validate(config))
     _worker_analyzer = registry.create(
         "sentiment", context, SentimentSection.model_validate(section)
     )
+
+
+def _exit_with(parent: int) -> None:
+    """Ends this worker once its parent is gone: a consumer killed with SIGKILL cannot shut its
+    pool down, and its workers, each holding a model, would otherwise live on."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _score_in_worker(texts: list[str]) -> list[Score]:
@@ -51,7 +63,11 @@ class Scorer:
                 # spawn: forking a process that holds SQLite/DuckDB handles is not safe.
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(config.model_dump(mode="json"), section.model_dump(mode="json")),
+                initargs=(
+                    config.model_dump(mode="json"),
+                    section.model_dump(mode="json"),
+                    os.getpid(),
+                ),
             )
         else:
             self._analyzer = registry.create("sentiment", context, section)
