@@ -50,10 +50,7 @@ def merge(
     """Replace the rows of ``windows`` (epoch seconds) in ``outputs`` by those of ``part``."""
     with connection(store, scratch) as con:
         for name in ENGINE_OUTPUTS:
-            kept = (
-                f"SELECT * FROM read_parquet('{_quote(store.uri(getattr(outputs, name)))}') "
-                f"WHERE epoch(time_window)::BIGINT NOT IN (SELECT UNNEST($w::BIGINT[]))"
-            )
+            kept = _rows(store, getattr(outputs, name), inside=False)
             new = f"SELECT * FROM read_parquet('{_quote(store.uri(getattr(part, name)))}')"
             sql = f"SELECT * FROM ({kept} UNION ALL BY NAME {new}) ORDER BY {ORDER[name]}"
             _write(con, store, sql, getattr(outputs, name), {"w": list(windows)})
@@ -99,10 +96,7 @@ def write_delta(
     """Write to ``delta`` the rows of ``outputs`` in ``windows``: what a load replaces."""
     with connection(store, scratch) as con:
         for name in ORDER:
-            sql = (
-                f"SELECT * FROM read_parquet('{_quote(store.uri(getattr(outputs, name)))}') "
-                "WHERE epoch(time_window)::BIGINT IN (SELECT UNNEST($w::BIGINT[]))"
-            )
+            sql = _rows(store, getattr(outputs, name), inside=True)
             _write(con, store, sql, getattr(delta, name), {"w": list(windows)})
 
 
@@ -120,6 +114,15 @@ def label_counts(store: Store, outputs: BatchOutputs, scratch: Path) -> tuple[di
 
 def delta_outputs(outputs: BatchOutputs, slug: str) -> BatchOutputs:
     return under(outputs, layout.output_key(slug, "delta"))
+
+
+def _rows(store: Store, key: str, *, inside: bool) -> str:
+    """The rows of output ``key`` in (or else out of) the windows of parameter ``$w``."""
+    where = "IN" if inside else "NOT IN"
+    return (
+        f"SELECT * FROM read_parquet('{_quote(store.uri(key))}') "
+        f"WHERE epoch(time_window)::BIGINT {where} (SELECT UNNEST($w::BIGINT[]))"
+    )
 
 
 def _write(con: duckdb.DuckDBPyConnection, store: Store, sql: str, key: str, params: dict) -> None:

@@ -197,7 +197,8 @@ def _usable(
 
 
 def _versions(store: Store, keys: Sequence[str]) -> dict[str, str]:
-    prefixes = {k.rsplit("/", 3)[0] for k in keys}
+    # A copy's key ends in <day>/<time>.json.parquet: list this query's folder, not others'.
+    prefixes = {k.rsplit("/", 2)[0] for k in keys}
     listed: dict[str, str] = {}
     for prefix in prefixes:
         listed.update(store.versions(prefix))
