@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ from tweetsense.warehouse.dialects import (
 )
 from tweetsense.warehouse.reads import SqlReads
 from tweetsense.warehouse.schema import SCHEMA_TABLE, SCHEMA_VERSION, SENTIMENT
+
+# Seconds a load waits for readers (a dashboard's request) to let go of the file.
+LOCK_WAIT = 10.0
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,19 +65,31 @@ class DuckDBWarehouse(SqlReads):
             con.execute("SET TimeZone = 'UTC'")
             self._create(con)
             return con
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise BackendUnavailableError(
-                f"warehouse.path: cannot open {self.path} ({first}); is another process using it?"
-            ) from None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A dashboard's read holds a shared lock on the file for the moment of its request: a
+        # load waits that out rather than failing a live run's step.
+        waited_until = time.monotonic() + (0.0 if read_only else LOCK_WAIT)
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc) or time.monotonic() >= waited_until:
+                    raise self._unavailable(exc) from None
+                time.sleep(0.1)
+            except duckdb.Error as exc:
+                raise self._unavailable(exc) from None
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET memory_limit = ?", [self.settings.memory_limit])
         if not read_only:
             self._create(con)
         return con
+
+    def _unavailable(self, exc: Exception) -> BackendUnavailableError:
+        first = str(exc).strip().splitlines()[0]
+        return BackendUnavailableError(
+            f"warehouse.path: cannot open {self.path} ({first}); is another process using it?"
+        )
 
     def _create(self, con: duckdb.DuckDBPyConnection) -> None:
         catalog = con.execute(catalog_sql()).fetchall()

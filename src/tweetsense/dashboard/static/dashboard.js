@@ -607,9 +607,11 @@
   // Refreshing re-reads the newest window first, so a "last N" range slides with new loads;
   // the posts listed stay.
   async function refresh() {
-    if (state.query === null) return;
     try {
+      // A page opened before the first load shows the first topic once one is loaded.
+      if (state.query === null) return await showQueries(new URLSearchParams(location.search));
       const all = await getJSON("/api/summary", { query: state.query });
+      state.first = all.first_window ? toSec(all.first_window) : null;
       state.last = all.last_window ? toSec(all.last_window) : null;
     } catch (e) {
       return showError(e.message);
@@ -767,25 +769,32 @@
       if (label === "positive" || label === "negative") {
         document.querySelector(`input[name='driver-label'][value='${label}']`).checked = true;
       }
-      if (!queries.length) {
-        showError("The warehouse has no windows yet; run `tweetsense run` to load some.");
-        document.body.dataset.ready = "1";
-        return;
-      }
-      state.queries = queries;
-      const share = (view.get("share") || "").split(",").filter((q) => queries.includes(q));
-      state.share = share;
-      fillShareQueries();
-      $("query").replaceChildren(...queries.map((q) => el("option", { value: q }, q)));
-      const first = queries.includes(view.get("query")) ? view.get("query") : queries[0];
-      $("query").value = first;
-      await selectQuery(first, view);
-      // Refreshing starts once the page has shown the topic: a refresh racing the first load
-      // could show an older answer last.
+      await showQueries(view, queries);
+      if (state.query === null) document.body.dataset.ready = "1";
+      // Refreshing starts once the page has shown the topic (or found none): a refresh racing
+      // the first load could show an older answer last.
       if (every > 0) autoRefresh(every);
     } catch (e) {
       showError(e.message);
     }
+  }
+
+  // Fills the topic selectors and opens the address's topic (else the first); with no topic
+  // loaded yet, says so and leaves the page to a refresh.
+  async function showQueries(view, known = null) {
+    const queries = known ?? (await getJSON("/api/queries")).queries;
+    if (!queries.length) {
+      return showError("The warehouse has no windows yet; run `tweetsense run` to load some.");
+    }
+    state.queries = queries;
+    const share = (view.get("share") || "").split(",").filter((q) => queries.includes(q));
+    state.share = share;
+    fillShareQueries();
+    $("query").replaceChildren(...queries.map((q) => el("option", { value: q }, q)));
+    const first = queries.includes(view.get("query")) ? view.get("query") : queries[0];
+    $("query").value = first;
+    showError("");
+    return selectQuery(first, view);
   }
 
   init();
