@@ -46,6 +46,9 @@ from tweetsense.sources.cost import Estimate, Prices, Usage
 from tweetsense.timeutil import Window, format_utc
 
 PUBLISH_BATCH = 64
+# Seconds at most that fetched records wait for a full batch: a consumer beside ingest (`run`)
+# scores while the API is slow, instead of waiting for 64 windows and then for the last ones.
+PUBLISH_EVERY = 1.0
 # Windows submitted ahead of the oldest unfinished one, per thread: enough to keep every thread
 # busy behind a slow window, few enough to bound the fetched pages waiting in memory.
 AHEAD_PER_THREAD = 4
@@ -320,17 +323,20 @@ class _Run:
         self.pending: list[tuple[str, bytes]] = []
         self.errors = p.keys(layout.error_dir("ingest"))  # error files a success removes
         self.saved_at = time.monotonic()
+        self.published_at = time.monotonic()
 
     def publish(self, force: bool = False) -> None:
-        """Publishes the pending records once a batch is full (or ``force``), then saves the
-        manifest that lists their windows."""
-        if self.pending and (force or len(self.pending) >= PUBLISH_BATCH):
+        """Publishes the pending records once a batch is full, PUBLISH_EVERY seconds after the
+        last publish, or with ``force``; then saves the manifest that lists their windows."""
+        due = force or len(self.pending) >= PUBLISH_BATCH
+        if self.pending and (due or time.monotonic() - self.published_at >= PUBLISH_EVERY):
             faults.point("ingest.publish.before")
             with_retries(
                 f"publishing {len(self.pending)} records", self.p.stream.publish, self.pending
             )
             faults.point("ingest.publish.after")
             self.pending.clear()
+            self.published_at = time.monotonic()
             self.save()
 
     def save(self) -> None:
