@@ -10,7 +10,9 @@ engine's run, session start excluded; DuckDB, measured in the same run, is the b
 ratios, since this machine is shared and absolute numbers drift. Every engine's window table is
 checked against DuckDB's. The engines read the columnar copies ingest and consume write beside
 the JSON (made here by the same functions); the pandas job parses the JSON. The baseline line is
-DuckDB aggregating the same posts, already in one Parquet file, into windows.
+DuckDB aggregating the same posts, already in one Parquet file, into windows; the floor line is
+DuckDB writing the posts' columns ordered by time, the one output that holds every post's text,
+with nothing else computed.
 """
 
 from __future__ import annotations
@@ -168,6 +170,32 @@ def one_parquet_job(root: Path) -> None:
         ) TO '{root}/one-windows.parquet' (FORMAT parquet)
     """)
     con.close()
+
+
+def sorted_posts_job(root: Path) -> None:
+    """The floor of the tweets output: DuckDB writing the staged posts' columns, ordered by
+    time, to one Parquet file and one CSV file, under the batch engine's memory cap; no
+    placement, scores, users or aggregates."""
+    import duckdb
+
+    con = duckdb.connect(
+        str(root / "floor.duckdb"),
+        config={"memory_limit": "512MB", "preserve_insertion_order": "false"},
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"""
+        COPY (
+            SELECT id AS tweet_id, CAST(created_at AS TIMESTAMPTZ) AS created_at, text,
+                   referenced_json, author_id, lang, conversation_id, post_type, like_count,
+                   retweet_count, reply_count, quote_count, terms
+            FROM read_parquet('{root}/columnar/staging/**/*.parquet')
+            WHERE kind = 'post' ORDER BY created_at, tweet_id
+        ) TO '{root}/floor.parquet' (FORMAT parquet, COMPRESSION zstd)
+    """)
+    con.execute(f"COPY (FROM '{root}/floor.parquet') TO '{root}/floor.csv' (HEADER)")
+    con.close()
+    for name in ("floor.duckdb", "floor.parquet", "floor.csv"):
+        (root / name).unlink(missing_ok=True)
 
 
 def _write(path: Path, doc: dict) -> None:
@@ -408,8 +436,8 @@ def child(engine: str, root: Path, n: int, per_window: int) -> None:
     inputs = _inputs(root, n, per_window, copies=engine != "pandas")
     outputs = outputs_for(inputs.slug)
     started = time.perf_counter()
-    if engine == "one-parquet":
-        one_parquet_job(root)
+    if engine in ("one-parquet", "sorted-posts"):
+        (one_parquet_job if engine == "one-parquet" else sorted_posts_job)(root)
         result = {"seconds": time.perf_counter() - started, "tweets": 0, "windows": []}
         (root / f"result-{engine}.json").write_text(json.dumps(result))
         return
@@ -522,6 +550,14 @@ def main() -> None:
                 f"# baseline: DuckDB aggregates the same {n:,} posts from one Parquet file in "
                 f"{one['seconds']:.1f} s; the duckdb engine takes "
                 f"{base['seconds'] / one['seconds']:.1f}x that",
+                flush=True,
+            )
+            floor = measure("sorted-posts", root, n, args.per_window)
+            print(
+                f"# floor: DuckDB writes the same posts' columns, ordered by time, to one "
+                f"Parquet and one CSV file in {floor['seconds']:.1f} s "
+                f"(peak {floor['peak_mb']:.0f} MB); the duckdb engine takes "
+                f"{base['seconds'] / floor['seconds']:.1f}x that",
                 flush=True,
             )
 

@@ -182,8 +182,13 @@ def test_the_batch_reads_only_copies_and_derives_the_missing_ones(
         assert _warehouse(tmp_path / "data") == first
         assert all(p.store.exists(columnar.copy_key(k)) for k in json_keys)
 
-        # Many files are read once, into a table, instead of through views: same tables.
+        # Many small files are read once, into a table, and many large ones through views:
+        # same tables either way.
         monkeypatch.setattr(duckdb_engine, "MANY_FILES", 0)
+        batch(p)
+        load(p)
+        assert _warehouse(tmp_path / "data") == first
+        monkeypatch.setattr(duckdb_engine, "SMALL_FILE", 0)
         batch(p)
         load(p)
         assert _warehouse(tmp_path / "data") == first

@@ -59,9 +59,10 @@ FROM {_rows("$staging", "post")}
 """,
     f"""
 CREATE VIEW in_versions AS
+-- A post's only version supersedes nothing (``job.superseded``): most posts are read no further.
 SELECT id AS tweet_id, UNNEST(edit_history_tweet_ids) AS version_id,
        generate_subscripts(edit_history_tweet_ids, 1) AS version_no, file_order, position
-FROM {_rows("$keys", "post")}
+FROM {_rows("$keys", "post")} AND len(edit_history_tweet_ids) > 1
 """,
     f"""
 CREATE VIEW in_users AS
@@ -223,19 +224,28 @@ class DuckDBEngine(Engine):
 
 
 # Opening a file costs about as much as reading a small window's rows, and the views read the
-# staging copies several times: beyond this many files they are read once, into a table.
+# staging copies several times: many small files are read once, into a table. Many files are
+# more than MANY_FILES; small ones have fewer than SMALL_FILE rows, on average over the first
+# SAMPLE. Large files are read where they are, each view reading only its columns.
 MANY_FILES = 1000
+SMALL_FILE = 1000
+SAMPLE = 20
 
 
 def _relation(raw: duckdb.DuckDBPyConnection, name: str, uris: list[str], schema: pa.Schema) -> str:
     """What the statements read the copies of ``uris`` from: the files themselves, a table of
-    their rows when they are many, or an empty table when there are none (DuckDB reads no
-    empty list of files)."""
+    their rows when they are many small files, or an empty table when there are none (DuckDB
+    reads no empty list of files)."""
     if not uris:
         raw.register(f"none_{name}", schema.empty_table())
         return f"none_{name}"
     files = "read_parquet([" + ", ".join(f"'{_quote(u)}'" for u in uris) + "])"
     if len(uris) <= MANY_FILES:
+        return files
+    [(rows,)] = raw.execute(
+        "SELECT sum(num_rows) FROM parquet_file_metadata($uris)", {"uris": uris[:SAMPLE]}
+    ).fetchall()
+    if int(rows or 0) >= SMALL_FILE * min(SAMPLE, len(uris)):
         return files
     raw.execute(f"CREATE TABLE copies_{name} AS SELECT * FROM {files}")
     return f"copies_{name}"

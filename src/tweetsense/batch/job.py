@@ -186,7 +186,7 @@ def with_texts(tweets: ibis.Table, referenced: ibis.Table) -> ibis.Table:
         & (tweets.retweeted_id == originals.original_id),
     )
     text = joined.original_text.coalesce(joined.note_text, joined.text)
-    return joined.mutate(text=_unescape(text), repost_of=joined.retweeted_id).drop(
+    return joined.mutate(text=_unescape(text)).drop(
         "original_file", "original_id", "original_text", "note_text", "retweeted_id"
     )
 
@@ -288,28 +288,26 @@ def build(
     # place in the files, so that the sorts and joins of placement carry no texts.
     keys = inputs["keys"]
     rows = keep("rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds))
-    body = with_texts(tweets.drop("tweet_id", "created_at"), inputs["referenced"])
-    u = latest(inputs["users"], "user_id")
     fit = rows.filter(rows.fate == PLACED)
     fit = fit.semi_join(affected, fit.window_epoch == affected._affected_epoch)
-    placed = fit.join(body, ["file_order", "position"])
-    # Tweets keep their author's id even when the author is unknown (no user object returned).
-    joined = placed.left_join(u, placed.author_id == u.user_id)
+    # The aggregates read a few narrow columns of each placed post; its texts, drivers and
+    # author join it only in the outputs that show them, so that no intermediate carries them.
     metrics = ("like_count", "repost_count", "reply_count", "quote_count")
-    tweet_rows = joined.mutate(
-        query=ibis.literal(query),
-        user_id=joined.author_id,
-        time_window=_window_start(joined.window_epoch),
+    place = ["file_order", "position"]
+    facts = tweets.select(*place, "author_id", "post_type", *metrics, repost_of=_.retweeted_id)
+    placed = fit.join(facts, place)
+    tweet_rows = placed.mutate(
+        time_window=_window_start(placed.window_epoch),
         # A repost's public_metrics are its original's (X counts the original's reposts there),
         # so a repost adds no engagement of its own: otherwise every copy repeats a viral post's.
         engagement=ibis.ifelse(
-            joined.post_type == "repost",
+            placed.post_type == "repost",
             ibis.literal(0, "int64"),
-            sum((joined[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
+            sum((placed[m].fill_null(0) for m in metrics), ibis.literal(0, "int64")),
         ),
     )
     tweet_rows = keep("tweet_rows", tweet_rows)
-    named = keep("named", drivers.post_drivers(tweet_rows))
+    named = drivers.post_drivers(tweet_rows.join(tweets.select(*place, "drivers"), place))
 
     every_window = windows.select(window_epoch=windows.window_epoch).distinct()
     spine = every_window.semi_join(affected, every_window.window_epoch == affected._affected_epoch)
@@ -336,12 +334,25 @@ def build(
         score_rows, pairs, query, SENTIMENT_BY_ANALYZER.column_names, by=("analyzer",)
     )
 
-    tweets_out = tweet_rows.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+    body = with_texts(
+        tweets.select(
+            *place, "text", "note_text", "retweeted_id",
+            "referenced_tweets", "lang", "conversation_id", "terms",
+        ),
+        inputs["referenced"],
+    )  # fmt: skip
+    shown = tweet_rows.join(body, place)
+    # Tweets keep their author's id even when the author is unknown (no user object returned).
+    u = latest(inputs["users"], "user_id")
+    shown = shown.left_join(u, shown.author_id == u.user_id).mutate(
+        query=ibis.literal(query), user_id=_.author_id
+    )
+    tweets_out = shown.select(*TWEET.column_names)
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )
     return JobOutputs(
-        tweets=tweets_out,
+        tweets=tweets_out.order_by("created_at", "tweet_id"),
         windows=window_rows,
         ledger=_ledger(rows),
         scores=scores_out,

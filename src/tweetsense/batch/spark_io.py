@@ -77,17 +77,22 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
         "file_order",
         "position",
     )
-    versions = posts.select(
-        F.col("id").alias("tweet_id"),
-        F.posexplode("edit_history_tweet_ids").alias("version_no", "version_id"),
-        "file_order",
-        "position",
-    ).select(
-        "tweet_id",
-        "version_id",
-        (F.col("version_no").cast("long") + 1).alias("version_no"),
-        "file_order",
-        "position",
+    # A post's only version supersedes nothing (``job.superseded``).
+    versions = (
+        posts.filter(F.size("edit_history_tweet_ids") > 1)
+        .select(
+            F.col("id").alias("tweet_id"),
+            F.posexplode("edit_history_tweet_ids").alias("version_no", "version_id"),
+            "file_order",
+            "position",
+        )
+        .select(
+            "tweet_id",
+            "version_id",
+            (F.col("version_no").cast("long") + 1).alias("version_no"),
+            "file_order",
+            "position",
+        )
     )
     referenced = staging.filter("kind = 'included'").select(
         F.col("id").alias("tweet_id"), "text", "note_text", "file_order", "position"
