@@ -347,12 +347,12 @@ def build(
     shown = shown.left_join(u, shown.author_id == u.user_id).mutate(
         query=ibis.literal(query), user_id=_.author_id
     )
-    tweets_out = shown.select(*TWEET.column_names)
+    tweets_out = shown.select(*TWEET.column_names).order_by("created_at", "tweet_id")
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )
     return JobOutputs(
-        tweets=tweets_out.order_by("created_at", "tweet_id"),
+        tweets=tweets_out,
         windows=window_rows,
         ledger=_ledger(rows),
         scores=scores_out,

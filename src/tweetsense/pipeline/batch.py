@@ -11,7 +11,7 @@ import tweetsense.pipeline.batch_state as batch_state
 import tweetsense.pipeline.ledger as ledgers
 from tweetsense import faults, layout
 from tweetsense.batch import spikes
-from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult
+from tweetsense.batch.base import BatchOutputs, BatchResult
 from tweetsense.columnar import ensure_copies
 from tweetsense.errors import BadInputError, StageError
 from tweetsense.pipeline.analyses import analyses
@@ -125,13 +125,9 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
     p.store.delete(layout.output_key(p.slug, MANIFEST))
     faults.point("batch.engine.before")
     if plan.affected is None:
-        inputs = BatchInputs(
-            staging_uris=[p.store.uri(k) for k in staging_copies],
-            sentiment_uris=[p.store.uri(k) for k in sentiment_copies],
-            analysis_uris=[p.store.uri(k) for k in analysis_copies],
-            **fields,
-        )
-        result = p.engine.run(inputs, outputs, p.store)
+        # The state just gathered every file's keys and scores into one file each: the engine
+        # reads those, and the staging copies only for what the state leaves out (texts).
+        result = p.engine.run(plan.inputs(p.store, **fields), outputs, p.store)
     else:
         part = batch_outputs.under(outputs, batch_state.state_key(p.slug, plan.generation, "part"))
         ledger_rows = p.engine.run(plan.inputs(p.store, **fields), part, p.store).ledger
