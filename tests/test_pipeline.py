@@ -279,3 +279,28 @@ def test_pipeline_open_is_the_library_entry_point(tmp_path: Path) -> None:
     assert "warehouse" in p.__dict__  # built, then closed by the with block
     with pytest.raises(ConfigError, match="--demo and --config exclude each other"):
         Pipeline.open(tmp_path / "x.yaml", demo=True)
+
+
+@pytest.mark.parametrize("cpu_bound", [True, False])
+def test_ingest_fetches_a_source_that_computes_its_pages_on_one_thread_on_a_local_store(
+    request: pytest.FixtureRequest, tmp_path: Path, store, cpu_bound: bool
+) -> None:
+    p = Pipeline(
+        make_config(tmp_path, source__concurrency="4", search__end_time="2024-03-01T04:00:00Z")
+    )
+    p.store = store
+    source = p.source
+    fetch, threads = source.fetch_window, set()
+
+    def noting_the_thread(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.add(threading.get_ident())
+        time.sleep(0.02)  # long enough for the other threads to take windows too
+        return fetch(*args, **kwargs)
+
+    source.fetch_window = noting_the_thread
+    source.cpu_bound = cpu_bound
+    report = ingest(p)
+    assert report.fetched == 16
+    # A remote store's writes wait on the network: threads overlap them for any source.
+    waits = not cpu_bound or request.node.callspec.params["store"] == "s3"
+    assert (len(threads) > 1) if waits else (len(threads) == 1)

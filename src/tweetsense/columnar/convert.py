@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tweetsense.columnar.posts import DERIVED, derived
+from tweetsense.columnar.posts import DERIVED, Derived, derived, derived_columns
 from tweetsense.columnar.schema import (
     INCLUDED_FIELDS,
     POST_FIELDS,
@@ -25,55 +25,67 @@ _PAGE_STRIDE = 1_000_000
 _SCORE_COLUMNS = tuple(label.lower() for label in LABELS)
 
 
-def _value(obj: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(part)
-    return obj
-
-
 def _items(obj: Any) -> list[Any]:
     return obj if isinstance(obj, list) else []
 
 
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def _values(items: list[Any], path: tuple[str, ...]) -> list[Any]:
+    values = items
+    for part in path:
+        values = [v.get(part) if isinstance(v, dict) else None for v in values]
+    return values
+
+
 Fields = Sequence[tuple[str, tuple[str, ...]]]
-_WINDOW_FIELDS: Fields = (("volume", ("volume",)),)
 
 
 def staging_table(doc: StagingDoc) -> pa.Table:
     """The staging copy of ``doc`` (``schema.STAGING``). Raises ``pa.ArrowInvalid`` (or its
     ``ArrowTypeError``) when a value is not of the API's type: ``derive`` reads such a file as
     the engines always did."""
-    columns: dict[str, list[Any]] = {name: [] for name in STAGING.names}
-    originals = included_texts(
-        [post for page in doc.pages for post in _items(_value(page, ("includes", "tweets")))]
-    )
-
-    def add(kind: str, first: int, items: list[Any], fields: Fields) -> None:
-        columns["kind"].extend([kind] * len(items))
-        columns["position"].extend(range(first, first + len(items)))
-        filled = {"file_order", "kind", "position"}
-        for column, path in fields:
-            columns[column].extend([_value(item, path) for item in items])
-            filled.add(column)
-        if kind == "post":
-            found = [derived(item, originals) for item in items]
-            for column in DERIVED:
-                columns[column].extend([f.get(column) for f in found])
-            filled.update(DERIVED)
-        for column in columns.keys() - filled:
-            columns[column].extend([None] * len(items))
-
-    add("window", 0, [{"volume": doc.volume}], _WINDOW_FIELDS)
+    # The rows in file order, a run of one kind at a time: the window's, then per page its
+    # posts, users and included posts.
+    runs: list[tuple[str, int, list[Any], dict[str, tuple[str, ...]]]] = [
+        ("window", 0, [{"volume": doc.volume}], {"volume": ("volume",)})
+    ]
+    included: list[Any] = []
     for p, page in enumerate(doc.pages, 1):
         first = p * _PAGE_STRIDE + 1
-        includes = _value(page, ("includes",))
-        add("post", first, _items(_value(page, ("data",))), POST_FIELDS)
-        add("user", first, _items(_value(includes, ("users",))), USER_FIELDS)
-        add("included", first, _items(_value(includes, ("tweets",))), INCLUDED_FIELDS)
-    columns["file_order"] = [epoch_seconds(doc.window.start)] * len(columns["kind"])
-    return pa.Table.from_pydict(columns, schema=STAGING)
+        includes = _get(page, "includes")
+        tweets = _items(_get(includes, "tweets"))
+        runs.append(("post", first, _items(_get(page, "data")), dict(POST_FIELDS)))
+        runs.append(("user", first, _items(_get(includes, "users")), dict(USER_FIELDS)))
+        runs.append(("included", first, tweets, dict(INCLUDED_FIELDS)))
+        included.extend(tweets)
+    originals = included_texts(included)
+    rows = sum(len(items) for _, _, items, _ in runs)
+    arrays: dict[str, Any] = {
+        "file_order": pa.array([epoch_seconds(doc.window.start)] * rows, pa.int64()),
+        "kind": pa.array([kind for kind, _, items, _ in runs for _ in items], pa.string()),
+        "position": pa.array(
+            [i for _, first, items, _ in runs for i in range(first, first + len(items))],
+            pa.int64(),
+        ),
+    }
+    found: list[Derived | None] = []
+    for kind, _, items, _ in runs:
+        if kind == "post":
+            found += [derived(item, originals) for item in items]
+        else:
+            found += [None] * len(items)
+    arrays.update(zip(DERIVED, derived_columns(found), strict=True))
+    for name in STAGING.names:
+        if name not in arrays:
+            values: list[Any] = []
+            for _, _, items, fields in runs:
+                path = fields.get(name)
+                values += _values(items, path) if path else [None] * len(items)
+            arrays[name] = pa.array(values, STAGING.field(name).type)
+    return pa.Table.from_arrays([arrays[name] for name in STAGING.names], schema=STAGING)
 
 
 def sentiment_table(doc: SentimentDoc) -> pa.Table:
@@ -94,8 +106,9 @@ def sentiment_table(doc: SentimentDoc) -> pa.Table:
 
 def to_parquet(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    # Snappy: a window's copy is small, and zstd would take several times as long to write it.
-    pq.write_table(table, sink, compression="snappy")
+    # Snappy: zstd would take several times as long to write a window's small copy.
+    # A window's copy is small and read whole: dictionaries and statistics would only cost.
+    pq.write_table(table, sink, compression="snappy", use_dictionary=False, write_statistics=False)
     return sink.getvalue().to_pybytes()
 
 

@@ -11,11 +11,13 @@ word of the text it is scored by, ``columnar.words``). ``terms`` lists them as s
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
+from tweetsense.columnar.schema import DRIVER
 from tweetsense.columnar.words import words
 from tweetsense.contracts import full_text, included_texts, unescape_text
 
@@ -26,32 +28,32 @@ DERIVED = ("post_type", "retweeted_id", "referenced_json", "drivers", "terms")
 _TYPES = (("retweeted", "repost"), ("quoted", "quote"), ("replied_to", "reply"))
 
 
-def derived(post: Any, originals: dict[str, str | None]) -> dict[str, Any]:
-    """The post row's ``post_type``, ``retweeted_id``, ``referenced_json``, ``drivers`` and
-    ``terms`` (None when it names nothing)."""
+Derived = tuple[str, str | None, str | None, list[tuple[str, str]], str | None]
+
+
+def derived(post: Any, originals: dict[str, str | None]) -> Derived:
+    """The post row's ``post_type``, ``retweeted_id``, ``referenced_json``, ``drivers`` (as
+    (kind, term) pairs) and ``terms`` (None when it names nothing)."""
     if not isinstance(post, dict):
-        return {"post_type": "original", "drivers": []}
-    refs = [r for r in _list(post.get("referenced_tweets")) if isinstance(r, dict)]
-    kinds = {r.get("type") for r in refs}
-    post_type = next((name for kind, name in _TYPES if kind in kinds), "original")
-    reposted = next((r.get("id") for r in refs if r.get("type") == "retweeted"), None)
+        return "original", None, None, [], None
     raw = post.get("referenced_tweets")
-    referenced = (
-        orjson.dumps([{"type": r.get("type"), "id": r.get("id")} for r in refs]).decode()
-        if isinstance(raw, list)
-        else None
-    )
+    post_type, reposted, referenced = "original", None, None
+    if isinstance(raw, list):
+        refs = [r for r in raw if isinstance(r, dict)]
+        kinds = {r.get("type") for r in refs}
+        post_type = next((name for kind, name in _TYPES if kind in kinds), "original")
+        reposted = next((r.get("id") for r in refs if r.get("type") == "retweeted"), None)
+        listed = [{"type": r.get("type"), "id": r.get("id")} for r in refs]
+        referenced = orjson.dumps(listed).decode()
     original = originals.get(reposted) if isinstance(reposted, str) else None
     text = original if original is not None else full_text(post)
-    found = _named(post) | {("term", w) for w in words(unescape_text(text) if text else None)}
-    lines = sorted(f"{kind}:{term}" for kind, term in found)
-    return {
-        "post_type": post_type,
-        "retweeted_id": reposted,
-        "referenced_json": referenced,
-        "drivers": [{"kind": kind, "term": term} for kind, term in sorted(found)],
-        "terms": "\n" + "\n".join(lines) + "\n" if lines else None,
-    }
+    found = _named(post)
+    if text:
+        found.update(("term", w) for w in words(unescape_text(text)))
+    # Kinds are distinct and none starts another, so "kind:term" lines sort as the pairs do.
+    pairs = sorted(found)
+    terms = "\n" + "\n".join(f"{kind}:{term}" for kind, term in pairs) + "\n" if pairs else None
+    return post_type, reposted, referenced, pairs, terms
 
 
 def _named(post: dict[str, Any]) -> set[tuple[str, str]]:
@@ -122,11 +124,27 @@ def with_derived(table: pa.Table, raw: dict[str, list[Any]]) -> pa.Table:
             originals,
         )
         if kinds[i] == "post"
-        else {}
+        else None
         for i in range(len(kinds))
     ]
-    for column in DERIVED:
-        index = table.schema.get_field_index(column)
-        values = pa.array([f.get(column) for f in found], table.schema.field(column).type)
-        table = table.set_column(index, column, values)
+    for column, values in zip(DERIVED, derived_columns(found), strict=True):
+        table = table.set_column(table.schema.get_field_index(column), column, values)
     return table
+
+
+def derived_columns(found: list[Derived | None]) -> list[pa.Array]:
+    """``DERIVED``'s columns of rows that are posts (their ``derived``) or not (None)."""
+    text = pa.string()
+    rows: list[tuple[Any, ...]] = [f or (None, None, None, (), None) for f in found]
+    pairs = [pair for f in rows for pair in f[3]]
+    drivers = pa.ListArray.from_arrays(
+        pa.array([0, *accumulate(len(f[3]) for f in rows)], pa.int32()),
+        pa.StructArray.from_arrays(
+            [pa.array([k for k, _ in pairs], text), pa.array([t for _, t in pairs], text)],
+            fields=list(DRIVER),
+        ),
+        type=pa.list_(DRIVER),
+        mask=pa.array([f is None for f in found]),
+    )
+    column = [pa.array([f[i] for f in rows], text) for i in (0, 1, 2, 4)]
+    return [*column[:3], drivers, column[3]]

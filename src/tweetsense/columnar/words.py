@@ -16,8 +16,11 @@ from tweetsense.columnar.stopwords import STOPWORDS
 
 _LINK = re.compile(r"(https?://|www\.)[^ \t\r\n]+")
 _TAG = re.compile(r"[#@][a-z0-9_]+")
-_NOT_WORD = re.compile(r"[^a-z0-9']+")
+_TOKEN = re.compile(r"[a-z0-9']+")
 _DIGITS = re.compile(r"[0-9']+")
+# Token -> its word, or "" for none: a window's texts repeat most of their tokens.
+_known: dict[str, str] = {}
+_KNOWN_MAX = 200_000
 
 
 def words(text: str | None) -> list[str]:
@@ -25,10 +28,22 @@ def words(text: str | None) -> list[str]:
     if not text:
         return []
     lowered = text.lower().replace("\u2019", "'")
-    spaced = _NOT_WORD.sub(" ", _TAG.sub(" ", _LINK.sub(" ", lowered)))
+    if "http" in lowered or "www." in lowered:
+        lowered = _LINK.sub(" ", lowered)
+    if "#" in lowered or "@" in lowered:
+        lowered = _TAG.sub(" ", lowered)
     found: dict[str, None] = {}
-    for token in spaced.split(" "):
-        word = token.strip("'")
-        if len(word) >= 3 and word not in STOPWORDS and not _DIGITS.fullmatch(word):
+    for token in _TOKEN.findall(lowered):
+        word = _known.get(token)
+        if word is None:
+            word = _word(token)
+            if len(_known) < _KNOWN_MAX:
+                _known[token] = word
+        if word:
             found[word] = None
     return list(found)
+
+
+def _word(token: str) -> str:
+    word = token.strip("'")
+    return word if len(word) >= 3 and word not in STOPWORDS and not _DIGITS.fullmatch(word) else ""

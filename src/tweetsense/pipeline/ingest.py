@@ -9,7 +9,8 @@ Before fetching, the windows to fetch are counted once (``Source.volumes``: the 
 matching posts, beside the sampled ones); a count that fails is a warning, and those windows are
 staged without a volume. A window the source has nothing for (no post, include or error) is
 not staged or published: the manifest marks it empty, with its volume. Windows are fetched by
-``source.concurrency`` threads and handled in time order. A budget (``max_posts``,
+``source.concurrency`` threads (one for a replay or the demo source writing to a local store)
+and handled in time order. A budget (``max_posts``,
 ``max_cost``) stops the run before the window that could pass it; an error no
 retry can fix (a rejected token, an invalid query) stops it at once. Either way the finished
 windows are staged and listed, and the next run goes on from there.
@@ -434,7 +435,7 @@ def _fetch(
     before a window the budget cannot hold (``report.stopped``), leaving the windows not started
     in ``to_fetch``. The finished windows are published and listed whatever ends the loop."""
     report = run.report
-    concurrency = run.p.config.source.concurrency
+    concurrency = _threads(run.p, source)
     # A budget reserves and settles each window, so it is fetched alone; chunks of windows are
     # two per thread ahead, twice the windows of single ones.
     chunk = 1 if budget is not None else CHUNK
@@ -468,6 +469,14 @@ def _fetch(
         finally:
             run.publish(force=True)
             run.manifest.save()
+
+
+def _threads(p: Pipeline, source: Source) -> int:
+    """``source.concurrency``, except for a source that computes its pages writing to a local
+    store: nothing there waits, so one thread does the same work without contending."""
+    if source.cpu_bound and p.store.filesystem() is None:
+        return 1
+    return p.config.source.concurrency
 
 
 def _take(

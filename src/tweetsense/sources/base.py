@@ -36,6 +36,9 @@ class Source(ABC):
 
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
+    # Pages computed here rather than awaited from a server: more fetching threads would only
+    # take turns holding the interpreter.
+    cpu_bound: ClassVar[bool] = False
 
     @abstractmethod
     def fetch_window(self, query: str, window: Window, max_posts: int | None) -> list[Page]:

@@ -109,6 +109,7 @@ class ReplaySource(Source):
     """Posts from saved search results, served window by window as X API v2 search pages."""
 
     name: ClassVar[str] = "replay"
+    cpu_bound = True
 
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")

@@ -378,6 +378,7 @@ class SyntheticSource(Source):
     """
 
     name = "synthetic"
+    cpu_bound = True
 
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
