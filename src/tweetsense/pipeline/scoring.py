@@ -38,9 +38,13 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _score_in_worker(texts: list[str]) -> list[Score]:
+def _score_in_worker(texts: list[str]) -> list[tuple[str, float, float, float, float]]:
     assert _worker_analyzer is not None
-    return _worker_analyzer.analyze(texts)
+    # Plain tuples: a frozen dataclass takes several times as long to pickle and unpickle.
+    return [
+        (s.label, s.positive, s.negative, s.neutral, s.mixed)
+        for s in _worker_analyzer.analyze(texts)
+    ]
 
 
 class Scorer:
@@ -80,7 +84,7 @@ class Scorer:
         if self._pool is not None:
             size = max(1, min(self.batch_size, math.ceil(len(texts) / self.workers)))
             chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-            flat = [s for part in self._pool.map(_score_in_worker, chunks) for s in part]
+            flat = [Score(*s) for part in self._pool.map(_score_in_worker, chunks) for s in part]
         else:
             assert self._analyzer is not None
             flat = []
