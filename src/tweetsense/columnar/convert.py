@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -38,9 +37,6 @@ def _values(items: list[Any], path: tuple[str, ...]) -> list[Any]:
     for part in path:
         values = [v.get(part) if isinstance(v, dict) else None for v in values]
     return values
-
-
-Fields = Sequence[tuple[str, tuple[str, ...]]]
 
 
 def staging_table(doc: StagingDoc) -> pa.Table:
@@ -106,8 +102,8 @@ def sentiment_table(doc: SentimentDoc) -> pa.Table:
 
 def to_parquet(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
-    # Snappy: zstd would take several times as long to write a window's small copy.
-    # A window's copy is small and read whole: dictionaries and statistics would only cost.
+    # A window's copy is small and read whole: zstd would take several times as long to write
+    # it, and dictionaries and statistics would only cost.
     pq.write_table(table, sink, compression="snappy", use_dictionary=False, write_statistics=False)
     return sink.getvalue().to_pybytes()
 

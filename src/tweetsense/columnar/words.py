@@ -20,7 +20,7 @@ _TOKEN = re.compile(r"[a-z0-9']+")
 _DIGITS = re.compile(r"[0-9']+")
 # Token -> its word, or "" for none: a window's texts repeat most of their tokens.
 _known: dict[str, str] = {}
-_KNOWN_MAX = 200_000
+_KNOWN_MAX = 100_000
 
 
 def words(text: str | None) -> list[str]:

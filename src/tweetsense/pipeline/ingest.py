@@ -10,10 +10,10 @@ matching posts, beside the sampled ones); a count that fails is a warning, and t
 staged without a volume. A window the source has nothing for (no post, include or error) is
 not staged or published: the manifest marks it empty, with its volume. Windows are fetched by
 ``source.concurrency`` threads (one for a replay or the demo source writing to a local store)
-and handled in time order. A budget (``max_posts``,
-``max_cost``) stops the run before the window that could pass it; an error no
-retry can fix (a rejected token, an invalid query) stops it at once. Either way the finished
-windows are staged and listed, and the next run goes on from there.
+and handled in time order. A budget (``max_posts``, ``max_cost``) stops the run before the
+window that could pass it; an error no retry can fix (a rejected token, an invalid query) stops
+it at once. Either way the finished windows are staged and listed, and the next run goes on
+from there.
 """
 
 from __future__ import annotations
@@ -474,7 +474,7 @@ def _fetch(
 def _threads(p: Pipeline, source: Source) -> int:
     """``source.concurrency``, except for a source that computes its pages writing to a local
     store: nothing there waits, so one thread does the same work without contending."""
-    if source.cpu_bound and p.store.filesystem() is None:
+    if source.cpu_bound and not p.store.remote:
         return 1
     return p.config.source.concurrency
 

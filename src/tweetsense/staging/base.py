@@ -18,6 +18,8 @@ class Store(ABC):
     """
 
     Settings: ClassVar[type[BaseModel]]
+    # Its reads and writes wait on a network, which other threads can use meanwhile.
+    remote: ClassVar[bool] = True
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> None: ...

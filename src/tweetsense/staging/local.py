@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class LocalStore(Store):
     """Keys map to files under ``root``; writes go to a temp file that is renamed into place."""
 
+    remote = False
+
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         root: str | None = None
