@@ -1,6 +1,7 @@
 """One 15-minute step of a followed topic against a full recompute, on a long history.
 
     python benchmarks/incremental_step.py --tweets 1000000
+    TWEETSENSE_BATCH__MEMORY_LIMIT=256MB python benchmarks/incremental_step.py --tweets 1000000
 
 The history is generated as in ``batch_engines.py`` (100 posts a window: 1M posts are 10,000
 windows, about 104 days; 5% re-delivered in a later window), under .bench/incremental. Then, in
@@ -14,6 +15,7 @@ full recompute's. Prints seconds, the ratios and peak memory.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -34,7 +36,9 @@ def _pipeline(root: Path, windows: int):  # type: ignore[no-untyped-def]
     from tweetsense.timeutil import format_utc
 
     end = generated.START + timedelta(seconds=FREQ * windows)
+    # Other settings come from the environment, e.g. TWEETSENSE_BATCH__MEMORY_LIMIT=256MB.
     environ = {
+        **os.environ,
         "TWEETSENSE_SEARCH__QUERY": generated.QUERY,
         "TWEETSENSE_SEARCH__START_TIME": format_utc(generated.START),
         "TWEETSENSE_SEARCH__END_TIME": format_utc(end),
