@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 import yaml
 
 from tests.aws.test_end_to_end import COMMON, WINDOWS, _tables
+from tests.servers.kafka import running_kafka
 from tweetsense.faults import KILL_ENV
 
 pytestmark = pytest.mark.slow
@@ -32,14 +35,14 @@ def _cli(*args: str | Path) -> str:
     return done.stdout
 
 
-def _stream(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+def _stream(request: pytest.FixtureRequest, name: str, kafka: str) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:12]
     if name == "redis":
         url = request.getfixturevalue("redis_url")
         return {"type": "redis", "url": url, "stream": f"e2e-{tag}", "claim_idle_seconds": 1.0}
     return {
         "type": "kafka",
-        "bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
+        "bootstrap_servers": kafka,
         "topic": f"e2e-{tag}",
         "partitions": 2,  # one per consumer
         "session_timeout_ms": 6000,
@@ -59,12 +62,15 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]
 
 
 @pytest.fixture(params=["kafka", "redis"])
-def streamed(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, Path]:
+def streamed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     data = tmp_path / "data"
     cfg = tmp_path / f"{request.param}.yaml"
-    config = {**COMMON, "data_dir": str(data), "stream": _stream(request, request.param)}
-    cfg.write_text(yaml.safe_dump(config))
-    return cfg, data
+    # A broker of its own: the consumer group has one name on every topic, so members that
+    # other tests leave in it on a shared broker take part in this test's rebalances.
+    with running_kafka() if request.param == "kafka" else nullcontext("") as kafka:
+        config = {**COMMON, "data_dir": str(data), "stream": _stream(request, request.param, kafka)}
+        cfg.write_text(yaml.safe_dump(config))
+        yield cfg, data
 
 
 def _consumer(cfg: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -108,8 +114,8 @@ def test_sigkill_one_consumer_then_a_new_one_loses_and_duplicates_nothing(
     # The consumer SIGKILLs itself as it renames its 10th sentiment file into place: mid-write,
     # mid-batch, with nothing of that batch committed (a timer would race a fast consumer).
     victim = _consumer(cfg, {KILL_ENV: "store.put.sentiment:10"})
-    victim.communicate(timeout=180)
-    assert victim.returncode == -signal.SIGKILL
+    _, err = victim.communicate(timeout=180)
+    assert victim.returncode == -signal.SIGKILL, err[-2000:]
     done_at_kill = _scored(data)
     assert done_at_kill == 9
 
