@@ -42,6 +42,9 @@ class BatchInputs:
     key_uris: list[str] | None = None
     # The windows (epoch seconds) whose rows the outputs hold; None: every window.
     affected: list[int] | None = None
+    # Every post row of ``key_uris`` as ``job.classify`` leaves it over these inputs, written by
+    # ``pipeline.batch_state``: an engine may read it instead of classifying the rows again.
+    rows_uri: str | None = None
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,8 @@ def read_inputs(raw: duckdb.DuckDBPyConnection, inputs: BatchInputs) -> None:
 def _statements(inputs: BatchInputs) -> tuple[str, ...]:
     extra = (_VOLUMES_SQL,) if inputs.volumes else ()
     extra += (_ANALYZERS_SQL,) if inputs.analyzers else ()
+    if inputs.rows_uri:
+        extra += (f"CREATE VIEW in_rows AS FROM read_parquet('{_quote(inputs.rows_uri)}')",)
     return (*_INPUTS_SQL, *extra)
 
 
@@ -171,8 +173,9 @@ class DuckDBEngine(Engine):
                 raw.execute(f"CREATE TABLE kept_{name} AS {con.compile(table)}")
                 return con.table(f"kept_{name}")
 
+            names = [*job.INPUT_SCHEMAS, *(["rows"] if inputs.rows_uri else [])]
             tables = job.build(
-                {name: con.table(f"in_{name}") for name in job.INPUT_SCHEMAS},
+                {name: con.table(f"in_{name}") for name in names},
                 query=inputs.query,
                 freq_seconds=inputs.freq_seconds,
                 driver_min_count=inputs.driver_min_count,

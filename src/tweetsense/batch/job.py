@@ -278,16 +278,20 @@ def build(
     driver_min_count: int = 2,
     keep: Keep = _as_is,
 ) -> JobOutputs:
-    """The outputs from the tables of ``INPUT_SCHEMAS``, by name. A word is a driver of a
-    window when at least ``driver_min_count`` of its posts use it. ``keep`` is called on each
-    shared intermediate, in the order they depend on each other."""
+    """The outputs from the tables of ``INPUT_SCHEMAS``, by name, and optionally ``rows``: the
+    post rows ``classify`` makes of them, computed before. A word is a driver of a window when
+    at least ``driver_min_count`` of its posts use it. ``keep`` is called on each shared
+    intermediate, in the order they depend on each other."""
     windows = inputs["windows"]
     tweets = inputs["tweets"]
     affected = inputs["affected"].select(_affected_epoch=_.window_epoch).distinct()
     # Placing a post row needs four of its columns; the others join the placed rows by their
     # place in the files, so that the sorts and joins of placement carry no texts.
     keys = inputs["keys"]
-    rows = keep("rows", classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds))
+    rows = inputs.get("rows")  # classified already (``BatchInputs.rows_uri``)
+    if rows is None:
+        classified = classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds)
+        rows = keep("rows", classified)
     fit = rows.filter(rows.fate == PLACED)
     fit = fit.semi_join(affected, fit.window_epoch == affected._affected_epoch)
     # The aggregates read a few narrow columns of each placed post; its texts, drivers and

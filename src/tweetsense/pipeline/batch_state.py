@@ -6,6 +6,8 @@ A batch of generation ``g`` leaves under ``outputs/<slug>/_state/<g>/``:
   need (``columnar.STAGING`` columns, without texts or drivers);
 - ``scores.parquet`` and ``analysis.parquet``: every sentiment copy's rows, the primary
   analyzer's and the others';
+- ``rows.parquet``: every post row of the index as ``job.classify`` leaves it (its fate, time,
+  window and score), which the engine reads instead of classifying the rows again;
 - ``placed.parquet``: where each placed post went, with the row and score it was placed from;
 - ``files.json``: the version of every copy those tables were made from.
 
@@ -65,6 +67,7 @@ class Plan:
     index: str  # the state's tables, by store key
     scores: str
     analysis: str
+    rows: str
 
     def inputs(self, store: Store, **fields: Any) -> BatchInputs:
         """The engine's inputs: the state's tables for placement and scores, whole files only
@@ -75,6 +78,7 @@ class Plan:
             sentiment_uris=[store.uri(self.scores)],
             analysis_uris=[store.uri(self.analysis)],
             affected=self.affected,
+            rows_uri=store.uri(self.rows),
             **fields,
         )
 
@@ -108,6 +112,7 @@ def plan(
         "scores": state_key(slug, generation, "scores.parquet"),
         "analysis": state_key(slug, generation, "analysis.parquet"),
         "placed": state_key(slug, generation, "placed.parquet"),
+        "rows": state_key(slug, generation, "rows.parquet"),
     }
     versions = _versions(store, [*staging, *sentiment, *analysis])
     old_files: dict[str, str] = {}
@@ -162,6 +167,7 @@ def plan(
         keys["index"],
         keys["scores"],
         keys["analysis"],
+        keys["rows"],
     )
 
 
@@ -277,8 +283,8 @@ def _place(
     spine: Sequence[int],
     freq_seconds: int,
 ) -> None:
-    """Write ``placed``: every placed post's window, row, author and score, by the job's own
-    placement over the state's index."""
+    """Write ``rows``, every post row as the job classifies it over the state's index, and
+    ``placed``: every placed post's window, row, author and score."""
     import ibis
 
     inputs = BatchInputs(
@@ -296,15 +302,18 @@ def _place(
     rows = job.classify(
         t("in_keys"), t("in_scores"), t("in_windows"), t("in_versions"), freq_seconds
     )
-    placed = rows.filter(rows.fate == job.PLACED).select("tweet_id", *_PLACED_VALUES)
-    sql = ibis_con.compile(placed)
+    with store.writing(keys["rows"]) as path:
+        con.execute(f"COPY ({ibis_con.compile(rows)}) TO '{_quote(path)}' (FORMAT parquet)")
+    rows_uri = store.uri(keys["rows"])
     index = store.uri(keys["index"])
+    values = ", ".join(f"r.{c}" for c in ("tweet_id", *_PLACED_VALUES))
     with store.writing(keys["placed"]) as path:
         con.execute(
             f"""COPY (
-            SELECT p.*, i.author_id FROM ({sql}) p
+            SELECT {values}, i.author_id FROM read_parquet('{_quote(rows_uri)}') r
             JOIN read_parquet('{_quote(index)}') i
-              ON i.kind = 'post' AND i.file_order = p.file_order AND i.position = p.position
+              ON i.kind = 'post' AND i.file_order = r.file_order AND i.position = r.position
+            WHERE r.fate = '{job.PLACED}'
             ) TO '{_quote(path)}' (FORMAT parquet)"""
         )
 
