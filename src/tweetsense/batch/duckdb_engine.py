@@ -249,15 +249,13 @@ class DuckDBEngine(Engine):
 def _sorted_apart(
     raw: duckdb.DuckDBPyConnection, con: ibis.BaseBackend, table: ibis.Table
 ) -> Iterator[str]:
-    """The SQL of ``table``; of a sorted one, a sort of a temporary table of its rows. A sort
+    """The SQL of ``table``, a sorted one, as a sort of a temporary table of its rows. A sort
     of rows with texts fed straight by the job's joins holds their hash tables and its own runs
     at once: at 1M posts that ran out of memory under 256-512MB, where each step alone fits in
     128MB. Sorting a table costs a write and a read of its rows: 2% of the batch at 10M posts
     (a table in the scratch file: 9%), more than the memory it saves for narrow rows."""
     op = table.op()
-    if not isinstance(op, ops.Sort):
-        yield str(con.compile(table))
-        return
+    assert isinstance(op, ops.Sort), "only a sorted output is sorted apart"
     raw.execute(f"CREATE TEMP TABLE to_sort AS {con.compile(op.parent.to_expr())}")
     try:
         rows = con.table("to_sort")

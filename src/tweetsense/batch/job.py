@@ -287,11 +287,10 @@ def build(
     affected = inputs["affected"].select(_affected_epoch=_.window_epoch).distinct()
     # Placing a post row needs four of its columns; the others join the placed rows by their
     # place in the files, so that the sorts and joins of placement carry no texts.
-    keys = inputs["keys"]
     rows = inputs.get("rows")  # classified already (``BatchInputs.rows_uri``)
     if rows is None:
-        classified = classify(keys, inputs["scores"], windows, inputs["versions"], freq_seconds)
-        rows = keep("rows", classified)
+        keys, scores, versions = inputs["keys"], inputs["scores"], inputs["versions"]
+        rows = keep("rows", classify(keys, scores, windows, versions, freq_seconds))
     fit = rows.filter(rows.fate == PLACED)
     fit = fit.semi_join(affected, fit.window_epoch == affected._affected_epoch)
     # The aggregates read a few narrow columns of each placed post; its texts, drivers and
