@@ -187,7 +187,8 @@ def test_cap_and_even_sampling(tmp_path: Path, fake: Any) -> None:
 
 
 def test_cap_below_the_smallest_page_is_cut_with_its_authors(tmp_path: Path, fake: Any) -> None:
-    api = fake(empty_share=0.0)
+    # Windows of at least a page's 10 posts: the windows are the last hours', whatever they hold.
+    api = fake(empty_share=0.0, min_posts=10)
     p = pipeline(tmp_path, api, windows=2, per_window=7)
     ingest(p)
     for doc in staged(p).values():
