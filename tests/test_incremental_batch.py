@@ -229,3 +229,15 @@ def test_a_batch_that_stopped_half_way_is_followed_by_a_full_one(tmp_path: Path)
     arrive(p, [[(1, page, ["NEGATIVE"])]])
     assert manifest(p)["delta"] is None and manifest(p)["recomputed"] == 2
     p.close()
+
+
+def test_a_state_of_an_older_format_is_followed_by_a_full_batch(tmp_path: Path) -> None:
+    p = pipeline(tmp_path)
+    page = [{"data": [tweet("1", 1, "hi", "u1")], "includes": {"users": [USERS["u1"]]}}]
+    arrive(p, [[(0, page, ["POSITIVE"])]])
+    # A manifest as an earlier version writes it: its state's tables lack columns read now.
+    older = {k: v for k, v in manifest(p).items() if k != "state_format"}
+    p.store.put(layout.output_key(SLUG, MANIFEST), orjson.dumps(older))
+    arrive(p, [[(1, page, ["NEGATIVE"])]])
+    assert manifest(p)["delta"] is None and manifest(p)["recomputed"] == 2
+    p.close()

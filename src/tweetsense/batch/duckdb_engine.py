@@ -48,17 +48,17 @@ _INPUTS_SQL = (
     "CREATE TABLE in_affected AS SELECT UNNEST($affected::BIGINT[]) AS window_epoch",
     f"""
 CREATE VIEW in_keys AS
-SELECT id AS tweet_id, TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at, file_order, position
+SELECT id AS tweet_id, TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at, author_id,
+       retweeted_id, post_type, like_count, retweet_count AS repost_count, reply_count,
+       quote_count, file_order, position
 FROM {_rows("$keys", "post")}
 """,
     f"""
 CREATE VIEW in_tweets AS
 SELECT id AS tweet_id,
        TRY_CAST(created_at AS TIMESTAMPTZ) AS created_at,
-       text, note_text, retweeted_id, author_id, lang, conversation_id,
-       referenced_json AS referenced_tweets, post_type,
-       like_count, retweet_count AS repost_count, reply_count, quote_count,
-       drivers, terms, file_order, position
+       text, note_text, retweeted_id, lang, conversation_id,
+       referenced_json AS referenced_tweets, drivers, terms, file_order, position
 FROM {_rows("$staging", "post")}
 """,
     f"""

@@ -47,10 +47,23 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "text": "string",  # as the API sent it: cut short for a long post or a repost
         "note_text": "string",  # note_tweet.text: the whole text of a long post
         "retweeted_id": "string",  # the post a repost repeats
-        "author_id": "string",
         "lang": "string",
         "conversation_id": "string",
         "referenced_tweets": "string",
+        # What the post names, and the same as sorted "kind:term" lines (``columnar.posts``).
+        "drivers": DRIVERS,
+        "terms": "string",
+        "file_order": "int64",
+        "position": "int64",
+    },
+    # Every post row's place and time, for placement, and the narrow facts the aggregates read:
+    # in an incremental batch these are all staged posts while ``tweets`` holds only the rows of
+    # the files it recomputes.
+    "keys": {
+        "tweet_id": "string",
+        "created_at": "timestamp('UTC')",
+        "author_id": "string",
+        "retweeted_id": "string",
         # From referenced_tweets: repost (retweeted) > quote > reply > original.
         "post_type": "string",
         # public_metrics; null when the page had none.
@@ -58,17 +71,6 @@ INPUT_SCHEMAS: dict[str, dict[str, str]] = {
         "repost_count": "int64",
         "reply_count": "int64",
         "quote_count": "int64",
-        # What the post names, and the same as sorted "kind:term" lines (``columnar.posts``).
-        "drivers": DRIVERS,
-        "terms": "string",
-        "file_order": "int64",
-        "position": "int64",
-    },
-    # Every post row's place and time, for placement: in an incremental batch these are all
-    # staged posts while ``tweets`` holds only the rows of the files it recomputes.
-    "keys": {
-        "tweet_id": "string",
-        "created_at": "timestamp('UTC')",
         "file_order": "int64",
         "position": "int64",
     },
@@ -285,20 +287,18 @@ def build(
     windows = inputs["windows"]
     tweets = inputs["tweets"]
     affected = inputs["affected"].select(_affected_epoch=_.window_epoch).distinct()
-    # Placing a post row needs four of its columns; the others join the placed rows by their
-    # place in the files, so that the sorts and joins of placement carry no texts.
+    # Placement and the aggregates read the narrow ``keys`` of each post row; its texts and
+    # drivers join the placed rows by their place in the files only in the outputs that show
+    # them, so that no sort or join before them carries texts.
     rows = inputs.get("rows")  # classified already (``BatchInputs.rows_uri``)
     if rows is None:
         keys, scores, versions = inputs["keys"], inputs["scores"], inputs["versions"]
         rows = keep("rows", classify(keys, scores, windows, versions, freq_seconds))
     fit = rows.filter(rows.fate == PLACED)
     fit = fit.semi_join(affected, fit.window_epoch == affected._affected_epoch)
-    # The aggregates read a few narrow columns of each placed post; its texts, drivers and
-    # author join it only in the outputs that show them, so that no intermediate carries them.
     metrics = ("like_count", "repost_count", "reply_count", "quote_count")
     place = ["file_order", "position"]
-    facts = tweets.select(*place, "author_id", "post_type", *metrics, repost_of=_.retweeted_id)
-    placed = fit.join(facts, place)
+    placed = fit.rename(repost_of="retweeted_id")
     tweet_rows = placed.mutate(
         time_window=_window_start(placed.window_epoch),
         # A repost's public_metrics are its original's (X counts the original's reposts there),

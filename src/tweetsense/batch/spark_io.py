@@ -56,22 +56,28 @@ def read_inputs(session: SparkSession, inputs: BatchInputs) -> dict[str, DataFra
     posts = indexed.filter("kind = 'post'")
     # A malformed time becomes null (the ledger counts it), as DuckDB's TRY_CAST does.
     created_at = F.expr("try_cast(created_at AS TIMESTAMP)").alias("created_at")
-    keys = posts.select(F.col("id").alias("tweet_id"), created_at, "file_order", "position")
+    keys = posts.select(
+        F.col("id").alias("tweet_id"),
+        created_at,
+        "author_id",
+        "retweeted_id",
+        "post_type",
+        "like_count",
+        F.col("retweet_count").alias("repost_count"),
+        "reply_count",
+        "quote_count",
+        "file_order",
+        "position",
+    )
     tweets = staging.filter("kind = 'post'").select(
         F.col("id").alias("tweet_id"),
         created_at,
         "text",
         "note_text",
         "retweeted_id",
-        "author_id",
         "lang",
         "conversation_id",
         F.col("referenced_json").alias("referenced_tweets"),
-        "post_type",
-        "like_count",
-        F.col("retweet_count").alias("repost_count"),
-        "reply_count",
-        "quote_count",
         "drivers",
         "terms",
         "file_order",

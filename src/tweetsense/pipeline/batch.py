@@ -161,6 +161,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "window_ids": [w.id for w in spine],
         # What the next batch needs to recompute only what changed (``batch_state``).
         "generation": plan.generation,
+        "state_format": batch_state.FORMAT,
         "basis": basis,
         "spine": fields["window_starts"],
         "volumes": fields["volumes"],

@@ -2,12 +2,13 @@
 
 A batch of generation ``g`` leaves under ``outputs/<slug>/_state/<g>/``:
 
-- ``index.parquet``: the rows of every staged file that placement, users, edits and volumes
-  need (``columnar.STAGING`` columns, without texts or drivers);
+- ``index.parquet``: the rows of every staged file that placement, the aggregates, users, edits
+  and volumes need (``columnar.STAGING`` columns, without texts or drivers);
 - ``scores.parquet`` and ``analysis.parquet``: every sentiment copy's rows, the primary
   analyzer's and the others';
 - ``rows.parquet``: every post row of the index as ``job.classify`` leaves it (its fate, time,
-  window and score), which the engine reads instead of classifying the rows again;
+  window, score and the facts the aggregates read), which the engine reads instead of
+  classifying the rows again;
 - ``placed.parquet``: where each placed post went, with the row and score it was placed from;
 - ``files.json``: the version of every copy those tables were made from.
 
@@ -40,9 +41,13 @@ if TYPE_CHECKING:
     import duckdb
 
 STATE = "_state"
+# The version of the state's tables: a batch updates only a state of its own version (the
+# manifest's ``state_format``), and recomputes everything over an older one.
+FORMAT = 2
 # What the rows of the index keep of a staged file: what ``job`` reads through ``key_uris``.
 _INDEX_COLUMNS = (
     "file_order, kind, position, volume, id, created_at, edit_history_tweet_ids, author_id, "
+    "retweeted_id, post_type, like_count, retweet_count, reply_count, quote_count, "
     "username, name, verified, location"
 )
 _PLACED_VALUES = (
@@ -190,6 +195,8 @@ def _usable(
     """The generation of the last batch's state when this batch can update it."""
     if not previous or previous.get("basis") != dict(basis):
         return None
+    if previous.get("state_format") != FORMAT:
+        return None
     generation = previous.get("generation")
     if not isinstance(generation, int):
         return None
@@ -304,17 +311,11 @@ def _place(
     )
     with store.writing(keys["rows"]) as path:
         con.execute(f"COPY ({ibis_con.compile(rows)}) TO '{_quote(path)}' (FORMAT parquet)")
-    rows_uri = store.uri(keys["rows"])
-    index = store.uri(keys["index"])
-    values = ", ".join(f"r.{c}" for c in ("tweet_id", *_PLACED_VALUES))
+    values = ", ".join(("tweet_id", *_PLACED_VALUES, "author_id"))
     with store.writing(keys["placed"]) as path:
         con.execute(
-            f"""COPY (
-            SELECT {values}, i.author_id FROM read_parquet('{_quote(rows_uri)}') r
-            JOIN read_parquet('{_quote(index)}') i
-              ON i.kind = 'post' AND i.file_order = r.file_order AND i.position = r.position
-            WHERE r.fate = '{job.PLACED}'
-            ) TO '{_quote(path)}' (FORMAT parquet)"""
+            f"COPY (SELECT {values} FROM read_parquet('{_quote(store.uri(keys['rows']))}') "
+            f"WHERE fate = '{job.PLACED}') TO '{_quote(path)}' (FORMAT parquet)"
         )
 
 
