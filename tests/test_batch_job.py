@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import copy_uris
 from tweetsense import layout
+from tweetsense.batch import duckdb_engine
 from tweetsense.batch.base import BatchInputs
 from tweetsense.config import BackendSection
 from tweetsense.contracts import SentimentDoc, StagingDoc, WindowRecord
@@ -185,3 +186,22 @@ def test_csv_times_are_iso_utc(context, store) -> None:
     assert "2024-03-01T00:00:00.000Z" in text
     tweets_csv = store.get(outputs_for(SLUG).tweets_csv).decode()
     assert '"comma, ""quote""\nnewline"' in tweets_csv
+
+
+def test_posts_written_in_runs_of_windows_equal_one_sort(context, store, monkeypatch) -> None:
+    # In each file: posts out of time order, two at the same time (ordered by id); the last
+    # file re-delivers a post of the first window.
+    for i, w in enumerate(W):
+        posts = [tweet(f"{i}{j}", 15 * i + (7 - j) % 5, f"post {j}", "u1") for j in range(5)]
+        posts.append(tweet(f"{i}x", 15 * i + 2, "same time as post 0", "u2"))
+        posts += [tweet("00", 2, "post 0", "u1")] if i == 3 else []
+        labels = [(p["id"], "POSITIVE", 1.0, 0.0, 0.0, 0.0) for p in posts]
+        stage(store, w, [{"data": posts, "includes": {"users": [USERS["u1"]]}}], scores(*labels))
+    whole = run_job(context, store)
+    monkeypatch.setattr(duckdb_engine, "RUN_BYTES_PER_POST", 10**15)  # a run per window
+    in_runs = run_job(context, store)
+    assert in_runs == whole
+    order = [(t["created_at"], t["tweet_id"]) for t in in_runs[0]]
+    assert order == sorted(order) and len(order) == 4 * 6
+    assert [t["tweet_id"] for t in in_runs[0][:4]] == ["02", "01", "00", "0x"]
+    assert in_runs[0][2]["username"] == "ana" and in_runs[0][3]["username"] is None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import ibis
-import ibis.expr.operations as ops
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.batch import job
@@ -165,6 +166,8 @@ class DuckDBEngine(Engine):
         filesystems.register(raw, store)  # s3:// and other remote store URIs
         # TimeZone needs the ICU extension, which loads with the connection, not before it.
         raw.execute("SET TimeZone = 'UTC'")
+        # The posts output reads the staging copies once per run of windows; they never change.
+        raw.execute("SET parquet_metadata_cache = true")
         try:
             read_inputs(raw, inputs)
             con = ibis.duckdb.from_connection(raw)
@@ -181,19 +184,22 @@ class DuckDBEngine(Engine):
                 driver_min_count=inputs.driver_min_count,
                 keep=keep,
             )
+            n_windows = sum(
+                self._write(
+                    raw,
+                    outputs.windows_parquet,
+                    outputs.windows_csv,
+                    store,
+                    _copy(raw, con, tables.windows),
+                ).values()
+            )
+            runs = _runs(raw, store.uri(outputs.windows_parquet), _memory_limit(raw))
             labels = self._write(
                 raw,
-                con,
-                tables.tweets,
                 outputs.tweets_parquet,
                 outputs.tweets_csv,
                 store,
-                wide=True,
-            )
-            n_windows = sum(
-                self._write(
-                    raw, con, tables.windows, outputs.windows_parquet, outputs.windows_csv, store
-                ).values()
+                functools.partial(_write_in_runs, raw, con, tables, runs),
             )
             cursor = raw.execute(str(con.compile(tables.ledger)))
             names = [d[0] for d in cursor.description]
@@ -204,7 +210,7 @@ class DuckDBEngine(Engine):
                 (tables.drivers, outputs.drivers_parquet),
                 (tables.agreement, outputs.agreement_parquet),
             ):
-                self._write(raw, con, table, key, None, store)
+                self._write(raw, key, None, store, _copy(raw, con, table))
         finally:
             raw.close()
             scratch.unlink(missing_ok=True)
@@ -214,24 +220,15 @@ class DuckDBEngine(Engine):
     def _write(
         self,
         raw: duckdb.DuckDBPyConnection,
-        con: ibis.BaseBackend,
-        table: ibis.Table,
         parquet_key: str,
         csv_key: str | None,
         store: Store,
-        *,
-        wide: bool = False,
+        fill: Callable[[str], None],
     ) -> dict[str, int]:
-        """Write one output; returns its row count per label (or under '' if it has none).
-        ``wide``: its rows carry texts, and it is sorted apart from the joins that make it."""
+        """Write one output, its Parquet file by ``fill(path)``; returns its row count per
+        label (or under '' if it has none)."""
         with store.writing(parquet_key) as parquet:
-            select = (
-                _sorted_apart(raw, con, table) if wide else nullcontext(str(con.compile(table)))
-            )
-            with select as sql:
-                raw.execute(
-                    f"COPY ({sql}) TO '{_quote(parquet)}' (FORMAT parquet, COMPRESSION zstd)"
-                )
+            fill(parquet)
             source = f"read_parquet('{_quote(parquet)}')"
             if csv_key and self.settings.csv:
                 with store.writing(csv_key) as csv:
@@ -245,28 +242,96 @@ class DuckDBEngine(Engine):
         return {str(k): int(v) for k, v in rows}
 
 
-@contextmanager
-def _sorted_apart(
+def _copy(
     raw: duckdb.DuckDBPyConnection, con: ibis.BaseBackend, table: ibis.Table
-) -> Iterator[str]:
-    """The SQL of ``table``, a sorted one, as a sort of a temporary table of its rows. A sort
-    of rows with texts fed straight by the job's joins holds their hash tables and its own runs
-    at once: at 1M posts that ran out of memory under 256-512MB, where each step alone fits in
-    128MB. Sorting a table costs a write and a read of its rows: 2% of the batch at 10M posts
-    (a table in the scratch file: 9%), more than the memory it saves for narrow rows."""
-    op = table.op()
-    assert isinstance(op, ops.Sort), "only a sorted output is sorted apart"
-    raw.execute(f"CREATE TEMP TABLE to_sort AS {con.compile(op.parent.to_expr())}")
+) -> Callable[[str], None]:
+    """How an output is written: DuckDB copies ``table`` to the path."""
+    sql = str(con.compile(table))
+
+    def fill(path: str) -> None:
+        raw.execute(f"COPY ({sql}) TO '{_quote(path)}' (FORMAT parquet, COMPRESSION zstd)")
+
+    return fill
+
+
+# A run of windows holds about one post per this many bytes of DuckDB's memory limit: enough
+# for its rows, texts included, to be joined and sorted without spilling to disk.
+RUN_BYTES_PER_POST = 1000
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def _memory_limit(raw: duckdb.DuckDBPyConnection) -> int:
+    """DuckDB's memory limit in bytes (it reports e.g. '488.2 MiB')."""
+    [(text,)] = raw.execute("SELECT current_setting('memory_limit')").fetchall()
+    number, unit = str(text).split()
+    return int(float(number) * _UNITS[unit])
+
+
+def _runs(
+    raw: duckdb.DuckDBPyConnection, windows_uri: str, memory_limit: int
+) -> list[tuple[datetime | None, datetime | None]]:
+    """Consecutive ranges of windows (``time_window`` from, to), each holding at most a run's
+    posts but for a window larger than a run alone; the first and last are open-ended, so that
+    together they hold every post whatever its window."""
+    per_run = max(1, memory_limit // RUN_BYTES_PER_POST)
+    counts = raw.execute(
+        f"SELECT time_window, count_tweets FROM read_parquet('{_quote(windows_uri)}') "
+        "WHERE count_tweets > 0 ORDER BY time_window"
+    ).fetchall()
+    starts: list[datetime] = []
+    held = 0
+    for start, count in counts:
+        if held and held + count > per_run:
+            starts.append(start)
+            held = 0
+        held += count
+    bounds: list[datetime | None] = [None, *starts, None]
+    return list(itertools.pairwise(bounds))
+
+
+def _write_in_runs(
+    raw: duckdb.DuckDBPyConnection,
+    con: ibis.BaseBackend,
+    tables: job.JobOutputs,
+    runs: list[tuple[datetime | None, datetime | None]],
+    path: str,
+) -> None:
+    """Write the posts output, sorted by time, to one Parquet file a run of windows at a time.
+    One sort of every post's texts spills to disk beyond a few hundred thousand posts (and,
+    fed straight by the joins, ran out of memory); a run's rows are joined and sorted in
+    memory, and runs of windows in time order are the whole output in time order. A run's
+    placed rows are a table of their own, so that DuckDB knows them for the small side of the
+    join with the posts' files, and reads only the files they come from."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    placed = tables.placed
+    writer = None
     try:
-        rows = con.table("to_sort")
-        yield str(con.compile(rows.order_by([_key(rows, k) for k in op.keys])))
+        for low, high in runs:
+            run = placed
+            if low is not None:
+                run = run.filter(run.time_window >= low)
+            if high is not None:
+                run = run.filter(run.time_window < high)
+            raw.execute(f"CREATE OR REPLACE TEMP TABLE run_rows AS {con.compile(run)}")
+            posts = tables.posts_of(con.table("run_rows"))
+            reader = raw.sql(str(con.compile(posts))).to_arrow_reader(ROW_GROUP)
+            if writer is None:
+                schema = reader.schema
+                # Dictionaries pay off for texts; numbers and times are smaller without.
+                texts = [f.name for f in schema if pa.types.is_string(f.type)]
+                writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=texts)
+            for batch in reader:
+                writer.write_batch(batch, row_group_size=ROW_GROUP)
     finally:
-        raw.execute("DROP TABLE to_sort")
+        if writer is not None:
+            writer.close()
+        raw.execute("DROP TABLE IF EXISTS run_rows")
 
 
-def _key(rows: ibis.Table, key: ops.SortKey) -> ibis.Value:
-    order = ibis.asc if key.ascending else ibis.desc
-    return order(rows[key.arg.name], nulls_first=key.nulls_first)
+# Rows per Parquet row group, as DuckDB writes them.
+ROW_GROUP = 122_880
 
 
 # Opening a file costs about as much as reading a small window's rows, and the views read the

@@ -127,6 +127,10 @@ SNOWFLAKE_MIN_ID = 1 << 38
 @dataclass(frozen=True)
 class JobOutputs:
     tweets: ibis.Table
+    # The placed post rows (with ``time_window``), and ``tweets`` of some of them: ``tweets``
+    # is ``posts_of(placed)``.
+    placed: ibis.Table
+    posts_of: Callable[[ibis.Table], ibis.Table]
     windows: ibis.Table
     # One row per staged window file (``file_epoch``): posts read, placed, dropped per reason,
     # and how many of the placed ones took their time from their id.
@@ -167,21 +171,27 @@ def snowflake_time(tweet_id: ibis.Value) -> ibis.Value:
     return ibis.ifelse(number >= SNOWFLAKE_MIN_ID, stamp.cast(utc), ibis.null(utc))
 
 
-def with_texts(tweets: ibis.Table, referenced: ibis.Table) -> ibis.Table:
-    """The posts with the text that is scored (``contracts.StagingDoc.tweet_texts``): a
-    repost's original's whole text when its window file includes the original, else the post's
-    own whole text (``note_tweet`` for a long post); with the API's escapes undone."""
+def originals(referenced: ibis.Table) -> ibis.Table:
+    """The whole text of each post a window file includes (``includes.tweets``), by file and
+    id: the last one listed."""
     r = referenced
     ranked = r.mutate(
         _rank=ibis.row_number().over(
             group_by=[r.file_order, r.tweet_id], order_by=ibis.desc(r.position)
         )
     )
-    originals = ranked.filter(ranked._rank == 0).select(
+    return ranked.filter(ranked._rank == 0).select(
         original_file=_.file_order,
         original_id=_.tweet_id,
         original_text=_.note_text.coalesce(_.text),
     )
+
+
+def with_texts(tweets: ibis.Table, originals: ibis.Table) -> ibis.Table:
+    """The posts with the text that is scored (``contracts.StagingDoc.tweet_texts``): a
+    repost's original's whole text when its window file includes the original (``originals``),
+    else the post's own whole text (``note_tweet`` for a long post); with the API's escapes
+    undone."""
     joined = tweets.left_join(
         originals,
         (tweets.file_order == originals.original_file)
@@ -337,25 +347,29 @@ def build(
         score_rows, pairs, query, SENTIMENT_BY_ANALYZER.column_names, by=("analyzer",)
     )
 
-    body = with_texts(
-        tweets.select(
-            *place, "text", "note_text", "retweeted_id",
-            "referenced_tweets", "lang", "conversation_id", "terms",
-        ),
-        inputs["referenced"],
+    body = tweets.select(
+        *place, "text", "note_text", "retweeted_id",
+        "referenced_tweets", "lang", "conversation_id", "terms",
     )  # fmt: skip
-    shown = tweet_rows.join(body, place)
-    # Tweets keep their author's id even when the author is unknown (no user object returned).
-    u = latest(inputs["users"], "user_id")
-    shown = shown.left_join(u, shown.author_id == u.user_id).mutate(
-        query=ibis.literal(query), user_id=_.author_id
-    )
-    tweets_out = shown.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+    # Computed once: an engine may make the posts output of a few windows at a time.
+    texts = keep("originals", originals(inputs["referenced"]))
+    users = keep("users", latest(inputs["users"], "user_id"))
+
+    def posts_of(placed: ibis.Table) -> ibis.Table:
+        shown = with_texts(placed.join(body, place), texts)
+        # Posts keep their author's id even when the author is unknown (no user object).
+        shown = shown.left_join(users, shown.author_id == users.user_id).mutate(
+            query=ibis.literal(query), user_id=_.author_id
+        )
+        return shown.select(*TWEET.column_names).order_by("created_at", "tweet_id")
+
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )
     return JobOutputs(
-        tweets=tweets_out,
+        tweets=posts_of(tweet_rows),
+        placed=tweet_rows,
+        posts_of=posts_of,
         windows=window_rows,
         ledger=_ledger(rows),
         scores=scores_out,
