@@ -257,6 +257,8 @@ def _copy(
 # A run of windows holds about one post per this many bytes of DuckDB's memory limit: enough
 # for its rows, texts included, to be joined and sorted without spilling to disk.
 RUN_BYTES_PER_POST = 1000
+# Rows per Parquet row group of the posts output, as DuckDB writes them.
+ROW_GROUP = 122_880
 _UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
 
@@ -328,10 +330,6 @@ def _write_in_runs(
         if writer is not None:
             writer.close()
         raw.execute("DROP TABLE IF EXISTS run_rows")
-
-
-# Rows per Parquet row group, as DuckDB writes them.
-ROW_GROUP = 122_880
 
 
 # Opening a file costs about as much as reading a small window's rows, and the views read the
