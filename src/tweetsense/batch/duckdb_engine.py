@@ -259,7 +259,11 @@ def _copy(
 RUN_BYTES_PER_POST = 1000
 # Rows per Parquet row group of the posts output, as DuckDB writes them.
 ROW_GROUP = 122_880
-_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_UNITS = {
+    "bytes": 1,
+    **{f"{p}iB": 2 ** (10 * i) for i, p in enumerate("KMGTPE", 1)},
+    **{f"{p}B": 10 ** (3 * i) for i, p in enumerate("KMGTPE", 1)},
+}
 
 
 def _memory_limit(raw: duckdb.DuckDBPyConnection) -> int:
