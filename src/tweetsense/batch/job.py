@@ -126,9 +126,7 @@ SNOWFLAKE_MIN_ID = 1 << 38
 
 @dataclass(frozen=True)
 class JobOutputs:
-    tweets: ibis.Table
-    # The placed post rows (with ``time_window``), and ``tweets`` of some of them: ``tweets``
-    # is ``posts_of(placed)``.
+    # The placed post rows (with ``time_window``), and the posts output of some of them.
     placed: ibis.Table
     posts_of: Callable[[ibis.Table], ibis.Table]
     windows: ibis.Table
@@ -143,6 +141,11 @@ class JobOutputs:
     drivers: ibis.Table
     # Per window, analyzer pair and label pair: how many posts get those labels (``AGREEMENT``).
     agreement: ibis.Table
+
+    @property
+    def tweets(self) -> ibis.Table:
+        """The posts output (``TWEET``) of every placed post."""
+        return self.posts_of(self.placed)
 
 
 def latest(table: ibis.Table, key: str | list[str]) -> ibis.Table:
@@ -367,7 +370,6 @@ def build(
         "time_window", "tweet_id", "analyzer"
     )
     return JobOutputs(
-        tweets=posts_of(tweet_rows),
         placed=tweet_rows,
         posts_of=posts_of,
         windows=window_rows,
