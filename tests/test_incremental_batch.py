@@ -241,3 +241,33 @@ def test_a_state_of_an_older_format_is_followed_by_a_full_batch(tmp_path: Path) 
     arrive(p, [[(1, page, ["NEGATIVE"])]])
     assert manifest(p)["delta"] is None and manifest(p)["recomputed"] == 2
     p.close()
+
+
+def test_every_duckdb_connection_of_a_batch_is_under_the_engine_limits(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The state, the merge and the delta of an incremental batch spill where the engine does
+    and hold no more memory than it may: one cap bounds the whole batch."""
+    spill = tmp_path / "spill"
+    limits = {"memory_limit": "300MB", "temp_directory": str(spill), "threads": 1}
+    p = pipeline(tmp_path / "data", batch=("duckdb", limits))
+    opened: list[dict] = []
+    connect = duckdb.connect
+
+    def recorded(*args: Any, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+        opened.append(kwargs.get("config") or {})
+        return connect(*args, **kwargs)
+
+    for index, label in ((0, "POSITIVE"), (1, "NEGATIVE")):
+        page = {"data": [tweet(f"{index}", 15 * index + 1, "hi", "u1")]}
+        put_window(p, W[index], [{**page, "includes": {"users": [USERS["u1"]]}}], [label])
+        with monkeypatch.context() as m:
+            m.setattr(duckdb, "connect", recorded)
+            batch(p)
+    assert manifest(p)["recomputed"] == 1  # the second batch merged: every step ran
+    assert len(opened) >= 5
+    for config in opened:
+        assert config.get("memory_limit") == "300MB"
+        assert config.get("temp_directory") == str(spill)
+        assert config.get("threads") == 1
+    p.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -74,9 +75,23 @@ class BatchResult:
     ledger: list[dict[str, int]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """Where the batch's own DuckDB work around the engine (its state, an incremental batch's
+    merge) spills, and the memory it may hold before it does."""
+
+    directory: Path
+    memory_limit: str = "512MB"
+    threads: int | None = None
+
+
 class Engine(ABC):
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
+
+    def scratch(self, data_dir: Path) -> Scratch:
+        """The limits of the batch's DuckDB work beside this engine."""
+        return Scratch(data_dir / ".tmp")
 
     @abstractmethod
     def run(self, inputs: BatchInputs, outputs: BatchOutputs, store: Store) -> BatchResult:

@@ -14,7 +14,7 @@ import ibis
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense.batch import job
-from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine
+from tweetsense.batch.base import BatchInputs, BatchOutputs, BatchResult, Engine, Scratch
 from tweetsense.columnar.derive import unreadable
 from tweetsense.columnar.schema import SENTIMENT, STAGING
 from tweetsense.staging import filesystems
@@ -149,6 +149,11 @@ class DuckDBEngine(Engine):
     def __init__(self, settings: DuckDBEngine.Settings, context: Context):
         self.settings = settings
         self.temp_directory = Path(settings.temp_directory or context.data_dir / ".tmp")
+
+    def scratch(self, data_dir: Path) -> Scratch:
+        # One cap for the whole batch: the state and merge work under the engine's settings.
+        s = self.settings
+        return Scratch(self.temp_directory, s.memory_limit, s.threads)
 
     def run(self, inputs: BatchInputs, outputs: BatchOutputs, store: Store) -> BatchResult:
         import duckdb

@@ -104,7 +104,7 @@ def batch(p: Pipeline, *, allow_partial: bool = False) -> BatchReport:
         "analyzers": [a.name for a in analyses(p.config)] if empty else [],
     }
     basis = {k: fields[k] for k in ("query", "freq_seconds", "driver_min_count")}
-    scratch = p.context.data_dir / ".tmp"
+    scratch = p.engine.scratch(p.context.data_dir)
     plan = batch_state.plan(
         p.store,
         p.slug,

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tweetsense import layout
-from tweetsense.batch.base import BatchOutputs
+from tweetsense.batch.base import BatchOutputs, Scratch
 from tweetsense.pipeline.batch_state import connection
 from tweetsense.staging.base import Store
 
@@ -45,7 +44,7 @@ def merge(
     windows: Sequence[int],
     *,
     csv: bool,
-    scratch: Path,
+    scratch: Scratch,
 ) -> None:
     """Replace the rows of ``windows`` (epoch seconds) in ``outputs`` by those of ``part``."""
     with connection(store, scratch) as con:
@@ -91,7 +90,7 @@ def write_delta(
     outputs: BatchOutputs,
     delta: BatchOutputs,
     windows: Sequence[int],
-    scratch: Path,
+    scratch: Scratch,
 ) -> None:
     """Write to ``delta`` the rows of ``outputs`` in ``windows``: what a load replaces."""
     with connection(store, scratch) as con:
@@ -100,7 +99,9 @@ def write_delta(
             _write(con, store, sql, getattr(delta, name), {"w": list(windows)})
 
 
-def label_counts(store: Store, outputs: BatchOutputs, scratch: Path) -> tuple[dict[str, int], int]:
+def label_counts(
+    store: Store, outputs: BatchOutputs, scratch: Scratch
+) -> tuple[dict[str, int], int]:
     """The merged outputs' posts per label, and their number of windows."""
     with connection(store, scratch) as con:
         tweets = store.uri(outputs.tweets_parquet)

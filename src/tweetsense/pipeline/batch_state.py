@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -32,7 +31,7 @@ import pyarrow as pa
 
 from tweetsense import columnar, layout
 from tweetsense.batch import job
-from tweetsense.batch.base import BatchInputs
+from tweetsense.batch.base import BatchInputs, Scratch
 from tweetsense.batch.duckdb_engine import read_inputs
 from tweetsense.staging import filesystems
 from tweetsense.staging.base import Store
@@ -105,7 +104,7 @@ def plan(
     sentiment: Sequence[str],
     analysis: Sequence[str],
     freq_seconds: int,
-    scratch: Path,
+    scratch: Scratch,
 ) -> Plan:
     """Bring the state up to the copies given (store keys) and say what to recompute.
     ``previous`` is the last batch's manifest; ``basis`` what its results depend on beyond the
@@ -229,17 +228,18 @@ def _epoch(copy_key: str) -> int:
 
 
 @contextmanager
-def connection(store: Store, scratch: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def connection(store: Store, scratch: Scratch) -> Iterator[duckdb.DuckDBPyConnection]:
     import duckdb
 
-    scratch.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        config={
-            "temp_directory": str(scratch),
-            "memory_limit": "512MB",
-            "preserve_insertion_order": "false",
-        }
-    )
+    scratch.directory.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | int] = {
+        "temp_directory": str(scratch.directory),
+        "memory_limit": scratch.memory_limit,
+        "preserve_insertion_order": "false",
+    }
+    if scratch.threads:
+        config["threads"] = scratch.threads
+    con = duckdb.connect(config=config)
     filesystems.register(con, store)
     con.execute("SET TimeZone = 'UTC'")
     try:
