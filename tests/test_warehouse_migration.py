@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import psycopg
+import pytest
 
 from tests.contracts.test_warehouse_contract import _tweet, _window, _write
 from tweetsense.config import BackendSection
@@ -119,6 +120,15 @@ def test_duckdb_version_1_is_migrated(context: Context, tmp_path: Path) -> None:
 
     _check(rows, tmp_path)
     assert [r["tweet_id"] for r in w.tweets("ev", T0)] == ["0001", "0002"]
+    # Rebuilt without their primary keys, which DuckDB holds in memory for every row loaded;
+    # their NOT NULL columns stay so.
+    keyed = rows(
+        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+        "AND table_name <> 'tweetsense_schema'"
+    )
+    assert keyed == []
+    with duckdb.connect(str(path)) as con, pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO tweet (query, tweet_id) VALUES ('ev', NULL)")
 
 
 def test_postgres_version_1_is_migrated(

@@ -80,9 +80,10 @@ class Dialect:
     name: str
     types: Mapping[str, str]
     indexes: bool  # whether the engine has secondary indexes
+    primary_keys: bool = True
 
     def create_table(self, table: Table) -> str:
-        return create_table_sql(table, dict(self.types))
+        return create_table_sql(table, dict(self.types), primary_key=self.primary_keys)
 
     def create_index(self, index: Index) -> str:
         cols = ", ".join(quote(c) for c in index.columns)
@@ -139,6 +140,7 @@ DUCKDB = Dialect(
     },
     # Zone maps serve DuckDB's range scans; ART indexes would only slow the loads.
     indexes=False,
+    primary_keys=False,
 )
 
 POSTGRES = Dialect(

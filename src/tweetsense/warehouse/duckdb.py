@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tweetsense import faults
-from tweetsense.errors import BackendUnavailableError
+from tweetsense.errors import BackendUnavailableError, TerminalError
 from tweetsense.staging import filesystems
 from tweetsense.warehouse.base import (
     BY_WINDOW,
@@ -23,10 +24,13 @@ from tweetsense.warehouse.base import (
     tables_to_load,
 )
 from tweetsense.warehouse.dialects import (
+    DATA_TABLES,
     DUCKDB,
     catalog_sql,
     check_version,
+    columns_sql,
     prune_sql,
+    quote,
     record_version_sql,
 )
 from tweetsense.warehouse.reads import SqlReads
@@ -47,8 +51,8 @@ class DuckDBWarehouse(SqlReads):
     class Settings(BaseModel):
         model_config = ConfigDict(extra="forbid")
         path: str | None = Field(default=None, description="default: <data_dir>/warehouse.duckdb")
-        # Loads spill beyond this, except the primary-key indexes of the rows a load inserts,
-        # which DuckDB holds in memory until it commits: some 400 MB for a million posts.
+        # Loads spill beyond this; what a load holds until it commits grows with the posts it
+        # replaces (a reload of 10M posts needs more than 512MB).
         memory_limit: str = "2GB"
 
     def __init__(self, settings: DuckDBWarehouse.Settings, context: Context):
@@ -95,11 +99,14 @@ class DuckDBWarehouse(SqlReads):
         catalog = con.execute(catalog_sql()).fetchall()
         for statement in (*DUCKDB.migration(catalog), *DUCKDB.ddl()):
             con.execute(statement)
+        _drop_primary_keys(con)
         con.execute(record_version_sql(self.mark), [SCHEMA_VERSION, datetime.now(UTC)])
         found = con.execute(f'SELECT max("version") FROM "{SCHEMA_TABLE.name}"').fetchone()
         check_version(found[0] if found else None, str(self.path))
 
     def load(self, query: str, files: Mapping[str, str]) -> LoadResult:
+        import duckdb
+
         tables = tables_to_load(files)
         con = self._connect()
         filesystems.register_for_uris(con, tuple(files.values()), self.context)
@@ -130,8 +137,13 @@ class DuckDBWarehouse(SqlReads):
                 faults.point("load.uncommitted")
                 con.execute("COMMIT")
                 faults.point("load.committed")
-            except BaseException:
+            except BaseException as exc:
                 con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.OutOfMemoryException):
+                    raise TerminalError(
+                        f"warehouse.memory_limit: loading {query!r} into {self.path} needs more "
+                        f"than {self.settings.memory_limit}; raise it (nothing was loaded)"
+                    ) from None
                 raise
             counts = {
                 t.name: con.execute(
@@ -183,6 +195,36 @@ class DuckDBWarehouse(SqlReads):
             cur = con.execute(sql, params)
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild without its primary key each table an earlier version created with one. DuckDB
+    holds the key index of every row a load inserts in memory until it commits, so such a
+    warehouse failed to load 10M posts under 2GB; a load deletes by key before it inserts,
+    which keeps the rows unique without it. DuckDB cannot drop a constraint in place."""
+    found = con.execute(
+        "SELECT DISTINCT table_name FROM duckdb_constraints() "
+        "WHERE constraint_type = 'PRIMARY KEY' AND schema_name = current_schema()"
+    ).fetchall()
+    keyed = {name for (name,) in found}
+    tables = [t for t in DATA_TABLES if t.name in keyed]
+    if not tables:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in tables:
+            rebuilt = dataclasses.replace(table, name=f"{table.name}__rebuilt")
+            cols = columns_sql(table)
+            con.execute(DUCKDB.create_table(rebuilt))
+            con.execute(
+                f"INSERT INTO {quote(rebuilt.name)} ({cols}) SELECT {cols} FROM {quote(table.name)}"
+            )
+            con.execute(f"DROP TABLE {quote(table.name)}")
+            con.execute(f"ALTER TABLE {quote(rebuilt.name)} RENAME TO {quote(table.name)}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _quote(path: str) -> str:

@@ -209,7 +209,8 @@ INDEXES = (
 )
 
 
-def create_table_sql(table: Table, types: dict[str, str]) -> str:
+def create_table_sql(table: Table, types: dict[str, str], *, primary_key: bool = True) -> str:
     cols = [f'"{c.name}" {types[c.type]}{"" if c.nullable else " NOT NULL"}' for c in table.columns]
-    cols.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.key) + ")")
+    if primary_key:
+        cols.append("PRIMARY KEY (" + ", ".join(f'"{k}"' for k in table.key) + ")")
     return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
