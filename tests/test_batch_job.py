@@ -191,16 +191,30 @@ def test_csv_times_are_iso_utc(context, store) -> None:
 def test_posts_written_in_runs_of_windows_equal_one_sort(context, store, monkeypatch) -> None:
     # In each file: posts out of time order, two at the same time (ordered by id); the last
     # file re-delivers a post of the first window.
+    # Words shared within and across windows, under two labels: drivers.
     for i, w in enumerate(W):
-        posts = [tweet(f"{i}{j}", 15 * i + (7 - j) % 5, f"post {j}", "u1") for j in range(5)]
+        posts = [
+            tweet(f"{i}{j}", 15 * i + (7 - j) % 5, f"post {j} battery", "u1") for j in range(5)
+        ]
         posts.append(tweet(f"{i}x", 15 * i + 2, "same time as post 0", "u2"))
-        posts += [tweet("00", 2, "post 0", "u1")] if i == 3 else []
-        labels = [(p["id"], "POSITIVE", 1.0, 0.0, 0.0, 0.0) for p in posts]
+        posts += [tweet("00", 2, "post 0 battery", "u1")] if i == 3 else []
+        label = ("POSITIVE", "NEGATIVE")
+        labels = [(p["id"], label[k % 2], 1.0, 0.0, 0.0, 0.0) for k, p in enumerate(posts)]
         stage(store, w, [{"data": posts, "includes": {"users": [USERS["u1"]]}}], scores(*labels))
-    whole = run_job(context, store)
+
+    def drivers() -> list[dict]:
+        data = store.get(outputs_for(SLUG).drivers_parquet)
+        return pq.read_table(pa.BufferReader(data)).to_pylist()
+
+    whole = run_job(context, store), drivers()
     monkeypatch.setattr(duckdb_engine, "RUN_BYTES_PER_POST", 10**15)  # a run per window
-    in_runs = run_job(context, store)
+    in_runs = run_job(context, store), drivers()
     assert in_runs == whole
+    assert {(d["label"], d["term"]) for d in whole[1]} >= {
+        ("POSITIVE", "battery"),
+        ("NEGATIVE", "battery"),
+    }
+    in_runs = in_runs[0]
     order = [(t["created_at"], t["tweet_id"]) for t in in_runs[0]]
     assert order == sorted(order) and len(order) == 4 * 6
     assert [t["tweet_id"] for t in in_runs[0][:4]] == ["02", "01", "00", "0x"]

@@ -137,8 +137,9 @@ class JobOutputs:
     # ``windows`` aggregates per analyzer (``SENTIMENT_BY_ANALYZER``).
     scores: ibis.Table
     by_analyzer: ibis.Table
-    # Per window, kind, term and label: how many posts name the term (``DRIVER``).
-    drivers: ibis.Table
+    # Per window, kind, term and label: how many of the placed posts given name the term
+    # (``DRIVER``); a window's rows depend on its own posts only.
+    drivers_of: Callable[[ibis.Table], ibis.Table]
     # Per window, analyzer pair and label pair: how many posts get those labels (``AGREEMENT``).
     agreement: ibis.Table
 
@@ -146,6 +147,11 @@ class JobOutputs:
     def tweets(self) -> ibis.Table:
         """The posts output (``TWEET``) of every placed post."""
         return self.posts_of(self.placed)
+
+    @property
+    def drivers(self) -> ibis.Table:
+        """The drivers output (``DRIVER``) of every placed post."""
+        return self.drivers_of(self.placed)
 
 
 def latest(table: ibis.Table, key: str | list[str]) -> ibis.Table:
@@ -323,7 +329,6 @@ def build(
         ),
     )
     tweet_rows = keep("tweet_rows", tweet_rows)
-    named = drivers.post_drivers(tweet_rows.join(tweets.select(*place, "drivers"), place))
 
     every_window = windows.select(window_epoch=windows.window_epoch).distinct()
     spine = every_window.semi_join(affected, every_window.window_epoch == affected._affected_epoch)
@@ -366,6 +371,13 @@ def build(
         )
         return shown.select(*TWEET.column_names).order_by("created_at", "tweet_id")
 
+    named = tweets.select(*place, "drivers")
+
+    def drivers_of(placed: ibis.Table) -> ibis.Table:
+        return drivers.per_window(
+            drivers.post_drivers(placed.join(named, place)), query, driver_min_count
+        )
+
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
     )
@@ -376,7 +388,7 @@ def build(
         ledger=_ledger(rows),
         scores=scores_out,
         by_analyzer=analyzer_rows,
-        drivers=drivers.per_window(named, query, driver_min_count),
+        drivers_of=drivers_of,
         agreement=_agreement(score_rows, query),
     )
 
