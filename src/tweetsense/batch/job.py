@@ -371,12 +371,11 @@ def build(
         )
         return shown.select(*TWEET.column_names).order_by("created_at", "tweet_id")
 
-    named = tweets.select(*place, "drivers")
+    listed = tweets.select(*place, "drivers")
 
     def drivers_of(placed: ibis.Table) -> ibis.Table:
-        return drivers.per_window(
-            drivers.post_drivers(placed.join(named, place)), query, driver_min_count
-        )
+        named = drivers.post_drivers(placed.join(listed, place))
+        return drivers.per_window(named, query, driver_min_count)
 
     scores_out = score_rows.select(*TWEET_SCORE.column_names).order_by(
         "time_window", "tweet_id", "analyzer"
