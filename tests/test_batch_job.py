@@ -210,12 +210,12 @@ def test_posts_written_in_runs_of_windows_equal_one_sort(context, store, monkeyp
     monkeypatch.setattr(duckdb_engine, "RUN_BYTES_PER_POST", 10**15)  # a run per window
     in_runs = run_job(context, store), drivers()
     assert in_runs == whole
-    assert {(d["label"], d["term"]) for d in whole[1]} >= {
+    (posts, _), found = in_runs
+    assert {(d["label"], d["term"]) for d in found} >= {
         ("POSITIVE", "battery"),
         ("NEGATIVE", "battery"),
     }
-    in_runs = in_runs[0]
-    order = [(t["created_at"], t["tweet_id"]) for t in in_runs[0]]
+    order = [(t["created_at"], t["tweet_id"]) for t in posts]
     assert order == sorted(order) and len(order) == 4 * 6
-    assert [t["tweet_id"] for t in in_runs[0][:4]] == ["02", "01", "00", "0x"]
-    assert in_runs[0][2]["username"] == "ana" and in_runs[0][3]["username"] is None
+    assert [t["tweet_id"] for t in posts[:4]] == ["02", "01", "00", "0x"]
+    assert posts[2]["username"] == "ana" and posts[3]["username"] is None
