@@ -268,7 +268,7 @@ def _copy(
 # A run of windows holds about one post per this many bytes of DuckDB's memory limit: enough
 # for its rows, texts included, to be joined and sorted without spilling to disk.
 RUN_BYTES_PER_POST = 1000
-# Rows per Parquet row group of the posts output, as DuckDB writes them.
+# Rows per Parquet row group of the outputs written in runs, as DuckDB writes its own.
 ROW_GROUP = 122_880
 _UNITS = {
     "bytes": 1,
